@@ -1,0 +1,80 @@
+/**
+ * One error hierarchy for the whole project. Each error carries the HTTP status it maps to
+ * (mapped in one place by the HTTP layer) and a message written for a physicist, not a developer.
+ * `expose` follows middy's rule: only client errors (< 500) show their message to callers.
+ */
+export class MlaasError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(message: string, status = 500, code = 'InternalError', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+  }
+  get expose(): boolean {
+    return this.status < 500;
+  }
+}
+
+/** Bad input from the caller: malformed request, workflow or option. */
+export class InvalidInputError extends MlaasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 400, 'InvalidInput', options);
+  }
+}
+
+/** Something named by the caller does not exist (file, tree, branch, job, model). */
+export class NotFoundError extends MlaasError {
+  constructor(message: string, code = 'NotFound', options?: { cause?: unknown }) {
+    super(message, 404, code, options);
+  }
+}
+
+/** Well-formed input that cannot be used (wrong feature count, unsupported type). */
+export class UnprocessableError extends MlaasError {
+  constructor(message: string, code = 'Unprocessable', options?: { cause?: unknown }) {
+    super(message, 422, code, options);
+  }
+}
+
+/** A dependency (object store, queue, remote server) is unavailable; the caller may retry. */
+export class UnavailableError extends MlaasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 503, 'Unavailable', options);
+  }
+}
+
+/** Edit distance, for "did you mean" suggestions on misspelt names. */
+export function levenshtein(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/** The few candidates closest to `name` (case-insensitive), best first. */
+export function nearestNames(name: string, candidates: Iterable<string>, max = 3): string[] {
+  const lower = name.toLowerCase();
+  const scored: Array<[number, string]> = [];
+  for (const c of candidates) {
+    const cl = c.toLowerCase();
+    let d = levenshtein(lower, cl);
+    if (cl.includes(lower) || lower.includes(cl)) d = Math.min(d, 1);
+    scored.push([d, c]);
+  }
+  scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]));
+  const limit = Math.max(2, Math.ceil(name.length / 2));
+  return scored
+    .filter(([d]) => d <= limit)
+    .slice(0, max)
+    .map(([, c]) => c);
+}

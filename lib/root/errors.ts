@@ -1,0 +1,61 @@
+import { InvalidInputError, MlaasError, NotFoundError, nearestNames, UnprocessableError } from '../errors.js';
+
+/** The file (path, URL or object) does not exist or cannot be reached. */
+export class RootFileNotFoundError extends NotFoundError {
+  constructor(source: string, detail?: string, options?: { cause?: unknown }) {
+    super(`ROOT file not found: ${source}${detail ? ` (${detail})` : ''}`, 'FileNotFound', options);
+  }
+}
+
+/** The bytes are not a ROOT file at all (no "root" magic). */
+export class NotARootFileError extends UnprocessableError {
+  constructor(source: string, options?: { cause?: unknown }) {
+    super(`${source} is not a ROOT file (it does not start with the "root" signature)`, 'NotARootFile', options);
+  }
+}
+
+/** The file is a ROOT file but some part of it is truncated or damaged. */
+export class CorruptFileError extends UnprocessableError {
+  constructor(source: string, what: string, options?: { cause?: unknown }) {
+    super(`${source} is truncated or corrupt: ${what}`, 'CorruptFile', options);
+  }
+}
+
+export class TreeNotFoundError extends NotFoundError {
+  constructor(source: string, tree: string, available: string[]) {
+    const list = available.length ? `trees in this file: ${available.join(', ')}` : 'this file contains no TTree';
+    super(`no TTree named "${tree}" in ${source}; ${list}`, 'TreeNotFound');
+  }
+}
+
+export class BranchNotFoundError extends NotFoundError {
+  readonly suggestions: string[];
+  constructor(source: string, tree: string, branch: string, available: Iterable<string>) {
+    const suggestions = nearestNames(branch, available);
+    const hint = suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?` : '';
+    super(`no branch named "${branch}" in tree "${tree}" of ${source}${hint}`, 'BranchNotFound');
+    this.suggestions = suggestions;
+  }
+}
+
+export class UnsupportedBranchError extends UnprocessableError {
+  constructor(source: string, branch: string, typeName: string, why = 'its type cannot be read as numbers') {
+    super(`branch "${branch}" (type ${typeName}) in ${source} is not supported: ${why}`, 'UnsupportedBranch');
+  }
+}
+
+export class UnsupportedCodecError extends UnprocessableError {
+  constructor(source: string, codec: string) {
+    super(`${source} uses the compression algorithm "${codec}", which this reader does not support`, 'UnsupportedCodec');
+  }
+}
+
+export class RNTupleNotSupportedError extends UnprocessableError {
+  constructor(source: string, name: string, why: string) {
+    super(`"${name}" in ${source} is an RNTuple: RNTuple not supported yet (${why})`, 'RNTupleNotSupported');
+  }
+}
+
+export class InvalidRangeError extends InvalidInputError {}
+
+export { MlaasError };

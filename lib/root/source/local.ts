@@ -1,0 +1,66 @@
+import { type FileHandle, open } from 'node:fs/promises';
+import { CorruptFileError, RootFileNotFoundError } from '../errors.js';
+import type { ByteRange, ByteSource } from './types.js';
+
+/** Reads a file on the local disk with positioned reads (no stream, no whole-file buffer). */
+export class LocalSource implements ByteSource {
+  readonly name: string;
+  private handle: Promise<FileHandle> | undefined;
+  private stat: Promise<{ size: number; mtimeMs: number }> | undefined;
+
+  constructor(readonly path: string) {
+    this.name = path;
+  }
+
+  private file(): Promise<FileHandle> {
+    this.handle ??= open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
+      throw new RootFileNotFoundError(this.path, err.code === 'ENOENT' ? 'no such file' : err.code, { cause: err });
+    });
+    return this.handle;
+  }
+
+  private info(): Promise<{ size: number; mtimeMs: number }> {
+    this.stat ??= this.file().then(async (fh) => {
+      const s = await fh.stat();
+      if (!s.isFile()) throw new RootFileNotFoundError(this.path, 'not a regular file');
+      return { size: s.size, mtimeMs: s.mtimeMs };
+    });
+    return this.stat;
+  }
+
+  async size(): Promise<number> {
+    return (await this.info()).size;
+  }
+
+  async fingerprint(): Promise<string> {
+    const s = await this.info();
+    return `size=${s.size};mtime=${Math.round(s.mtimeMs)}`;
+  }
+
+  async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    const fh = await this.file();
+    const size = await this.size();
+    return Promise.all(
+      ranges.map(async ([offset, length]) => {
+        if (offset < 0 || length < 0 || offset + length > size) {
+          throw new CorruptFileError(this.name, `a record points to bytes ${offset}..${offset + length} beyond the file's end (${size} bytes)`);
+        }
+        const buf = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+          if (bytesRead === 0) throw new CorruptFileError(this.name, `unexpected end of file at byte ${offset + done}`);
+          done += bytesRead;
+        }
+        return buf;
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    this.stat = undefined;
+    if (h) await (await h.catch(() => undefined))?.close();
+  }
+}

@@ -1,0 +1,29 @@
+/** A byte range in a file: [offset, length]. */
+export type ByteRange = readonly [offset: number, length: number];
+
+/**
+ * Where the bytes of a ROOT file come from. Only fetches bytes; knows nothing of the format
+ * (uproot's source layer is the model). Every implementation must:
+ * - throw RootFileNotFoundError when the file does not exist or cannot be reached,
+ * - throw CorruptFileError (naming the source) when a range lies beyond the end of the file,
+ * - return exactly one Uint8Array per requested range, in request order, each of the requested length.
+ */
+export interface ByteSource {
+  /** Human-readable identity used in error messages (path, URL, s3://bucket/key). */
+  readonly name: string;
+  /** Total size in bytes; resolves the file's existence on first call. */
+  size(): Promise<number>;
+  /** Reads several ranges at once; implementations coalesce nearby ranges into fewer requests. */
+  read(ranges: readonly ByteRange[]): Promise<Uint8Array[]>;
+  /** An identity that changes when the content changes (ETag, or size+mtime). */
+  fingerprint(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Options shared by remote sources. */
+export interface CoalesceOptions {
+  /** Ranges closer than this many bytes are merged into one request (uproot uses 32 KiB). */
+  gap?: number;
+  /** Upper bound on one merged request. */
+  maxRequestBytes?: number;
+}

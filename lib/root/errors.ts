@@ -10,7 +10,11 @@ export class RootFileNotFoundError extends NotFoundError {
 /** The bytes are not a ROOT file at all (no "root" magic). */
 export class NotARootFileError extends UnprocessableError {
   constructor(source: string, options?: { cause?: unknown }) {
-    super(`${source} is not a ROOT file (it does not start with the "root" signature)`, 'NotARootFile', options);
+    super(
+      `${source} is not a ROOT file (it does not start with the "root" signature)`,
+      'NotARootFile',
+      options,
+    );
   }
 }
 
@@ -23,7 +27,9 @@ export class CorruptFileError extends UnprocessableError {
 
 export class TreeNotFoundError extends NotFoundError {
   constructor(source: string, tree: string, available: string[]) {
-    const list = available.length ? `trees in this file: ${available.join(', ')}` : 'this file contains no TTree';
+    const list = available.length
+      ? `trees in this file: ${available.join(', ')}`
+      : 'this file contains no TTree';
     super(`no TTree named "${tree}" in ${source}; ${list}`, 'TreeNotFound');
   }
 }
@@ -46,7 +52,10 @@ export class UnsupportedBranchError extends UnprocessableError {
 
 export class UnsupportedCodecError extends UnprocessableError {
   constructor(source: string, codec: string) {
-    super(`${source} uses the compression algorithm "${codec}", which this reader does not support`, 'UnsupportedCodec');
+    super(
+      `${source} uses the compression algorithm "${codec}", which this reader does not support`,
+      'UnsupportedCodec',
+    );
   }
 }
 

@@ -11,14 +11,22 @@ export interface MergedRange {
  * Merges ranges that overlap or lie within `gap` bytes of each other, never producing a request
  * larger than `maxBytes` (unless a single range is larger on its own).
  */
-export function coalesceRanges(ranges: readonly ByteRange[], gap = 32 * 1024, maxBytes = 10 * 1024 * 1024): MergedRange[] {
+export function coalesceRanges(
+  ranges: readonly ByteRange[],
+  gap = 32 * 1024,
+  maxBytes = 10 * 1024 * 1024,
+): MergedRange[] {
   const order = ranges.map((r, index) => ({ offset: r[0], length: r[1], index }));
   order.sort((a, b) => a.offset - b.offset);
   const merged: MergedRange[] = [];
   let cur: MergedRange | undefined;
   for (const r of order) {
     const end = r.offset + r.length;
-    if (cur && r.offset <= cur.offset + cur.length + gap && Math.max(end, cur.offset + cur.length) - cur.offset <= maxBytes) {
+    if (
+      cur &&
+      r.offset <= cur.offset + cur.length + gap &&
+      Math.max(end, cur.offset + cur.length) - cur.offset <= maxBytes
+    ) {
       cur.length = Math.max(end, cur.offset + cur.length) - cur.offset;
       cur.parts.push({ index: r.index, at: r.offset - cur.offset, length: r.length });
     } else {
@@ -30,7 +38,11 @@ export function coalesceRanges(ranges: readonly ByteRange[], gap = 32 * 1024, ma
 }
 
 /** Splits the bytes of merged ranges back into the originally requested pieces (no copies). */
-export function splitMerged(merged: readonly MergedRange[], bodies: readonly Uint8Array[], count: number): Uint8Array[] {
+export function splitMerged(
+  merged: readonly MergedRange[],
+  bodies: readonly Uint8Array[],
+  count: number,
+): Uint8Array[] {
   const out = new Array<Uint8Array>(count);
   merged.forEach((m, i) => {
     const body = bodies[i];

@@ -14,7 +14,9 @@ export class LocalSource implements ByteSource {
 
   private file(): Promise<FileHandle> {
     this.handle ??= open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw new RootFileNotFoundError(this.path, err.code === 'ENOENT' ? 'no such file' : err.code, { cause: err });
+      throw new RootFileNotFoundError(this.path, err.code === 'ENOENT' ? 'no such file' : err.code, {
+        cause: err,
+      });
     });
     return this.handle;
   }
@@ -43,13 +45,17 @@ export class LocalSource implements ByteSource {
     return Promise.all(
       ranges.map(async ([offset, length]) => {
         if (offset < 0 || length < 0 || offset + length > size) {
-          throw new CorruptFileError(this.name, `a record points to bytes ${offset}..${offset + length} beyond the file's end (${size} bytes)`);
+          throw new CorruptFileError(
+            this.name,
+            `a record points to bytes ${offset}..${offset + length} beyond the file's end (${size} bytes)`,
+          );
         }
         const buf = Buffer.allocUnsafe(length);
         let done = 0;
         while (done < length) {
           const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-          if (bytesRead === 0) throw new CorruptFileError(this.name, `unexpected end of file at byte ${offset + done}`);
+          if (bytesRead === 0)
+            throw new CorruptFileError(this.name, `unexpected end of file at byte ${offset + done}`);
           done += bytesRead;
         }
         return buf;

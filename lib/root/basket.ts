@@ -1,0 +1,119 @@
+import type { BasketRef, BranchInfo } from './branch-info.js';
+import { decompressRecord } from './codecs/decompress.js';
+import { CorruptFileError } from './errors.js';
+
+/** A basket's payload after decompression: the entries' bytes and, for variable-size entries, where each starts. */
+export interface RawBasket {
+  entryStart: number;
+  entryStop: number;
+  /** entries' bytes, back to back; this buffer is owned by the caller and may be modified in place */
+  data: Uint8Array;
+  /** entries + 1 byte offsets into data, when entries have variable size */
+  byteOffsets?: Int32Array;
+}
+
+interface BasketHeader {
+  nbytes: number;
+  objlen: number;
+  keylen: number;
+  nevbufsize: number;
+  nevbuf: number;
+  last: number;
+}
+
+/** Parses the TKey + TBasket header at the start of a basket record. */
+function parseHeader(raw: Uint8Array, source: string, branch: string): BasketHeader {
+  const bad = (what: string): never => {
+    throw new CorruptFileError(source, `basket of branch "${branch}": ${what}`);
+  };
+  if (raw.length < 32) bad('record shorter than its header');
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const nbytes = v.getInt32(0);
+  const version = v.getInt16(4);
+  const objlen = v.getInt32(6);
+  const keylen = v.getInt16(14);
+  if (nbytes !== raw.length) bad(`key says ${nbytes} bytes, the branch says ${raw.length}`);
+  if (keylen < 32 || keylen >= nbytes) bad(`impossible key length ${keylen}`);
+  // after the fixed part: seekkey/seekpdir (4 or 8 bytes each), then class name, name, title
+  let p = 18 + (version > 1000 ? 16 : 8);
+  for (let s = 0; s < 3; s++) {
+    if (p >= keylen) bad('header strings run past the key');
+    const len = raw[p];
+    p += len === 255 ? 5 + v.getInt32(p + 1) : 1 + len;
+  }
+  if (p + 19 > keylen) bad('basket fields run past the key');
+  const nevbufsize = v.getInt32(p + 6);
+  const nevbuf = v.getInt32(p + 10);
+  const last = v.getInt32(p + 14);
+  if (objlen < 0 || last < keylen || last > keylen + objlen)
+    bad(`impossible data length (fLast ${last}, object ${objlen})`);
+  return { nbytes, objlen, keylen, nevbufsize: Math.abs(nevbufsize), nevbuf, last };
+}
+
+/**
+ * Splits an uncompressed basket into entry data and byte offsets. The offsets follow the data as
+ * [count, offset_0 .. offset_{n-1}, 0], counted from the start of the key; we rebase them on the data.
+ */
+function split(
+  payload: Uint8Array,
+  h: BasketHeader,
+  ref: BasketRef,
+  variable: boolean,
+  source: string,
+  branch: string,
+): RawBasket {
+  const border = h.last - h.keylen;
+  const data = payload.subarray(0, border);
+  const n = ref.entryStop - ref.entryStart;
+  if (h.nevbuf !== n) {
+    throw new CorruptFileError(
+      source,
+      `basket of branch "${branch}" holds ${h.nevbuf} entries, the branch says ${n}`,
+    );
+  }
+  if (!variable) return { entryStart: ref.entryStart, entryStop: ref.entryStop, data };
+  const tail = payload.subarray(border);
+  if (tail.length < 4 * (n + 1)) {
+    throw new CorruptFileError(source, `basket of branch "${branch}" is missing its entry offsets`);
+  }
+  const v = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  const byteOffsets = new Int32Array(n + 1);
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const o = v.getInt32(4 + 4 * i) - h.keylen;
+    if (o < prev || o > border) {
+      throw new CorruptFileError(source, `basket of branch "${branch}" has out-of-order entry offsets`);
+    }
+    byteOffsets[i] = o;
+    prev = o;
+  }
+  byteOffsets[n] = border;
+  return { entryStart: ref.entryStart, entryStop: ref.entryStop, data, byteOffsets };
+}
+
+/** True when entries of this branch have variable size, so baskets carry entry offsets. */
+export function hasEntryOffsets(b: BranchInfo): boolean {
+  return b.shape === 'jagged' || b.encoding.kind === 'vector';
+}
+
+/** Turns the bytes of a basket record (as read from the file) into entry data. */
+export async function decodeBasket(
+  raw: Uint8Array,
+  ref: BasketRef,
+  branch: BranchInfo,
+  source: string,
+  parallel: boolean,
+): Promise<RawBasket> {
+  if (ref.embedded) {
+    return {
+      entryStart: ref.entryStart,
+      entryStop: ref.entryStop,
+      data: ref.embedded.data,
+      byteOffsets: ref.embedded.byteOffsets,
+    };
+  }
+  const h = parseHeader(raw, source, branch.name);
+  const body = raw.subarray(h.keylen);
+  const payload = await decompressRecord(body, h.objlen, source, parallel);
+  return split(payload, h, ref, hasEntryOffsets(branch), source, branch.name);
+}

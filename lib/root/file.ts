@@ -1,0 +1,166 @@
+import { type JsrootFile, openFile } from 'jsroot/io';
+import { MlaasError } from '../errors.js';
+import type { BranchInfo } from './branch-info.js';
+import {
+  BranchNotFoundError,
+  CorruptFileError,
+  NotARootFileError,
+  RNTupleNotSupportedError,
+  TreeNotFoundError,
+} from './errors.js';
+import { ByteSourceProxy } from './jsroot-proxy.js';
+import { LocalSource } from './source/local.js';
+import type { ByteSource } from './source/types.js';
+import { describeBranches, type JTree } from './tree.js';
+
+const ALGORITHMS: Record<number, string> = { 0: 'zlib', 1: 'zlib', 2: 'lzma', 3: 'old', 4: 'lz4', 5: 'zstd' };
+
+export interface KeyInfo {
+  name: string;
+  className: string;
+  cycle: number;
+  kind: 'TTree' | 'RNTuple' | 'other';
+}
+
+/** Opens a ROOT file: a ByteSource, or a local path (remote specs go through source/open.ts first). */
+export async function openRoot(source: ByteSource | string): Promise<RootFile> {
+  const src = typeof source === 'string' ? new LocalSource(source) : source;
+  const size = await src.size();
+  const [magic] = size >= 4 ? await src.read([[0, 4]]) : [new Uint8Array(0)];
+  if (String.fromCharCode(...magic) !== 'root') throw new NotARootFileError(src.name);
+  const proxy = new ByteSourceProxy(src);
+  const file = await guarded(src, proxy, 'the file header or key list cannot be read', () => openFile(proxy));
+  return new RootFile(src, proxy, file);
+}
+
+/** Runs a jsroot call, turning its failures into our typed errors (the source's own error first). */
+async function guarded<T>(
+  src: ByteSource,
+  proxy: ByteSourceProxy,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    if (proxy.failure) throw proxy.failure;
+    if (err instanceof MlaasError) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CorruptFileError(src.name, `${what} (${why})`, { cause: err });
+  }
+  if (proxy.failure) throw proxy.failure;
+  if (result === null || result === undefined || result === false) throw new CorruptFileError(src.name, what);
+  return result;
+}
+
+export class RootFile {
+  constructor(
+    readonly source: ByteSource,
+    private readonly proxy: ByteSourceProxy,
+    private readonly file: JsrootFile,
+  ) {}
+
+  get name(): string {
+    return this.source.name;
+  }
+
+  /** ROOT version that wrote the file, e.g. 62006 */
+  get version(): number {
+    return this.file.fVersion % 1000000;
+  }
+
+  /** The file's default compression, e.g. {algorithm: 'zlib', level: 4} */
+  get compression(): { algorithm: string; level: number } {
+    const c = this.file.fCompress;
+    const level = c % 100;
+    return { algorithm: level === 0 ? 'none' : (ALGORITHMS[Math.floor(c / 100)] ?? `unknown(${c})`), level };
+  }
+
+  keys(): KeyInfo[] {
+    const seen = new Map<string, KeyInfo>();
+    for (const k of this.file.fKeys) {
+      const kind =
+        k.fClassName === 'TTree' || k.fClassName === 'TNtuple' || k.fClassName === 'TNtupleD'
+          ? 'TTree'
+          : k.fClassName.endsWith('RNTuple')
+            ? 'RNTuple'
+            : 'other';
+      const prev = seen.get(k.fName);
+      if (!prev || prev.cycle < k.fCycle)
+        seen.set(k.fName, { name: k.fName, className: k.fClassName, cycle: k.fCycle, kind });
+    }
+    return [...seen.values()];
+  }
+
+  treeNames(): string[] {
+    return this.keys()
+      .filter((k) => k.kind === 'TTree')
+      .map((k) => k.name);
+  }
+
+  async tree(name: string): Promise<Tree> {
+    const key = this.keys().find((k) => k.name === name);
+    if (key?.kind !== 'TTree') {
+      if (key?.kind === 'RNTuple') {
+        throw new RNTupleNotSupportedError(this.name, name, 'it is not a TTree; read it with openRNTuple');
+      }
+      throw new TreeNotFoundError(this.name, name, this.treeNames());
+    }
+    const obj = await guarded(this.source, this.proxy, `the TTree "${name}" cannot be read`, () =>
+      this.file.readObject(name, key.cycle),
+    );
+    const t = obj as JTree;
+    if (!t.fBranches?.arr)
+      throw new CorruptFileError(this.name, `the object "${name}" is not a readable TTree`);
+    let branches: BranchInfo[];
+    try {
+      branches = describeBranches(t, this.name);
+    } catch (err) {
+      if (err instanceof MlaasError) throw err;
+      throw new CorruptFileError(this.name, `the branches of "${name}" are damaged`, { cause: err });
+    }
+    return new Tree(this, t.fName, t.fTitle, Number(t.fEntries), branches);
+  }
+
+  /** jsroot's view of the file, for the RNTuple reader */
+  get jsroot(): JsrootFile {
+    return this.file;
+  }
+
+  async close(): Promise<void> {
+    await this.source.close();
+  }
+}
+
+export class Tree {
+  private readonly byName: Map<string, BranchInfo>;
+
+  constructor(
+    readonly file: RootFile,
+    readonly name: string,
+    readonly title: string,
+    readonly entries: number,
+    readonly branches: readonly BranchInfo[],
+  ) {
+    this.byName = new Map(branches.map((b) => [b.name, b]));
+  }
+
+  branch(name: string): BranchInfo {
+    const b = this.byName.get(name);
+    if (!b) throw new BranchNotFoundError(this.file.name, this.name, name, this.byName.keys());
+    return b;
+  }
+
+  /** Every branch that can be read as numbers, in file order. */
+  numericBranches(): BranchInfo[] {
+    return this.branches.filter((b) => !b.unsupported);
+  }
+
+  /** Branches skipped by "all numeric branches", with the reason. */
+  skippedBranches(): Array<{ name: string; typeName: string; reason: string }> {
+    return this.branches
+      .filter((b) => b.unsupported)
+      .map((b) => ({ name: b.name, typeName: b.typeName, reason: b.unsupported! }));
+  }
+}

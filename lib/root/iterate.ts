@@ -1,0 +1,185 @@
+import { InvalidInputError } from '../errors.js';
+import { decodeBasket } from './basket.js';
+import type { BasketRef, BranchInfo } from './branch-info.js';
+import { UnsupportedBranchError } from './errors.js';
+import type { Tree } from './file.js';
+import { allocValues, type DecodedBasket, interpretBasket } from './interpret.js';
+import type { Column, TypedValues } from './types.js';
+
+export interface IterateOptions {
+  /** branch names; omitted = every numeric branch (others are skipped, see Tree.skippedBranches) */
+  branches?: readonly string[];
+  entryStart?: number;
+  entryStop?: number;
+  /** at most this many entries per chunk (default 100,000) */
+  stepSize?: number;
+  /** inflate on the libuv thread pool (both cores); the values are identical either way (default true) */
+  parallel?: boolean;
+}
+
+export interface Chunk {
+  entryStart: number;
+  entryStop: number;
+  columns: Record<string, Column>;
+}
+
+function checkEntry(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 0)
+    throw new InvalidInputError(`${name} must be a whole number >= 0, got ${v}`);
+  return v;
+}
+
+/** Which branches a caller asked for, refusing the ones that cannot be read as numbers. */
+export function selectBranches(tree: Tree, names?: readonly string[]): BranchInfo[] {
+  if (!names) return tree.numericBranches();
+  return names.map((n) => {
+    const b = tree.branch(n);
+    if (b.unsupported) throw new UnsupportedBranchError(tree.file.name, b.name, b.typeName, b.unsupported);
+    return b;
+  });
+}
+
+interface BranchState {
+  info: BranchInfo;
+  decoded: DecodedBasket[];
+  next: number; // index of the first basket not yet decoded
+}
+
+/** Reads and decodes every basket of the chunk [start, stop) that is not decoded yet, all at once. */
+async function load(
+  tree: Tree,
+  states: BranchState[],
+  start: number,
+  stop: number,
+  parallel: boolean,
+): Promise<void> {
+  const jobs: Array<{ st: BranchState; ref: BasketRef }> = [];
+  for (const st of states) {
+    st.decoded = st.decoded.filter((d) => d.entryStop > start);
+    const refs = st.info.baskets;
+    while (st.next < refs.length && refs[st.next].entryStart < stop) {
+      if (refs[st.next].entryStop > start) jobs.push({ st, ref: refs[st.next] });
+      st.next++;
+    }
+  }
+  const src = tree.file.source;
+  const onDisk = jobs.filter((j) => !j.ref.embedded);
+  const raws = await src.read(onDisk.map((j) => [j.ref.seek, j.ref.bytes] as const));
+  const rawOf = new Map(onDisk.map((j, i) => [j, raws[i]]));
+  const decoded = await Promise.all(
+    jobs.map(async (j) => {
+      const raw = await decodeBasket(rawOf.get(j) ?? new Uint8Array(0), j.ref, j.st.info, src.name, parallel);
+      return interpretBasket(raw, j.st.info, src.name, !j.ref.embedded);
+    }),
+  );
+  jobs.forEach((j, i) => {
+    j.st.decoded.push(decoded[i]);
+  });
+}
+
+/** Cuts entries [start, stop) out of the decoded baskets of one branch: views when one basket covers them. */
+function assemble(st: BranchState, start: number, stop: number, tree: Tree): Column {
+  const info = st.info;
+  const per = (info.inner ?? [1]).reduce((a, b) => a * b, 1);
+  const pieces: Array<{ values: TypedValues; offsets?: Int32Array }> = [];
+  for (const d of st.decoded) {
+    if (d.entryStop <= start || d.entryStart >= stop) continue;
+    const a = Math.max(start, d.entryStart) - d.entryStart;
+    const b = Math.min(stop, d.entryStop) - d.entryStart;
+    if (d.offsets) {
+      const off = d.offsets.subarray(a, b + 1);
+      pieces.push({ values: d.values.subarray(off[0], off[off.length - 1]), offsets: off });
+    } else {
+      pieces.push({ values: d.values.subarray(a * per, b * per) });
+    }
+  }
+  const covered = pieces.reduce((n, p) => n + (p.offsets ? p.offsets.length - 1 : p.values.length / per), 0);
+  if (covered !== stop - start) {
+    throw new InvalidInputError(
+      `branch "${info.name}" of tree "${tree.name}" has ${info.entries} entries but the tree has ${tree.entries}: cannot read entries ${start}..${stop}`,
+    );
+  }
+  let values: TypedValues;
+  if (pieces.length === 1) values = pieces[0].values;
+  else {
+    values = allocValues(
+      info.dtype!,
+      pieces.reduce((n, p) => n + p.values.length, 0),
+    );
+    let at = 0;
+    for (const p of pieces) {
+      (values as Float64Array).set(p.values as Float64Array, at);
+      at += p.values.length;
+    }
+  }
+  const base = { name: info.name, dtype: info.dtype!, values };
+  if (info.shape !== 'jagged')
+    return info.shape === 'fixed'
+      ? { ...base, shape: 'fixed', inner: info.inner }
+      : { ...base, shape: 'scalar' };
+  const offsets = new Int32Array(stop - start + 1);
+  let e = 0;
+  let shift = 0;
+  for (const p of pieces) {
+    const o = p.offsets!;
+    for (let i = 1; i < o.length; i++) offsets[++e] = shift + o[i] - o[0];
+    shift += o[o.length - 1] - o[0];
+  }
+  return { ...base, shape: 'jagged', offsets, inner: info.inner };
+}
+
+/**
+ * Streams a tree in chunks of at most `stepSize` entries. Memory holds the baskets of the current
+ * and the next chunk only (the next is read while the caller works on this one), never the file.
+ */
+export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncGenerator<Chunk> {
+  const branches = selectBranches(tree, options.branches);
+  const start = checkEntry('entryStart', options.entryStart, 0);
+  const stop = Math.min(checkEntry('entryStop', options.entryStop, tree.entries), tree.entries);
+  const step = checkEntry('stepSize', options.stepSize, 100_000);
+  if (step < 1) throw new InvalidInputError('stepSize must be at least 1');
+  const parallel = options.parallel ?? true;
+  const states: BranchState[] = branches.map((info) => ({
+    info,
+    decoded: [],
+    next: Math.max(
+      0,
+      info.baskets.findIndex((r) => r.entryStop > start),
+    ),
+  }));
+  let pending: Promise<void> | undefined =
+    start < stop ? load(tree, states, start, Math.min(start + step, stop), parallel) : undefined;
+  for (let cs = start; cs < stop; cs += step) {
+    const ce = Math.min(cs + step, stop);
+    await pending;
+    const columns: Record<string, Column> = {};
+    for (const st of states) columns[st.info.name] = assemble(st, cs, ce, tree);
+    const ns = ce;
+    pending = ns < stop ? load(tree, states, ns, Math.min(ns + step, stop), parallel) : undefined;
+    // a prefetch that fails while the caller has stopped iterating must not become an unhandled rejection
+    pending?.catch(() => {});
+    yield { entryStart: cs, entryStop: ce, columns };
+  }
+}
+
+/** Reads entries [entryStart, entryStop) of the given branches in one chunk. */
+export async function readColumns(
+  tree: Tree,
+  options: Omit<IterateOptions, 'stepSize'> = {},
+): Promise<Chunk> {
+  const start = options.entryStart ?? 0;
+  const stop = Math.min(options.entryStop ?? tree.entries, tree.entries);
+  for await (const chunk of iterate(tree, { ...options, stepSize: Math.max(1, stop - start) })) return chunk;
+  const columns: Record<string, Column> = {};
+  for (const b of selectBranches(tree, options.branches)) {
+    columns[b.name] = {
+      name: b.name,
+      dtype: b.dtype!,
+      shape: b.shape,
+      values: allocValues(b.dtype!, 0),
+      ...(b.shape === 'jagged' ? { offsets: new Int32Array(1) } : {}),
+    };
+  }
+  return { entryStart: start, entryStop: start, columns };
+}

@@ -1,6 +1,7 @@
 import { type JsrootFile, openFile } from 'jsroot/io';
 import { MlaasError } from '../errors.js';
 import type { BranchInfo } from './branch-info.js';
+import { decompressRecord } from './codecs/decompress.js';
 import {
   BranchNotFoundError,
   CorruptFileError,
@@ -107,6 +108,9 @@ export class RootFile {
       }
       throw new TreeNotFoundError(this.name, name, this.treeNames());
     }
+    await this.verifyRecords();
+    const jkey = this.file.fKeys.find((k) => k.fName === name && k.fCycle === key.cycle);
+    if (jkey) await this.verifyRecord(jkey.fSeekKey, jkey.fNbytes, `the TTree "${name}"`);
     const obj = await guarded(this.source, this.proxy, `the TTree "${name}" cannot be read`, () =>
       this.file.readObject(name, key.cycle),
     );
@@ -121,6 +125,35 @@ export class RootFile {
       throw new CorruptFileError(this.name, `the branches of "${name}" are damaged`, { cause: err });
     }
     return new Tree(this, t.fName, t.fTitle, Number(t.fEntries), branches);
+  }
+
+  private streamersChecked: Promise<void> | undefined;
+
+  /** The streamer list is read by jsroot on first use; check it once like any other record. */
+  private verifyRecords(): Promise<void> {
+    const f = this.file as JsrootFile & { fSeekInfo?: number; fNbytesInfo?: number };
+    this.streamersChecked ??=
+      f.fSeekInfo && f.fNbytesInfo
+        ? this.verifyRecord(f.fSeekInfo, f.fNbytesInfo, 'the streamer list')
+        : Promise.resolve();
+    return this.streamersChecked;
+  }
+
+  /**
+   * jsroot's own inflater does not check zlib's checksum, so a damaged TTree record would be parsed
+   * into garbage (and garbage lengths). Decompressing it once here with checked codecs turns such
+   * damage into a CorruptFileError before jsroot sees it.
+   */
+  private async verifyRecord(seek: number, nbytes: number, what: string): Promise<void> {
+    const [raw] = await this.source.read([[seek, nbytes]]);
+    if (raw.length < 18) throw new CorruptFileError(this.name, `${what} has a truncated key`);
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const objlen = v.getInt32(6);
+    const keylen = v.getInt16(14);
+    if (v.getInt32(0) !== nbytes || keylen <= 0 || keylen >= nbytes || objlen < nbytes - keylen) {
+      throw new CorruptFileError(this.name, `${what} has an inconsistent key`);
+    }
+    await decompressRecord(raw.subarray(keylen), objlen, this.name);
   }
 
   /** jsroot's view of the file, for the RNTuple reader */

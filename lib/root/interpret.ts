@@ -51,7 +51,9 @@ export function allocValues(dtype: DType, length: number): TypedValues {
     float32: 4,
     float64: 8,
   }[dtype];
-  return viewAs(dtype, new ArrayBuffer(length * size), 0, length);
+  // not zero-filled: every element is overwritten by the caller
+  const buf = Buffer.allocUnsafeSlow(length * size);
+  return viewAs(dtype, buf.buffer as ArrayBuffer, buf.byteOffset, length);
 }
 
 /**

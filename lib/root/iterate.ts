@@ -46,36 +46,45 @@ interface BranchState {
   next: number; // index of the first basket not yet decoded
 }
 
-/** Reads and decodes every basket of the chunk [start, stop) that is not decoded yet, all at once. */
-async function load(
-  tree: Tree,
-  states: BranchState[],
-  start: number,
-  stop: number,
-  parallel: boolean,
-): Promise<void> {
-  const jobs: Array<{ st: BranchState; ref: BasketRef }> = [];
+interface Job {
+  st: BranchState;
+  ref: BasketRef;
+}
+
+/** The baskets chunk [start, stop) needs that no earlier chunk decoded (advances each branch's cursor). */
+function plan(states: BranchState[], start: number, stop: number): Job[] {
+  const jobs: Job[] = [];
   for (const st of states) {
-    st.decoded = st.decoded.filter((d) => d.entryStop > start);
     const refs = st.info.baskets;
     while (st.next < refs.length && refs[st.next].entryStart < stop) {
       if (refs[st.next].entryStop > start) jobs.push({ st, ref: refs[st.next] });
       st.next++;
     }
   }
-  const src = tree.file.source;
+  return jobs;
+}
+
+/** Reads the compressed baskets of a plan in one call, so the source can merge neighbouring ranges. */
+async function fetchRaw(tree: Tree, jobs: Job[]): Promise<Uint8Array[]> {
   const onDisk = jobs.filter((j) => !j.ref.embedded);
-  const raws = await src.read(onDisk.map((j) => [j.ref.seek, j.ref.bytes] as const));
-  const rawOf = new Map(onDisk.map((j, i) => [j, raws[i]]));
-  const decoded = await Promise.all(
-    jobs.map(async (j) => {
-      const raw = await decodeBasket(rawOf.get(j) ?? new Uint8Array(0), j.ref, j.st.info, src.name, parallel);
-      return interpretBasket(raw, j.st.info, src.name, !j.ref.embedded);
+  const raws = await tree.file.source.read(onDisk.map((j) => [j.ref.seek, j.ref.bytes] as const));
+  let i = 0;
+  return jobs.map((j) => (j.ref.embedded ? new Uint8Array(0) : raws[i++]));
+}
+
+async function decodeAll(
+  tree: Tree,
+  jobs: Job[],
+  raws: Uint8Array[],
+  parallel: boolean,
+): Promise<DecodedBasket[]> {
+  const name = tree.file.source.name;
+  return Promise.all(
+    jobs.map(async (j, i) => {
+      const raw = await decodeBasket(raws[i], j.ref, j.st.info, name, parallel);
+      return interpretBasket(raw, j.st.info, name, !j.ref.embedded);
     }),
   );
-  jobs.forEach((j, i) => {
-    j.st.decoded.push(decoded[i]);
-  });
 }
 
 /** Cuts entries [start, stop) out of the decoded baskets of one branch: views when one basket covers them. */
@@ -130,8 +139,8 @@ function assemble(st: BranchState, start: number, stop: number, tree: Tree): Col
 }
 
 /**
- * Streams a tree in chunks of at most `stepSize` entries. Memory holds the baskets of the current
- * and the next chunk only (the next is read while the caller works on this one), never the file.
+ * Streams a tree in chunks of at most `stepSize` entries. Memory holds the decoded baskets of the
+ * current chunk and the compressed bytes of the next one, never the whole file.
  */
 export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncGenerator<Chunk> {
   const branches = selectBranches(tree, options.branches);
@@ -148,17 +157,32 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
       info.baskets.findIndex((r) => r.entryStop > start),
     ),
   }));
-  let pending: Promise<void> | undefined =
-    start < stop ? load(tree, states, start, Math.min(start + step, stop), parallel) : undefined;
+  // Each chunk is planned, read and decoded one chunk ahead of the caller: the next chunk's bytes
+  // arrive and inflate on the thread pool while this one is assembled and consumed.
+  const prepare = (cs: number): Promise<void> | undefined => {
+    if (cs >= stop) return undefined;
+    const jobs = plan(states, cs, Math.min(cs + step, stop));
+    const done = fetchRaw(tree, jobs)
+      .then((raws) => decodeAll(tree, jobs, raws, parallel))
+      .then((decoded) => {
+        for (let i = 0; i < jobs.length; i++) jobs[i].st.decoded.push(decoded[i]);
+      });
+    // a chunk that fails after the caller stopped iterating must not become an unhandled rejection
+    done.catch(() => {});
+    return done;
+  };
+  let ahead = prepare(start);
   for (let cs = start; cs < stop; cs += step) {
     const ce = Math.min(cs + step, stop);
-    await pending;
+    const current = ahead!;
+    ahead = undefined;
+    await current;
+    ahead = prepare(ce);
     const columns: Record<string, Column> = {};
-    for (const st of states) columns[st.info.name] = assemble(st, cs, ce, tree);
-    const ns = ce;
-    pending = ns < stop ? load(tree, states, ns, Math.min(ns + step, stop), parallel) : undefined;
-    // a prefetch that fails while the caller has stopped iterating must not become an unhandled rejection
-    pending?.catch(() => {});
+    for (const st of states) {
+      st.decoded = st.decoded.filter((d) => d.entryStop > cs);
+      columns[st.info.name] = assemble(st, cs, ce, tree);
+    }
     yield { entryStart: cs, entryStop: ce, columns };
   }
 }

@@ -51,9 +51,21 @@ function codecName(tag: string, src: Uint8Array, at: number): string {
   return `unknown (frame tag "${printable}")`;
 }
 
-function inflateAsync(body: Uint8Array, maxOutputLength: number): Promise<Buffer> {
+/**
+ * One output chunk of exactly the frame's size: zlib then writes straight into the result instead
+ * of collecting 16 KiB pieces and concatenating them (a copy per basket).
+ */
+export function inflateOptions(
+  size: number,
+  compressed = size,
+): { maxOutputLength: number; chunkSize: number } {
+  // deflate cannot expand more than ~1032:1, so a corrupt size field cannot make us allocate more
+  return { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size, compressed * 1040 + 1024)) };
+}
+
+function inflateAsync(body: Uint8Array, size: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    inflate(body, { maxOutputLength }, (err, out) => (err ? reject(err) : resolve(out))),
+    inflate(body, inflateOptions(size, body.length), (err, out) => (err ? reject(err) : resolve(out))),
   );
 }
 
@@ -70,12 +82,14 @@ async function decodeFrame(
       case 'ZL':
         out = parallel
           ? await inflateAsync(body, f.uncompressed)
-          : inflateSync(body, { maxOutputLength: f.uncompressed });
+          : inflateSync(body, inflateOptions(f.uncompressed, body.length));
         break;
       case 'L4': {
         if (body.length < 8) throw new RangeError('LZ4 frame shorter than its checksum');
         const stored = new DataView(body.buffer, body.byteOffset, 8).getBigUint64(0, false);
         const block = body.subarray(8);
+        if (f.uncompressed > block.length * 255 + 64)
+          throw new RangeError('LZ4 frame claims an impossible expansion');
         if ((await xxhash64(block)) !== stored) throw new RangeError('LZ4 checksum mismatch');
         out = new Uint8Array(f.uncompressed);
         if (lz4DecodeBlock(block, out) !== f.uncompressed) throw new RangeError('LZ4 block size mismatch');
@@ -118,7 +132,9 @@ export async function decompressRecord(
   if (src.length === expected) return src; // stored uncompressed
   const frames = readFrames(src, expected, source);
   if (frames.length === 1) return decodeFrame(src, frames[0], source, parallel);
-  const parts = await Promise.all(frames.map((f) => decodeFrame(src, f, source, parallel)));
+  // one frame after another: memory grows only as frames really decode, whatever the sizes claim
+  const parts: Uint8Array[] = [];
+  for (const f of frames) parts.push(await decodeFrame(src, f, source, parallel));
   const out = new Uint8Array(expected);
   let at = 0;
   for (const p of parts) {

@@ -1,0 +1,94 @@
+/**
+ * Read throughput against the decompression floor, measured in one run:
+ *   npm run bench:read -- <file> <tree> [--step N] [--repeat K]
+ * The floor is inflating every basket of the file with node:zlib alone (no decoding, one thread,
+ * with the same one-chunk output setting the reader uses, so the floor is as fast as zlib gets);
+ * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores.
+ * Prints, last, one JSON line with the figures.
+ */
+import { parseArgs } from 'node:util';
+import { inflateSync } from 'node:zlib';
+import { decompressRecord, inflateOptions } from '../lib/root/codecs/decompress.js';
+import type { Tree } from '../lib/root/file.js';
+import { openRoot } from '../lib/root/file.js';
+import { iterate } from '../lib/root/iterate.js';
+
+const { positionals, values } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: { step: { type: 'string', default: '100000' }, repeat: { type: 'string', default: '5' } },
+});
+const [path, treeName] = positionals;
+if (!path || !treeName) {
+  console.error('usage: npm run bench:read -- <file> <tree> [--step N] [--repeat K]');
+  process.exit(2);
+}
+const step = Number(values.step);
+const repeat = Number(values.repeat);
+
+/** Compressed bodies of every basket, read before timing so the floor measures inflation only. */
+async function basketBodies(tree: Tree): Promise<Array<{ body: Uint8Array; objlen: number }>> {
+  const refs = tree.numericBranches().flatMap((b) => b.baskets.filter((r) => !r.embedded));
+  const raws = await tree.file.source.read(refs.map((r) => [r.seek, r.bytes] as const));
+  return raws.map((raw) => {
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const keylen = v.getInt16(14);
+    return { body: raw.subarray(keylen), objlen: v.getInt32(6) };
+  });
+}
+
+async function floor(bodies: Array<{ body: Uint8Array; objlen: number }>): Promise<number> {
+  const t0 = performance.now();
+  for (const { body, objlen } of bodies) {
+    if (body.length === objlen) continue;
+    if (body[0] === 0x5a && body[1] === 0x4c && objlen <= 0xffffff)
+      inflateSync(body.subarray(9), inflateOptions(objlen));
+    else await decompressRecord(body, objlen, path, false);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function readAll(tree: Tree, parallel: boolean): Promise<{ seconds: number; events: number }> {
+  const t0 = performance.now();
+  let events = 0;
+  for await (const chunk of iterate(tree, { stepSize: step, parallel }))
+    events += chunk.entryStop - chunk.entryStart;
+  return { seconds: (performance.now() - t0) / 1000, events };
+}
+
+const best = async (fn: () => Promise<number>): Promise<number> => {
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < repeat; i++) min = Math.min(min, await fn());
+  return min;
+};
+
+const file = await openRoot(path);
+const tree = await file.tree(treeName);
+const bodies = await basketBodies(tree);
+await readAll(tree, true); // warm the page cache and the JIT
+const floorSeconds = await best(() => floor(bodies));
+const single = await best(async () => (await readAll(tree, false)).seconds);
+const parallel = await best(async () => (await readAll(tree, true)).seconds);
+const events = tree.entries;
+await file.close();
+
+const r = (x: number, d = 4): number => Number(x.toFixed(d));
+console.error(
+  `${path} (${tree.numericBranches().length} branches, ${bodies.length} baskets), best of ${repeat}:`,
+);
+console.error(`  inflate floor (node:zlib, 1 thread)  ${r(floorSeconds)} s`);
+console.error(`  reader, 1 thread                     ${r(single)} s  ratio ${r(single / floorSeconds, 3)}`);
+console.error(
+  `  reader, thread pool (both cores)     ${r(parallel)} s  ratio ${r(parallel / floorSeconds, 3)}`,
+);
+console.log(
+  JSON.stringify({
+    events,
+    seconds: r(parallel),
+    events_per_s: Math.round(events / parallel),
+    inflate_floor_seconds: r(floorSeconds),
+    ratio_to_floor: r(parallel / floorSeconds, 3),
+    single_thread_seconds: r(single),
+    single_thread_ratio_to_floor: r(single / floorSeconds, 3),
+  }),
+);

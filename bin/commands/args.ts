@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { InvalidInputError } from '../../lib/errors.js';
+
+type Spec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+
+/** Parses a command's arguments; unknown options are an error that names them. */
+export function parse<T extends Spec>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new InvalidInputError(`${err instanceof Error ? err.message : String(err)}\nusage: ${usage}`);
+  }
+}
+
+export function list(v: string | boolean | undefined): string[] | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function int(name: string, v: string | boolean | undefined): number | undefined {
+  if (v === undefined || typeof v === 'boolean') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidInputError(`--${name} must be a whole number >= 0, got "${v}"`);
+  return n;
+}
+
+export function required(v: string | undefined, what: string, usage: string): string {
+  if (!v) throw new InvalidInputError(`missing ${what}\nusage: ${usage}`);
+  return v;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { MlaasError } from '../lib/errors.js';
+import { dump } from './commands/dump.js';
+import { inspect } from './commands/inspect.js';
+import { stats } from './commands/stats.js';
+
+type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<void>;
+
+const COMMANDS: Record<string, [Command, string]> = {
+  inspect: [inspect, 'trees, entries, compression and branch types of a ROOT file'],
+  stats: [
+    stats,
+    'per-branch entries, values, sum, min, max, first entries (reference.json shape with --json)',
+  ],
+  dump: [dump, 'entries as CSV or JSON lines'],
+};
+
+/** Registers more commands (kept in their own modules so the reader commands load fast). */
+export function addCommand(name: string, fn: Command, help: string): void {
+  COMMANDS[name] = [fn, help];
+}
+
+function help(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([k, [, h]]) => `  ${k.padEnd(w)}  ${h}`);
+  return `mlaas4hep: machine learning as a service for HEP\n\nusage: mlaas4hep <command> [options]\n\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    await cmd[0](rest, process.stdout);
+    return 0;
+  } catch (err) {
+    if (err instanceof MlaasError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.status < 500 ? 2 : 1;
+    }
+    process.stderr.write(
+      `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    return 1;
+  }
+}
+
+// EPIPE (e.g. `| head`) is a normal way for a reader to stop listening
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+});
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

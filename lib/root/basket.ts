@@ -1,5 +1,5 @@
 import type { BasketRef, BranchInfo } from './branch-info.js';
-import { decompressRecord } from './codecs/decompress.js';
+import { decompressRecord, decompressRecordSync } from './codecs/decompress.js';
 import { CorruptFileError } from './errors.js';
 
 /** A basket's payload after decompression: the entries' bytes and, for variable-size entries, where each starts. */
@@ -96,6 +96,11 @@ export function hasEntryOffsets(b: BranchInfo): boolean {
   return b.shape === 'jagged' || b.encoding.kind === 'vector';
 }
 
+function embeddedBasket(ref: BasketRef): RawBasket {
+  const e = ref.embedded!;
+  return { entryStart: ref.entryStart, entryStop: ref.entryStop, data: e.data, byteOffsets: e.byteOffsets };
+}
+
 /** Turns the bytes of a basket record (as read from the file) into entry data. */
 export async function decodeBasket(
   raw: Uint8Array,
@@ -104,16 +109,21 @@ export async function decodeBasket(
   source: string,
   parallel: boolean,
 ): Promise<RawBasket> {
-  if (ref.embedded) {
-    return {
-      entryStart: ref.entryStart,
-      entryStop: ref.entryStop,
-      data: ref.embedded.data,
-      byteOffsets: ref.embedded.byteOffsets,
-    };
-  }
+  if (ref.embedded) return embeddedBasket(ref);
   const h = parseHeader(raw, source, branch.name);
-  const body = raw.subarray(h.keylen);
-  const payload = await decompressRecord(body, h.objlen, source, parallel);
+  const payload = await decompressRecord(raw.subarray(h.keylen), h.objlen, source, parallel);
   return split(payload, h, ref, hasEntryOffsets(branch), source, branch.name);
+}
+
+/** decodeBasket without waiting, when the codec allows (zlib, LZ4, ZSTD); undefined otherwise. */
+export function decodeBasketSync(
+  raw: Uint8Array,
+  ref: BasketRef,
+  branch: BranchInfo,
+  source: string,
+): RawBasket | undefined {
+  if (ref.embedded) return embeddedBasket(ref);
+  const h = parseHeader(raw, source, branch.name);
+  const payload = decompressRecordSync(raw.subarray(h.keylen), h.objlen, source);
+  return payload && split(payload, h, ref, hasEntryOffsets(branch), source, branch.name);
 }

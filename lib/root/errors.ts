@@ -1,4 +1,11 @@
-import { InvalidInputError, MlaasError, NotFoundError, nearestNames, UnprocessableError } from '../errors.js';
+import {
+  InvalidInputError,
+  MlaasError,
+  NotFoundError,
+  nearestNames,
+  UnavailableError,
+  UnprocessableError,
+} from '../errors.js';
 
 /** The file (path, URL or object) does not exist or cannot be reached. */
 export class RootFileNotFoundError extends NotFoundError {
@@ -62,6 +69,13 @@ export class UnsupportedCodecError extends UnprocessableError {
 export class RNTupleNotSupportedError extends UnprocessableError {
   constructor(source: string, name: string, why: string) {
     super(`"${name}" in ${source} is an RNTuple: RNTuple not supported yet (${why})`, 'RNTupleNotSupported');
+  }
+}
+
+/** The remote file was replaced while we read it; bytes from both versions must not be mixed. */
+export class SourceChangedError extends UnavailableError {
+  constructor(source: string, detail: string) {
+    super(`${source} changed while it was being read (${detail}); read it again`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { decodeBasket } from './basket.js';
+import { decodeBasket, decodeBasketSync } from './basket.js';
 import type { BasketRef, BranchInfo } from './branch-info.js';
 import { UnsupportedBranchError } from './errors.js';
 import type { Tree } from './file.js';
@@ -15,6 +15,8 @@ export interface IterateOptions {
   stepSize?: number;
   /** inflate on the libuv thread pool (both cores); the values are identical either way (default true) */
   parallel?: boolean;
+  /** chunks read and decoded ahead of the one being consumed (default 2); memory grows with it */
+  readAhead?: number;
 }
 
 export interface Chunk {
@@ -81,7 +83,10 @@ async function decodeAll(
   const name = tree.file.source.name;
   return Promise.all(
     jobs.map(async (j, i) => {
-      const raw = await decodeBasket(raws[i], j.ref, j.st.info, name, parallel);
+      // single-threaded, decode synchronously: no promise per basket on the hot path
+      const raw =
+        (!parallel && decodeBasketSync(raws[i], j.ref, j.st.info, name)) ||
+        (await decodeBasket(raws[i], j.ref, j.st.info, name, parallel));
       return interpretBasket(raw, j.st.info, name, !j.ref.embedded);
     }),
   );
@@ -149,6 +154,7 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
   const step = checkEntry('stepSize', options.stepSize, 100_000);
   if (step < 1) throw new InvalidInputError('stepSize must be at least 1');
   const parallel = options.parallel ?? true;
+  const readAhead = checkEntry('readAhead', options.readAhead, 2);
   const states: BranchState[] = branches.map((info) => ({
     info,
     decoded: [],
@@ -157,27 +163,32 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
       info.baskets.findIndex((r) => r.entryStop > start),
     ),
   }));
-  // Each chunk is planned, read and decoded one chunk ahead of the caller: the next chunk's bytes
-  // arrive and inflate on the thread pool while this one is assembled and consumed.
-  const prepare = (cs: number): Promise<void> | undefined => {
-    if (cs >= stop) return undefined;
+  // Chunks are planned, read and decoded ahead of the caller (two by default): the next chunks'
+  // bytes arrive and inflate on the thread pool while this one is assembled and consumed.
+  const prepare = (cs: number): Promise<void> => {
     const jobs = plan(states, cs, Math.min(cs + step, stop));
     const done = fetchRaw(tree, jobs)
       .then((raws) => decodeAll(tree, jobs, raws, parallel))
       .then((decoded) => {
-        for (let i = 0; i < jobs.length; i++) jobs[i].st.decoded.push(decoded[i]);
+        for (let i = 0; i < jobs.length; i++) insertSorted(jobs[i].st.decoded, decoded[i]);
       });
     // a chunk that fails after the caller stopped iterating must not become an unhandled rejection
     done.catch(() => {});
     return done;
   };
-  let ahead = prepare(start);
+  const queue: Promise<void>[] = [];
+  let planned = start;
+  const fill = (): void => {
+    while (queue.length <= readAhead && planned < stop) {
+      queue.push(prepare(planned));
+      planned += step;
+    }
+  };
+  fill();
   for (let cs = start; cs < stop; cs += step) {
     const ce = Math.min(cs + step, stop);
-    const current = ahead!;
-    ahead = undefined;
-    await current;
-    ahead = prepare(ce);
+    await queue.shift();
+    fill();
     const columns: Record<string, Column> = {};
     for (const st of states) {
       st.decoded = st.decoded.filter((d) => d.entryStop > cs);
@@ -185,6 +196,13 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
     }
     yield { entryStart: cs, entryStop: ce, columns };
   }
+}
+
+/** Chunks prepared ahead may finish out of order; baskets stay sorted by entry. */
+function insertSorted(list: DecodedBasket[], d: DecodedBasket): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1].entryStart > d.entryStart) i--;
+  list.splice(i, 0, d);
 }
 
 /** Reads entries [entryStart, entryStop) of the given branches in one chunk. */

@@ -2,7 +2,7 @@ import { inflate, inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { CorruptFileError, UnsupportedCodecError } from '../errors.js';
 import { lz4DecodeBlock } from './lz4.js';
-import { xxhash64 } from './xxhash.js';
+import { loadXxhash, xxhash64Sync } from './xxhash.js';
 import { xzDecompress } from './xz.js';
 
 /** ROOT's compression frame header: 2-byte algorithm tag, method byte, 3+3 little-endian sizes. */
@@ -69,53 +69,121 @@ function inflateAsync(body: Uint8Array, size: number): Promise<Buffer> {
   );
 }
 
-async function decodeFrame(
-  src: Uint8Array,
-  f: Frame,
-  source: string,
-  parallel: boolean,
-): Promise<Uint8Array> {
-  const body = src.subarray(f.start, f.start + f.compressed);
-  let out: Uint8Array;
-  try {
-    switch (f.tag) {
-      case 'ZL':
-        out = parallel
-          ? await inflateAsync(body, f.uncompressed)
-          : inflateSync(body, inflateOptions(f.uncompressed, body.length));
-        break;
-      case 'L4': {
-        if (body.length < 8) throw new RangeError('LZ4 frame shorter than its checksum');
-        const stored = new DataView(body.buffer, body.byteOffset, 8).getBigUint64(0, false);
-        const block = body.subarray(8);
-        if (f.uncompressed > block.length * 255 + 64)
-          throw new RangeError('LZ4 frame claims an impossible expansion');
-        if ((await xxhash64(block)) !== stored) throw new RangeError('LZ4 checksum mismatch');
-        out = new Uint8Array(f.uncompressed);
-        if (lz4DecodeBlock(block, out) !== f.uncompressed) throw new RangeError('LZ4 block size mismatch');
-        break;
+/** Decodes one frame without waiting, or returns undefined when its codec needs async set-up (xz). */
+function decodeFrameSync(body: Uint8Array, f: Frame): Uint8Array | undefined {
+  switch (f.tag) {
+    case 'ZL':
+      return inflateSync(body, inflateOptions(f.uncompressed, body.length));
+    case 'L4': {
+      if (body.length < 8) throw new RangeError('LZ4 frame shorter than its checksum');
+      const block = body.subarray(8);
+      if (f.uncompressed > block.length * 255 + 64)
+        throw new RangeError('LZ4 frame claims an impossible expansion');
+      const hash = xxhash64Sync(block);
+      if (hash === undefined) return undefined;
+      if (hash !== new DataView(body.buffer, body.byteOffset, 8).getBigUint64(0, false)) {
+        throw new RangeError('LZ4 checksum mismatch');
       }
-      case 'ZS':
-        out = zstdDecompress(body, new Uint8Array(f.uncompressed));
-        break;
-      case 'XZ':
-        out = await xzDecompress(body, f.uncompressed);
-        break;
-      default:
-        throw new UnsupportedCodecError(source, codecName(f.tag, src, f.start - HEADER));
+      const out = new Uint8Array(f.uncompressed);
+      if (lz4DecodeBlock(block, out) !== f.uncompressed) throw new RangeError('LZ4 block size mismatch');
+      return out;
     }
-  } catch (err) {
-    if (err instanceof UnsupportedCodecError) throw err;
-    const why = err instanceof Error ? err.message : String(err);
-    throw new CorruptFileError(source, `cannot decompress a ${f.tag} frame (${why})`, { cause: err });
+    case 'ZS':
+      return zstdDecompress(body, new Uint8Array(f.uncompressed));
+    default:
+      return undefined;
   }
-  if (out.length !== f.uncompressed) {
+}
+
+async function decodeFrameAsync(body: Uint8Array, f: Frame, parallel: boolean): Promise<Uint8Array> {
+  switch (f.tag) {
+    case 'ZL':
+      return parallel
+        ? inflateAsync(body, f.uncompressed)
+        : inflateSync(body, inflateOptions(f.uncompressed, body.length));
+    case 'L4':
+      await loadXxhash();
+      return decodeFrameSync(body, f)!;
+    case 'XZ':
+      return xzDecompress(body, f.uncompressed);
+    default:
+      return decodeFrameSync(body, f)!;
+  }
+}
+
+const KNOWN = new Set(['ZL', 'L4', 'ZS', 'XZ']);
+
+function corrupt(source: string, f: Frame, err: unknown): CorruptFileError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new CorruptFileError(source, `cannot decompress a ${f.tag} frame (${why})`, { cause: err });
+}
+
+function checkLength<T extends Uint8Array | undefined>(out: T, f: Frame, source: string): T {
+  if (out && out.length !== f.uncompressed) {
     throw new CorruptFileError(
       source,
       `a ${f.tag} frame inflated to ${out.length} bytes, expected ${f.uncompressed}`,
     );
   }
   return out;
+}
+
+function frameBody(src: Uint8Array, f: Frame, source: string): Uint8Array {
+  if (!KNOWN.has(f.tag)) throw new UnsupportedCodecError(source, codecName(f.tag, src, f.start - HEADER));
+  return src.subarray(f.start, f.start + f.compressed);
+}
+
+function decodeChecked(src: Uint8Array, f: Frame, source: string): Uint8Array | undefined {
+  const body = frameBody(src, f, source);
+  try {
+    return checkLength(decodeFrameSync(body, f), f, source);
+  } catch (err) {
+    throw err instanceof CorruptFileError ? err : corrupt(source, f, err);
+  }
+}
+
+async function decodeCheckedAsync(
+  src: Uint8Array,
+  f: Frame,
+  source: string,
+  parallel: boolean,
+): Promise<Uint8Array> {
+  const body = frameBody(src, f, source);
+  try {
+    return checkLength(await decodeFrameAsync(body, f, parallel), f, source);
+  } catch (err) {
+    throw err instanceof CorruptFileError ? err : corrupt(source, f, err);
+  }
+}
+
+function join(parts: Uint8Array[], expected: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(expected);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The same as decompressRecord without waiting, for the single-threaded hot path; undefined when
+ * some frame needs an asynchronous codec (the caller then uses decompressRecord).
+ */
+export function decompressRecordSync(
+  src: Uint8Array,
+  expected: number,
+  source: string,
+): Uint8Array | undefined {
+  if (src.length === expected) return src; // stored uncompressed
+  const parts: Uint8Array[] = [];
+  for (const f of readFrames(src, expected, source)) {
+    const out = decodeChecked(src, f, source);
+    if (!out) return undefined;
+    parts.push(out);
+  }
+  return join(parts, expected);
 }
 
 /**
@@ -131,15 +199,8 @@ export async function decompressRecord(
 ): Promise<Uint8Array> {
   if (src.length === expected) return src; // stored uncompressed
   const frames = readFrames(src, expected, source);
-  if (frames.length === 1) return decodeFrame(src, frames[0], source, parallel);
   // one frame after another: memory grows only as frames really decode, whatever the sizes claim
   const parts: Uint8Array[] = [];
-  for (const f of frames) parts.push(await decodeFrame(src, f, source, parallel));
-  const out = new Uint8Array(expected);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  for (const f of frames) parts.push(await decodeCheckedAsync(src, f, source, parallel));
+  return join(parts, expected);
 }

@@ -1,10 +1,19 @@
 import xxhashInit from 'xxhash-wasm';
 
 type Hasher = Awaited<ReturnType<typeof xxhashInit>>;
-let hasher: Promise<Hasher> | undefined;
+let loading: Promise<Hasher> | undefined;
+let ready: Hasher | undefined;
 
-/** xxHash64 (seed 0), the checksum ROOT stores in front of every LZ4 block. */
-export async function xxhash64(data: Uint8Array): Promise<bigint> {
-  hasher ??= xxhashInit();
-  return (await hasher).h64Raw(data);
+/** Loads the wasm hasher once; afterwards `xxhash64Sync` can be used. */
+export async function loadXxhash(): Promise<void> {
+  loading ??= xxhashInit().then((h) => {
+    ready = h;
+    return h;
+  });
+  await loading;
+}
+
+/** xxHash64 (seed 0), the checksum ROOT stores in front of every LZ4 block; undefined until loaded. */
+export function xxhash64Sync(data: Uint8Array): bigint | undefined {
+  return ready?.h64Raw(data);
 }

@@ -1,6 +1,8 @@
 import { MlaasError, UnavailableError, UnprocessableError } from '../../errors.js';
-import { CorruptFileError, RootFileNotFoundError } from '../errors.js';
+import { CorruptFileError, RootFileNotFoundError, SourceChangedError } from '../errors.js';
 import { coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
+import { forEachConcurrent } from './concurrency.js';
+import { parseContentRange, parseMultipart, readBody } from './http-body.js';
 import type { ByteRange, ByteSource, CoalesceOptions } from './types.js';
 
 export interface HttpSourceOptions extends CoalesceOptions {
@@ -18,44 +20,11 @@ export interface HttpSourceOptions extends CoalesceOptions {
   headers?: Readonly<Record<string, string>>;
 }
 
-/** The remote file was replaced while we read it; bytes from both versions must not be mixed. */
-export class SourceChangedError extends UnavailableError {
-  constructor(source: string, detail: string) {
-    super(`${source} changed while it was being read (${detail}); read it again`);
-  }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; stops taking new items after a failure. */
-export async function forEachConcurrent<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-) {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++];
-      await fn(item).catch((err: unknown) => {
-        failed = true;
-        throw err;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
-
 interface Meta {
   size: number;
   etag?: string;
   lastModified?: string;
 }
-interface Part {
-  start: number;
-  end: number;
-  data: Uint8Array;
-}
-
 const EMPTY = new Uint8Array(0);
 const PART_OVERHEAD = 512;
 
@@ -73,12 +42,21 @@ export class HttpSource implements ByteSource {
   /** undefined until the first multi-range answer tells us. */
   private multiRange: boolean | undefined;
 
-  constructor(
-    readonly url: string,
-    private readonly options: HttpSourceOptions = {},
-  ) {
+  readonly url: string;
+  private readonly headers: Readonly<Record<string, string>>;
+
+  constructor(url: string, options: HttpSourceOptions = {}) {
     const u = new URL(url);
-    // Presigned URLs carry signatures in the query and some URLs carry passwords: keep both out of messages.
+    const auth =
+      u.username || u.password ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : '';
+    // fetch refuses URLs with credentials: send them as Basic auth instead.
+    u.username = '';
+    u.password = '';
+    this.url = u.href;
+    this.headers = auth
+      ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}`, ...options.headers }
+      : { ...options.headers };
+    // Presigned URLs carry signatures in the query: keep them out of messages.
     this.name = `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 2;
@@ -100,17 +78,15 @@ export class HttpSource implements ByteSource {
   }
 
   async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
-    const { size } = await this.info();
+    const meta = await this.info();
     for (const [offset, length] of ranges) {
-      if (offset < 0 || length < 0 || offset + length > size) {
-        throw new CorruptFileError(
-          this.name,
-          `a record points to bytes ${offset}..${offset + length} beyond the file's end (${size} bytes)`,
-        );
+      if (offset < 0 || length < 0 || offset + length > meta.size) {
+        const where = `bytes ${offset}..${offset + length} beyond the file's end (${meta.size} bytes)`;
+        throw new CorruptFileError(this.name, `a record points to ${where}`);
       }
     }
     const merged = coalesceRanges(ranges, this.gap, this.maxRequestBytes);
-    const bodies = merged.map(() => EMPTY);
+    const bodies: Uint8Array[] = merged.map(() => EMPTY);
     let todo = merged.flatMap((m, i) => (m.length > 0 ? [i] : []));
     if (todo.length > 1 && this.multiRange !== false) {
       const groups = this.group(merged, todo);
@@ -118,17 +94,17 @@ export class HttpSource implements ByteSource {
       let rest = groups;
       if (this.multiRange === undefined) {
         // Learn whether multi-range works on one request before fanning out.
-        todo.push(...(await this.readMulti(merged, groups[0], bodies)));
+        todo.push(...(await this.readMulti(meta, merged, groups[0], bodies)));
         rest = groups.slice(1);
       }
       if (this.multiRange) {
         await forEachConcurrent(rest, this.concurrency, async (g) => {
-          todo.push(...(await this.readMulti(merged, g, bodies)));
+          todo.push(...(await this.readMulti(meta, merged, g, bodies)));
         });
       } else todo.push(...rest.flat());
     }
     await forEachConcurrent(todo, this.concurrency, async (i) => {
-      bodies[i] = await this.readSingle(merged[i]);
+      bodies[i] = await this.readSingle(meta, merged[i]);
     });
     return splitMerged(merged, bodies, ranges.length);
   }
@@ -184,76 +160,65 @@ export class HttpSource implements ByteSource {
   }
 
   /** One multi-range request; fills `bodies` and returns the indices the answer did not cover. */
-  private async readMulti(
-    merged: readonly MergedRange[],
-    group: number[],
-    bodies: Uint8Array[],
-  ): Promise<number[]> {
+  private async readMulti(meta: Meta, merged: readonly MergedRange[], group: number[], bodies: Uint8Array[]) {
     if (group.length === 1) return group;
     const spec = group.map((i) => `${merged[i].offset}-${merged[i].offset + merged[i].length - 1}`).join(',');
-    const expected = group.reduce((n, i) => n + merged[i].length + PART_OVERHEAD, 4096);
-    const parts = await this.request(
-      'GET',
-      { Range: `bytes=${spec}`, ...(await this.conditions()) },
-      async (res) => {
-        this.checkStatus(res);
-        const type = res.headers.get('content-type') ?? '';
-        const boundary = /^multipart\/byteranges\s*;.*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(type);
-        if (res.status === 206 && boundary) {
-          const body = await readBody(res, expected, false);
-          // An over-long answer (server merged far-apart ranges) or a garbled one: fall back to single ranges.
-          return body && parseMultipart(body, boundary[1] ?? boundary[2]);
-        }
-        if (res.status === 206) {
-          const cr = parseContentRange(res.headers.get('content-range'));
-          const body = cr && (await readBody(res, expected, false));
-          return cr && body ? [{ start: cr.start, end: cr.end, data: body }] : undefined;
-        }
-        // 200: the server ignored the ranges and started sending the whole file; stop it.
-        await res.body?.cancel();
-        return undefined;
-      },
-    );
-    this.multiRange = parts !== undefined && parts.length > 1;
+    const limit = group.reduce((n, i) => n + merged[i].length + PART_OVERHEAD, 4096);
+    const answer = await this.request('GET', { Range: `bytes=${spec}`, ...conditions(meta) }, async (res) => {
+      this.checkStatus(res);
+      this.checkVersion(res, meta);
+      const type = res.headers.get('content-type') ?? '';
+      const boundary = /^multipart\/byteranges\s*;.*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(type);
+      if (res.status === 206 && boundary) {
+        // An over-long answer (server merged far-apart ranges) or a garbled one: fall back to single ranges.
+        const body = await readBody(res, limit, false);
+        const parts = body && parseMultipart(body, boundary[1] ?? boundary[2]);
+        for (const p of parts ?? []) this.checkVersion(res, meta, p.total);
+        return { parts, multipart: parts !== undefined };
+      }
+      if (res.status === 206) {
+        const cr = parseContentRange(res.headers.get('content-range'));
+        this.checkVersion(res, meta, cr?.total);
+        const data = cr && (await readBody(res, limit, false));
+        return { parts: cr && data ? [{ ...cr, data }] : undefined, multipart: false };
+      }
+      // 200: the server ignored the ranges and started sending the whole file; stop it.
+      await res.body?.cancel();
+      return { parts: undefined, multipart: false };
+    });
+    this.multiRange = answer.multipart;
     const missing: number[] = [];
     for (const i of group) {
       const { offset, length } = merged[i];
-      const part = parts?.find((p) => p.start <= offset && p.end >= offset + length - 1);
+      const part = answer.parts?.find((p) => p.start <= offset && p.end >= offset + length - 1);
       if (part) bodies[i] = part.data.subarray(offset - part.start, offset - part.start + length);
       else missing.push(i);
     }
     return missing;
   }
 
-  private async readSingle({ offset, length }: MergedRange): Promise<Uint8Array> {
+  private async readSingle(meta: Meta, { offset, length }: MergedRange): Promise<Uint8Array> {
     const range = `bytes=${offset}-${offset + length - 1}`;
-    return this.request('GET', { Range: range, ...(await this.conditions()) }, async (res) => {
+    return this.request('GET', { Range: range, ...conditions(meta) }, async (res) => {
       this.checkStatus(res);
+      this.checkVersion(res, meta);
       if (res.status === 206) {
         const cr = parseContentRange(res.headers.get('content-range'));
+        this.checkVersion(res, meta, cr?.total);
         if (!cr || cr.start > offset || cr.end < offset + length - 1) {
           await res.body?.cancel();
-          throw new UnavailableError(
-            `${this.name} answered ${range} with ${res.headers.get('content-range')}`,
-          );
+          const got = res.headers.get('content-range');
+          throw new UnavailableError(`${this.name} answered the request for ${range} with ${got}`);
         }
         const body = await readBody(res, cr.end - cr.start + 1, true);
         return body.subarray(offset - cr.start, offset - cr.start + length);
       }
       // A 200 is acceptable only when the requested range is the whole file.
-      if (offset === 0 && Number(res.headers.get('content-length')) === length)
-        return readBody(res, length, true);
+      const whole = offset === 0 && Number(res.headers.get('content-length')) === length;
+      if (whole) return readBody(res, length, true);
       await res.body?.cancel();
       throw this.noRanges(res.status);
     });
-  }
-
-  /** Pins the content seen by the first probe, so a replaced file fails instead of mixing versions. */
-  private async conditions(): Promise<Record<string, string>> {
-    const { etag, lastModified } = await this.info();
-    // If-Match compares strongly, so a weak ETag would always fail; those are compared on the response.
-    if (etag && !etag.startsWith('W/')) return { 'If-Match': etag };
-    return lastModified && !etag ? { 'If-Unmodified-Since': lastModified } : {};
   }
 
   private checkStatus(res: Response): void {
@@ -299,7 +264,7 @@ export class HttpSource implements ByteSource {
       let cause: unknown;
       try {
         // identity: byte offsets must refer to the file, not to a compressed transfer of it.
-        const h = { ...this.options.headers, 'Accept-Encoding': 'identity', ...headers };
+        const h = { ...this.headers, 'Accept-Encoding': 'identity', ...headers };
         const res = await fetch(this.url, { method, headers: h, signal, redirect: 'follow' });
         if (res.status < 500 && res.status !== 429) return await handle(res);
         await res.body?.cancel().catch(() => undefined);
@@ -318,6 +283,14 @@ export class HttpSource implements ByteSource {
     }
   }
 }
+
+/** Pins the content seen by the first probe, so a replaced file fails instead of mixing versions. */
+function conditions({ etag, lastModified }: Meta): Record<string, string> {
+  // If-Match compares strongly, so a weak ETag would always fail; those are compared on the response.
+  if (etag && !etag.startsWith('W/')) return { 'If-Match': etag };
+  return lastModified && !etag ? { 'If-Unmodified-Since': lastModified } : {};
+}
+
 function validators(res: Response): { etag?: string; lastModified?: string } {
   return {
     etag: res.headers.get('etag') ?? undefined,
@@ -330,64 +303,4 @@ function describe(err: unknown): string {
   const cause =
     err.cause instanceof Error ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}` : '';
   return `${err.message}${cause}`;
-}
-
-function parseContentRange(value: string | null): { start: number; end: number; total?: number } | undefined {
-  const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value ?? '');
-  if (!m) return undefined;
-  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
-}
-
-/** Reads a body of at most `limit` bytes; beyond that it stops the transfer (throws, or returns undefined). */
-async function readBody(res: Response, limit: number, strict: true): Promise<Uint8Array>;
-async function readBody(res: Response, limit: number, strict: false): Promise<Uint8Array | undefined>;
-async function readBody(res: Response, limit: number, strict: boolean): Promise<Uint8Array | undefined> {
-  const declared = res.headers.get('content-length');
-  const tooLong = () => {
-    if (strict) throw new UnavailableError(`the server sent more than the ${limit} bytes asked for`);
-    return undefined;
-  };
-  if (declared !== null && Number(declared) > limit) {
-    await res.body?.cancel();
-    return tooLong();
-  }
-  const out = new Uint8Array(declared !== null ? Number(declared) : limit);
-  let n = 0;
-  if (res.body) {
-    for await (const chunk of res.body) {
-      if (n + chunk.length > out.length) {
-        await res.body.cancel().catch(() => undefined);
-        return tooLong();
-      }
-      out.set(chunk, n);
-      n += chunk.length;
-    }
-  }
-  if (strict && n !== limit)
-    throw new UnavailableError(`the server sent ${n} bytes where ${limit} were expected`);
-  return out.subarray(0, n);
-}
-
-/** Parses a multipart/byteranges body; parts may come in any order. Undefined when malformed. */
-function parseMultipart(body: Uint8Array, boundary: string): Part[] | undefined {
-  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
-  const parts: Part[] = [];
-  let pos = buf.indexOf(delimiter);
-  while (pos >= 0) {
-    pos += delimiter.length;
-    if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) return parts;
-    const crlf = buf.indexOf('\r\n\r\n', pos);
-    const lf = buf.indexOf('\n\n', pos);
-    const headEnd = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 4 : lf >= 0 ? lf + 2 : -1;
-    if (headEnd < 0) return undefined;
-    const header = /^content-range:(.*)$/im.exec(buf.toString('latin1', pos, headEnd));
-    const cr = parseContentRange(header?.[1].trim() ?? null);
-    // Take the data length from Content-Range, not the next delimiter, which could appear inside the data.
-    const end = cr ? headEnd + cr.end - cr.start + 1 : -1;
-    if (!cr || end > buf.length) return undefined;
-    parts.push({ start: cr.start, end: cr.end, data: body.subarray(headEnd, end) });
-    pos = buf.indexOf(delimiter, end);
-  }
-  return parts.length ? parts : undefined;
 }

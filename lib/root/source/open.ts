@@ -1,0 +1,106 @@
+import { fileURLToPath } from 'node:url';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { InvalidInputError } from '../../errors.js';
+import { HttpSource, type HttpSourceOptions } from './http.js';
+import { LocalSource } from './local.js';
+import { createS3Client, type S3ClientOptions, S3Source, type S3SourceOptions } from './s3.js';
+import type { ByteSource } from './types.js';
+
+export interface OpenSourceOptions {
+  /** Preferred for s3:// specs: a client built once at cold start (or pointing at a test emulator). */
+  s3Client?: S3Client;
+  /** Used only without s3Client: a client is built for this source and destroyed by its close(). */
+  s3?: S3ClientOptions;
+  /** Coalescing, concurrency and timeout for s3:// sources. */
+  s3Source?: S3SourceOptions;
+  http?: HttpSourceOptions;
+  /**
+   * Whether plain paths and file:// URLs are accepted (default true, for the CLI and tests).
+   * Pass false wherever the spec comes from a caller, so a request cannot read the server's own files.
+   */
+  allowLocal?: boolean;
+}
+
+const SUPPORTED = 'use an s3://bucket/key or https:// URL, or a local path';
+
+let defaultClient: S3Client | undefined;
+
+/** Chooses the byte source for a file spec: http(s) URL, s3://bucket/key, file:// URL or local path. */
+export function openSource(spec: string, options: OpenSourceOptions = {}): ByteSource {
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw new InvalidInputError(`no file given; ${SUPPORTED}`);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec)?.[1].toLowerCase();
+  switch (scheme) {
+    case 'http':
+    case 'https':
+      return new HttpSource(parseHttpUrl(spec), options.http);
+    case 's3': {
+      const { bucket, key } = parseS3Url(spec);
+      if (options.s3Client) return new S3Source(options.s3Client, bucket, key, options.s3Source);
+      if (options.s3) {
+        return new S3Source(createS3Client(options.s3), bucket, key, {
+          ...options.s3Source,
+          ownsClient: true,
+        });
+      }
+      // One shared client per process, created on first use, as Lambda handlers would at module scope.
+      defaultClient ??= createS3Client();
+      return new S3Source(defaultClient, bucket, key, options.s3Source);
+    }
+    case 'file':
+    case undefined:
+      if (options.allowLocal === false) {
+        throw new InvalidInputError(
+          `local files cannot be read here ("${spec}"); use an s3://bucket/key or https:// URL`,
+        );
+      }
+      return new LocalSource(scheme ? localPath(spec) : spec);
+    case 'root':
+    case 'xroot':
+      throw new InvalidInputError(
+        `XRootD (${scheme}://) is not supported: "${spec}". Copy the file to S3, or use the server's HTTPS endpoint ` +
+          '(EOS and most XRootD servers also serve https://host/path)',
+      );
+    default:
+      throw new InvalidInputError(`unsupported URL scheme "${scheme}://" in "${spec}"; ${SUPPORTED}`);
+  }
+}
+
+/**
+ * Splits s3://bucket/key. The key is taken verbatim (as the AWS CLI does), so spaces and "%" stay as
+ * they are; a key ending in "/" names a folder, not a file.
+ */
+export function parseS3Url(url: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/is.exec(url);
+  if (!m) throw new InvalidInputError(`"${url}" is not an S3 URL; expected s3://bucket/key`);
+  const [, bucket, key = ''] = m;
+  if (!/^[a-z0-9][a-z0-9.\-_]{1,254}$/i.test(bucket)) {
+    throw new InvalidInputError(`"${url}" does not name a valid bucket; expected s3://bucket/key`);
+  }
+  if (key === '')
+    throw new InvalidInputError(`"${url}" names a bucket but no object key; expected s3://bucket/key`);
+  if (key.endsWith('/'))
+    throw new InvalidInputError(`"${url}" names a folder; give the key of a .root file in it`);
+  return { bucket, key };
+}
+
+function parseHttpUrl(spec: string): string {
+  try {
+    const url = new URL(spec);
+    if (!url.hostname) throw new Error('no host');
+    return url.href;
+  } catch (err) {
+    throw new InvalidInputError(`"${spec}" is not a valid URL`, { cause: err });
+  }
+}
+
+function localPath(spec: string): string {
+  try {
+    return fileURLToPath(spec);
+  } catch (err) {
+    // e.g. file://host/path: a remote host cannot be read as a local file.
+    throw new InvalidInputError(`"${spec}" is not a local file URL; use file:///absolute/path`, {
+      cause: err,
+    });
+  }
+}

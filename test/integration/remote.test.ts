@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRoot, type TreeStats, treeStats } from '../../lib/root/index.js';
+import { hasShared, loadReference, ROOT_DIR } from '../helpers/reference.js';
+import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
+import { type S3Emulator, startS3Emulator } from '../helpers/s3-emulator.js';
+
+const FILES = Object.entries(hasShared ? loadReference(ROOT_DIR) : {}).flatMap(([file, trees]) =>
+  Object.keys(trees).map((tree) => ({ file, tree })),
+);
+
+async function stats(spec: string, tree: string, options?: Parameters<typeof openRoot>[1]): Promise<TreeStats> {
+  const f = await openRoot(spec, options);
+  try {
+    return await treeStats(await f.tree(tree), undefined, 500);
+  } finally {
+    await f.close();
+  }
+}
+
+describe.skipIf(!hasShared)('the same files over HTTP and S3 read exactly as from the local disk', () => {
+  let multi: RangeServer;
+  let single: RangeServer;
+  let s3: S3Emulator;
+
+  beforeAll(async () => {
+    multi = await startRangeServer({ root: ROOT_DIR, multiRange: true });
+    single = await startRangeServer({ root: ROOT_DIR, multiRange: false });
+    s3 = await startS3Emulator({ buckets: ['hep-data'] });
+    for (const { file } of FILES) await s3.put('hep-data', `root/${file}`, readFileSync(join(ROOT_DIR, file)));
+  });
+  afterAll(async () => {
+    await Promise.all([multi?.close(), single?.close(), s3?.close()]);
+  });
+
+  for (const { file, tree } of FILES) {
+    it(`${file}: HTTP with and without multi-range, and S3, equal the local read`, async () => {
+      const local = await stats(join(ROOT_DIR, file), tree);
+      expect(await stats(`${multi.url}/${file}`, tree)).toEqual(local);
+      expect(await stats(`${single.url}/${file}`, tree)).toEqual(local);
+      expect(await stats(`s3://hep-data/root/${file}`, tree, { s3Client: s3.client })).toEqual(local);
+    });
+  }
+
+  it('merges neighbouring basket reads into few HTTP requests', async () => {
+    const before = multi.requests;
+    await stats(`${multi.url}/uproot-HZZ.root`, 'events');
+    const f = await openRoot(join(ROOT_DIR, 'uproot-HZZ.root'));
+    const baskets = (await f.tree('events')).branches.reduce((n, b) => n + b.baskets.length, 0);
+    await f.close();
+    expect(multi.requests - before).toBeLessThan(baskets / 4);
+  });
+});

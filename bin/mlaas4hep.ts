@@ -1,24 +1,28 @@
 #!/usr/bin/env node
 import { MlaasError } from '../lib/errors.js';
-import { dump } from './commands/dump.js';
-import { inspect } from './commands/inspect.js';
-import { stats } from './commands/stats.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<void>;
 
-const COMMANDS: Record<string, [Command, string]> = {
-  inspect: [inspect, 'trees, entries, compression and branch types of a ROOT file'],
+/** Commands load on demand, so `inspect` does not pay for TensorFlow.js start-up. */
+const COMMANDS: Record<string, [() => Promise<Command>, string]> = {
+  demo: [
+    async () => (await import('./commands/demo.js')).demo,
+    'generate demo ROOT files and read them back (npm start)',
+  ],
+  inspect: [
+    async () => (await import('./commands/inspect.js')).inspect,
+    'trees, entries, compression and branch types of a ROOT file',
+  ],
   stats: [
-    stats,
+    async () => (await import('./commands/stats.js')).stats,
     'per-branch entries, values, sum, min, max, first entries (reference.json shape with --json)',
   ],
-  dump: [dump, 'entries as CSV or JSON lines'],
+  dump: [async () => (await import('./commands/dump.js')).dump, 'entries as CSV or JSON lines'],
+  generate: [
+    async () => (await import('./commands/generate.js')).generate,
+    'write signal.root and background.root demo files (the synth layout and densities)',
+  ],
 };
-
-/** Registers more commands (kept in their own modules so the reader commands load fast). */
-export function addCommand(name: string, fn: Command, help: string): void {
-  COMMANDS[name] = [fn, help];
-}
 
 function help(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -38,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await cmd[0](rest, process.stdout);
+    await (await cmd[0]())(rest, process.stdout);
     return 0;
   } catch (err) {
     if (err instanceof MlaasError) {

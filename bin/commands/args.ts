@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.js';
+import type { OpenSourceOptions } from '../../lib/root/source/open.js';
 
 type Spec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
 
@@ -31,4 +32,13 @@ export function int(name: string, v: string | boolean | undefined): number | und
 export function required(v: string | undefined, what: string, usage: string): string {
   if (!v) throw new InvalidInputError(`missing ${what}\nusage: ${usage}`);
   return v;
+}
+
+/**
+ * How the CLI reaches S3: the standard AWS environment (credentials, region), plus an endpoint
+ * override for S3-compatible stores and local emulators (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).
+ */
+export function sourceOptions(env: NodeJS.ProcessEnv = process.env): OpenSourceOptions {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return endpoint ? { s3: { endpoint } } : {};
 }

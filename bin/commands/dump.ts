@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../../lib/errors.js';
 import { type Column, iterate, openRoot } from '../../lib/root/index.js';
-import { int, list, parse, required } from './args.js';
+import { int, list, parse, required, sourceOptions } from './args.js';
 
 const USAGE =
   'mlaas4hep dump <source> --tree NAME [--branches a,b] [--start N --stop M] [--format csv|jsonl]';
@@ -36,7 +36,7 @@ export async function dump(argv: string[], out: NodeJS.WritableStream): Promise<
   const format = values.format;
   if (format !== 'csv' && format !== 'jsonl')
     throw new InvalidInputError(`--format must be csv or jsonl, got "${format}"`);
-  const file = await openRoot(required(positionals[0], 'the source file', USAGE));
+  const file = await openRoot(required(positionals[0], 'the source file', USAGE), sourceOptions());
   try {
     const tree = await file.tree(required(values.tree, '--tree', USAGE));
     let header = false;

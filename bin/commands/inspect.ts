@@ -1,11 +1,11 @@
 import { describeRNTuple, openRoot } from '../../lib/root/index.js';
-import { parse, required } from './args.js';
+import { parse, required, sourceOptions } from './args.js';
 
 const USAGE = 'mlaas4hep inspect <file | http(s)://... | s3://bucket/key> [--json]';
 
 export async function inspect(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, USAGE);
-  const file = await openRoot(required(positionals[0], 'the file to inspect', USAGE));
+  const file = await openRoot(required(positionals[0], 'the file to inspect', USAGE), sourceOptions());
   try {
     const trees = [];
     for (const name of file.treeNames()) {

@@ -1,5 +1,5 @@
 import { openRoot, statsToJson, treeStats } from '../../lib/root/index.js';
-import { list, parse, required } from './args.js';
+import { list, parse, required, sourceOptions } from './args.js';
 
 const USAGE = 'mlaas4hep stats <source> --tree NAME [--branches a,b,...] [--json]';
 
@@ -9,7 +9,7 @@ export async function stats(argv: string[], out: NodeJS.WritableStream): Promise
     { tree: { type: 'string' }, branches: { type: 'string' }, json: { type: 'boolean' } },
     USAGE,
   );
-  const file = await openRoot(required(positionals[0], 'the source file', USAGE));
+  const file = await openRoot(required(positionals[0], 'the source file', USAGE), sourceOptions());
   try {
     const tree = await file.tree(required(values.tree, '--tree', USAGE));
     const result = await treeStats(tree, list(values.branches));

@@ -2,15 +2,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRoot, type TreeStats, treeStats } from '../../lib/root/index.js';
-import { hasShared, loadReference, ROOT_DIR } from '../helpers/reference.js';
 import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
+import { hasShared, loadReference, ROOT_DIR } from '../helpers/reference.js';
 import { type S3Emulator, startS3Emulator } from '../helpers/s3-emulator.js';
 
 const FILES = Object.entries(hasShared ? loadReference(ROOT_DIR) : {}).flatMap(([file, trees]) =>
   Object.keys(trees).map((tree) => ({ file, tree })),
 );
 
-async function stats(spec: string, tree: string, options?: Parameters<typeof openRoot>[1]): Promise<TreeStats> {
+async function stats(
+  spec: string,
+  tree: string,
+  options?: Parameters<typeof openRoot>[1],
+): Promise<TreeStats> {
   const f = await openRoot(spec, options);
   try {
     return await treeStats(await f.tree(tree), undefined, 500);
@@ -28,7 +32,8 @@ describe.skipIf(!hasShared)('the same files over HTTP and S3 read exactly as fro
     multi = await startRangeServer({ root: ROOT_DIR, multiRange: true });
     single = await startRangeServer({ root: ROOT_DIR, multiRange: false });
     s3 = await startS3Emulator({ buckets: ['hep-data'] });
-    for (const { file } of FILES) await s3.put('hep-data', `root/${file}`, readFileSync(join(ROOT_DIR, file)));
+    for (const { file } of FILES)
+      await s3.put('hep-data', `root/${file}`, readFileSync(join(ROOT_DIR, file)));
   });
   afterAll(async () => {
     await Promise.all([multi?.close(), single?.close(), s3?.close()]);

@@ -18,6 +18,26 @@ const COMMANDS: Record<string, [() => Promise<Command>, string]> = {
     'per-branch entries, values, sum, min, max, first entries (reference.json shape with --json)',
   ],
   dump: [async () => (await import('./commands/dump.js')).dump, 'entries as CSV or JSON lines'],
+  specs: [
+    async () => (await import('./commands/specs.js')).specs,
+    'global specs of a workflow: features, min/max, jdim, events per file',
+  ],
+  chunks: [
+    async () => (await import('./commands/specs.js')).chunks,
+    'the chunk plan of a workflow: events per file per chunk',
+  ],
+  train: [
+    async () => (await import('./commands/train.js')).train,
+    "train the workflow's model and write a model bundle",
+  ],
+  predict: [
+    async () => (await import('./commands/predict.js')).predict,
+    'score every event of a ROOT file with a model bundle',
+  ],
+  'run-job': [
+    async () => (await import('./commands/run-job.js')).runJobCommand,
+    'the trainer entry: run one job from a job store (SIGTERM records it as interrupted)',
+  ],
   generate: [
     async () => (await import('./commands/generate.js')).generate,
     'write signal.root and background.root demo files (the synth layout and densities)',

@@ -1,0 +1,46 @@
+import { createWriteStream } from 'node:fs';
+import { transformFile } from '../../lib/dataset/transform.js';
+import { openRoot } from '../../lib/root/index.js';
+import { initBackend } from '../../lib/training/backend.js';
+import { readBundleAt } from '../../lib/training/bundle.js';
+import { predictRows } from '../../lib/training/train.js';
+import { parse, required, sourceOptions } from './args.js';
+import { storeAt } from './stores.js';
+
+const USAGE = 'mlaas4hep predict --model <bundle dir | s3://...> <source> [--tree NAME] [--out scores.csv]';
+
+/** Scores every event of a ROOT file that passes the bundle's cuts: "entry,score" per line. */
+export async function predict(argv: string[], out: NodeJS.WritableStream): Promise<void> {
+  const { values, positionals } = parse(
+    argv,
+    { model: { type: 'string' }, tree: { type: 'string' }, out: { type: 'string' } },
+    USAGE,
+  );
+  await initBackend();
+  const bundle = await readBundleAt(storeAt(required(values.model, '--model', USAGE)), '');
+  const spec = { ...bundle.params.transform, tree: values.tree ?? bundle.params.transform.tree };
+  const file = await openRoot(required(positionals[0], 'the ROOT file to score', USAGE), sourceOptions());
+  const sink: NodeJS.WritableStream = values.out ? createWriteStream(values.out) : out;
+  const classes = bundle.params.classes;
+  const multi = classes.length > 2;
+  const write = async (s: string): Promise<void> => {
+    if (!sink.write(s)) await new Promise<void>((r) => sink.once('drain', () => r()));
+  };
+  try {
+    await write(multi ? `entry,${classes.map((c) => `p_${c}`).join(',')}\n` : 'entry,score\n');
+    const width = bundle.params.features.length;
+    for await (const block of transformFile(file, spec)) {
+      const scores = predictRows(bundle.model, block.x, width);
+      const k = multi ? classes.length : 1;
+      const lines: string[] = [];
+      for (let i = 0; i < block.rows; i++) {
+        const row = Array.from(scores.subarray(i * k, (i + 1) * k), (v) => v.toPrecision(7));
+        lines.push(`${block.entries[i]},${row.join(',')}`);
+      }
+      await write(`${lines.join('\n')}\n`);
+    }
+  } finally {
+    await file.close();
+    if (values.out) await new Promise<void>((r) => sink.end(() => r()));
+  }
+}

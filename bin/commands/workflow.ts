@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { DirectorySpecsCache } from '../../lib/dataset/cache.js';
+import { type Dataset, type DatasetDeps, prepareDataset } from '../../lib/dataset/dataset.js';
+import { parseWorkflow, type Workflow } from '../../lib/dataset/workflow.js';
+import { InvalidInputError } from '../../lib/errors.js';
+import { openRoot } from '../../lib/root/index.js';
+import { listRootFiles } from '../../lib/root/source/folder.js';
+import { createS3Client } from '../../lib/root/source/s3.js';
+import { sourceOptions } from './args.js';
+
+/** Reads a workflow JSON file; relative file paths in it are taken from the workflow's own folder. */
+export async function loadWorkflow(path: string): Promise<Workflow> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new InvalidInputError(`cannot read the workflow file "${path}"`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`the workflow file "${path}" is not valid JSON: ${(err as Error).message}`);
+  }
+  const w = parseWorkflow(doc);
+  const base = dirname(resolve(path));
+  const local = (f: string) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(f) && !isAbsolute(f);
+  return {
+    ...w,
+    files: w.files.map((f) => (local(f) ? `${join(base, f)}${f.endsWith('/') ? '/' : ''}` : f)),
+  };
+}
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mlaas4hep', 'specs');
+}
+
+/** The CLI's I/O for datasets: local, HTTP and S3 files, and a specs cache on disk. */
+export function datasetDeps(): DatasetDeps {
+  const opts = sourceOptions();
+  return {
+    openFile: (spec) => openRoot(spec, opts),
+    listFolder: (spec) => listRootFiles(spec, { s3Client: opts.s3 ? createS3Client(opts.s3) : undefined }),
+    cache: new DirectorySpecsCache(cacheDir()),
+  };
+}
+
+export function openDataset(w: Workflow): Promise<Dataset> {
+  return prepareDataset(w, datasetDeps());
+}

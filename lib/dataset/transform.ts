@@ -1,0 +1,107 @@
+import { InvalidInputError, UnprocessableError } from '../errors.js';
+import type { RootFile } from '../root/file.js';
+import type { NumColumn } from './columns.js';
+import { type Dataset, entryNumbers } from './dataset.js';
+import { type BranchSpec, type FeatureLayout, featureRows, type TransformCounters } from './features.js';
+import { compilePreproc } from './preproc.js';
+import type { Selection } from './selection.js';
+import { preprocessed } from './specs.js';
+import type { Workflow } from './workflow.js';
+
+/**
+ * Everything needed to turn raw events into a model's inputs exactly as in training: stored in
+ * a model bundle, so predictions apply the bundle's own preprocessing.
+ */
+export interface TransformSpec {
+  tree: string;
+  selection: Selection;
+  preproc?: Workflow['preproc'];
+  layout: FeatureLayout;
+  branches: Record<string, BranchSpec>;
+}
+
+export function transformSpecOf(ds: Dataset): TransformSpec {
+  const branches: Record<string, BranchSpec> = {};
+  for (const f of ds.selection.features) branches[f] = ds.specs.branches[f];
+  return {
+    tree: ds.specs.tree,
+    selection: ds.selection,
+    preproc: ds.workflow.preproc,
+    layout: ds.layout,
+    branches,
+  };
+}
+
+export interface TransformedBlock {
+  /** entry number in the file of each row (events failing the cuts have no row) */
+  entries: Float64Array;
+  x: Float32Array;
+  rows: number;
+}
+
+/** Streams the feature rows of every event of a file that passes the cuts, with its entry number. */
+export async function* transformFile(
+  file: RootFile,
+  spec: TransformSpec,
+  stepSize = 50_000,
+  counters: TransformCounters = { truncatedEvents: 0, nonFinite: 0 },
+): AsyncGenerator<TransformedBlock> {
+  const tree = await file.tree(spec.tree);
+  const pre = compilePreproc(
+    spec.preproc,
+    tree.branches.map((b) => b.name),
+  );
+  const read = spec.selection.read.filter((b) => b !== spec.selection.labelBranch);
+  for await (const p of preprocessed(tree, { ...spec.selection, read }, pre, stepSize)) {
+    const x = featureRows(p.columns, p.events, spec.layout, spec.branches, counters);
+    yield { entries: entryNumbers(p.entryStart, p.events, p.mask), x, rows: p.events };
+  }
+}
+
+/**
+ * Feature rows from raw values given by branch name, one record per event (the serving path:
+ * callers send un-normalised values; flat branches take a number, jagged ones a list).
+ */
+export function transformRecords(
+  spec: TransformSpec,
+  keys: readonly string[],
+  rows: ReadonlyArray<ReadonlyArray<number | number[]>>,
+): Float32Array {
+  const known = new Set([...spec.layout.flat, ...spec.layout.jagged.map((j) => j.name)]);
+  const missing = [...known].filter((k) => !keys.includes(k));
+  if (missing.length)
+    throw new UnprocessableError(
+      `missing values for ${missing.map((m) => `"${m}"`).join(', ')}; the model needs ${known.size} inputs: ${[...known].join(', ')}`,
+    );
+  const n = rows.length;
+  const columns: Record<string, NumColumn> = {};
+  keys.forEach((k, ki) => {
+    if (!known.has(k)) return;
+    const jagged = spec.branches[k].jagged;
+    if (!jagged) {
+      const values = new Float64Array(n);
+      rows.forEach((r, i) => {
+        const v = r[ki];
+        if (typeof v !== 'number')
+          throw new InvalidInputError(`"${k}" takes one number per event, row ${i} has ${JSON.stringify(v)}`);
+        values[i] = v;
+      });
+      columns[k] = { values };
+    } else {
+      const offsets = new Int32Array(n + 1);
+      const parts: number[] = [];
+      rows.forEach((r, i) => {
+        const v = r[ki];
+        const list = Array.isArray(v) ? v : [v];
+        for (const x of list) {
+          if (typeof x !== 'number')
+            throw new InvalidInputError(`"${k}" takes a list of numbers, row ${i} has ${JSON.stringify(v)}`);
+          parts.push(x);
+        }
+        offsets[i + 1] = parts.length;
+      });
+      columns[k] = { values: Float64Array.from(parts), offsets };
+    }
+  });
+  return featureRows(columns, n, spec.layout, spec.branches, { truncatedEvents: 0, nonFinite: 0 });
+}

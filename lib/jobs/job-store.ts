@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { MlaasError, NotFoundError } from '../errors.js';
+import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+/** Which state may follow which; anything else is refused (409). */
+const NEXT: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['succeeded', 'failed', 'cancelled', 'interrupted'],
+  interrupted: ['queued', 'running', 'cancelled', 'failed'],
+  failed: ['queued'],
+  succeeded: [],
+  cancelled: [],
+};
+
+export interface JobProgress {
+  chunk: number;
+  chunks: number;
+  epoch: number;
+  epochs: number;
+  loss: number;
+  eventsPerSecond: number;
+}
+
+export interface JobRecord {
+  id: string;
+  owner: string;
+  status: JobStatus;
+  workflow: unknown;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  attempts: number;
+  progress?: JobProgress;
+  error?: string;
+  model?: { name: string; version: string };
+  metrics?: Record<string, unknown>;
+  /** set by a cancel request while the job runs; the trainer stops at the next batch */
+  cancelRequested?: boolean;
+}
+
+export class InvalidTransitionError extends MlaasError {
+  constructor(id: string, from: JobStatus, to: JobStatus) {
+    super(`job ${id} is ${from}; it cannot become ${to}`, 409, 'Conflict');
+  }
+}
+
+const key = (id: string): string => `jobs/${id}.json`;
+const ID = /^[A-Za-z0-9-]{8,64}$/;
+
+/**
+ * Job records as JSON objects in the object store. Every update is a read-modify-write guarded by
+ * the record's ETag, retried on conflict, so concurrent updates never lose each other's writes.
+ */
+export class JobStore {
+  constructor(private readonly store: ObjectStore) {}
+
+  async create(owner: string, workflow: unknown, id: string = randomUUID()): Promise<JobRecord> {
+    const now = new Date().toISOString();
+    const rec: JobRecord = {
+      id,
+      owner,
+      status: 'queued',
+      workflow,
+      createdAt: now,
+      updatedAt: now,
+      attempts: 0,
+    };
+    await this.store.put(key(id), JSON.stringify(rec), { contentType: 'application/json', ifNoneMatch: '*' });
+    return rec;
+  }
+
+  async get(id: string): Promise<JobRecord> {
+    if (!ID.test(id)) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+    const obj = await this.store.get(key(id));
+    if (!obj) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+    return JSON.parse(new TextDecoder().decode(obj.body)) as JobRecord;
+  }
+
+  /** Applies `change` to the current record, retrying when another writer got there first. */
+  async update(id: string, change: (rec: JobRecord) => JobRecord): Promise<JobRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const obj = await this.store.get(key(id));
+      if (!obj) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+      const cur = JSON.parse(new TextDecoder().decode(obj.body)) as JobRecord;
+      const next = { ...change(cur), updatedAt: new Date().toISOString() };
+      try {
+        await this.store.put(key(id), JSON.stringify(next), {
+          contentType: 'application/json',
+          ifMatch: obj.etag,
+        });
+        return next;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  /** Moves a job to another state (refusing invalid transitions), with extra fields. */
+  transition(id: string, to: JobStatus, patch: Partial<JobRecord> = {}): Promise<JobRecord> {
+    return this.update(id, (cur) => {
+      if (!NEXT[cur.status].includes(to)) throw new InvalidTransitionError(id, cur.status, to);
+      const now = new Date().toISOString();
+      return {
+        ...cur,
+        ...patch,
+        status: to,
+        ...(to === 'running' ? { startedAt: now, attempts: cur.attempts + 1, cancelRequested: false } : {}),
+        ...(['succeeded', 'failed', 'cancelled'].includes(to) ? { finishedAt: now } : {}),
+      };
+    });
+  }
+
+  async list(owner?: string): Promise<JobRecord[]> {
+    const keys = (await this.store.list('jobs/')).filter((k) => /^jobs\/[^/]+\.json$/.test(k.key));
+    const recs = await Promise.all(
+      keys.map(async (k) => this.get(k.key.slice(5, -5)).catch(() => undefined)),
+    );
+    return recs.filter((r): r is JobRecord => r !== undefined && (!owner || r.owner === owner));
+  }
+
+  /** Appends one line to the job's log (jobs/<id>/log.txt). */
+  async log(id: string, line: string): Promise<void> {
+    const k = `jobs/${id}/log.txt`;
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.store.get(k);
+      const text = `${cur ? new TextDecoder().decode(cur.body) : ''}${new Date().toISOString()} ${line}\n`;
+      try {
+        await this.store.put(k, text, cur ? { ifMatch: cur.etag } : { ifNoneMatch: '*' });
+        return;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  async logs(id: string): Promise<string> {
+    await this.get(id);
+    const cur = await this.store.get(`jobs/${id}/log.txt`);
+    return cur ? new TextDecoder().decode(cur.body) : '';
+  }
+}

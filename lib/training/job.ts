@@ -1,0 +1,159 @@
+import type * as tf from '@tensorflow/tfjs';
+import { type DatasetDeps, prepareDataset } from '../dataset/dataset.js';
+import { transformSpecOf } from '../dataset/transform.js';
+import type { Workflow } from '../dataset/workflow.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { type BundleParams, checkModelName, newVersion, writeBundle } from './bundle.js';
+import {
+  auc,
+  confusionMatrix,
+  macroAuc,
+  multiclassAccuracy,
+  oneVsRestAuc,
+  rocCurve,
+  scoreHistograms,
+} from './metrics.js';
+import { parseModelDefinition } from './model-spec.js';
+import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from './plots.js';
+import { type EpochMetrics, type Progress, predictRows, trainModel } from './train.js';
+
+export interface TrainingJobDeps {
+  dataset: DatasetDeps;
+  store: ObjectStore;
+  backend: string;
+  signal?: AbortSignal;
+  onProgress?(p: Progress): void;
+  versions?: Record<string, string>;
+}
+
+export interface FinalMetrics {
+  testEvents: number;
+  auc?: number;
+  accuracy: number;
+  threshold?: number;
+  confusion?: ReturnType<typeof confusionMatrix>;
+  perClassAuc?: number[];
+  roc?: Array<{ fpr: number; tpr: number; threshold: number }>;
+  histograms?: ReturnType<typeof scoreHistograms>;
+}
+
+export interface TrainingOutcome {
+  name: string;
+  version?: string;
+  interrupted: boolean;
+  stoppedEarly: boolean;
+  history: EpochMetrics[];
+  metrics: FinalMetrics;
+  samplesPerSecond: number;
+  features: number;
+  classes: Array<number | string>;
+  /** test-split scores inside training, and where each test row comes from (files[file], entry) */
+  testScores: Float32Array;
+  testOrigin: { files: string[]; file: Uint16Array; entry: Float64Array };
+  model: tf.LayersModel;
+}
+
+/** Evaluates on the held-back test split: AUC, ROC, accuracy and confusion at 0.5, score histograms. */
+export function finalMetrics(scores: Float32Array, labels: Float32Array, classes: number): FinalMetrics {
+  if (labels.length === 0) return { testEvents: 0, accuracy: Number.NaN };
+  if (classes > 2) {
+    const perClassAuc = oneVsRestAuc(scores, classes, labels);
+    return {
+      testEvents: labels.length,
+      accuracy: multiclassAccuracy(scores, classes, labels),
+      perClassAuc,
+      auc: macroAuc(scores, classes, labels),
+    };
+  }
+  const confusion = confusionMatrix(scores, labels, 0.5);
+  return {
+    testEvents: labels.length,
+    auc: auc(scores, labels),
+    accuracy: confusion.accuracy,
+    threshold: 0.5,
+    confusion,
+    roc: rocCurve(scores, labels, 200),
+    histograms: scoreHistograms(scores, labels, 50, [0, 1]),
+  };
+}
+
+/**
+ * One training job: dataset from the workflow, model from its spec, training, final evaluation on
+ * the test split, plots, and a bundle written to the model store (unless interrupted).
+ */
+export async function runTrainingJob(
+  w: Workflow,
+  deps: TrainingJobDeps,
+  name = w.name ?? 'model',
+): Promise<TrainingOutcome> {
+  checkModelName(name);
+  const def = parseModelDefinition(w.model);
+  const ds = await prepareDataset(w, deps.dataset);
+  try {
+    const res = await trainModel(ds, def, {
+      mode: w.training.mode,
+      epochs: w.params.epochs,
+      batchSize: w.params.batch_size,
+      seed: w.params.seed,
+      earlyStopping: w.training.early_stopping && {
+        patience: w.training.early_stopping.patience,
+        minDelta: w.training.early_stopping.min_delta,
+      },
+      signal: deps.signal,
+      onProgress: deps.onProgress,
+    });
+    const width = ds.layout.names.length;
+    const classes = Math.max(2, ds.classes.length);
+    const testScores = predictRows(res.model, res.test.x, width);
+    const metrics = finalMetrics(testScores, res.test.y, classes);
+    const outcome: TrainingOutcome = {
+      name,
+      interrupted: res.interrupted,
+      stoppedEarly: res.stoppedEarly,
+      history: res.history,
+      metrics,
+      samplesPerSecond: res.samples / Math.max(res.seconds, 1e-9),
+      features: width,
+      classes: ds.classes,
+      testScores,
+      testOrigin: { files: ds.files, file: res.test.file!, entry: res.test.entry! },
+      model: res.model,
+    };
+    if (res.interrupted) return outcome;
+    const names = ds.classes.map(String);
+    const extras: Record<string, string> = {
+      'plots/loss.svg': lossCurveSvg(res.history, `${name}: loss per epoch`),
+    };
+    if (metrics.roc && metrics.auc !== undefined)
+      extras['plots/roc.svg'] = rocCurveSvg(metrics.roc, metrics.auc, `${name}: ROC on the test split`);
+    if (metrics.histograms)
+      extras['plots/scores.svg'] = scoreDistributionsSvg(
+        metrics.histograms,
+        names,
+        `${name}: scores on the test split`,
+      );
+    const timestamp = new Date().toISOString();
+    const params: BundleParams = {
+      name,
+      model: 'model.json',
+      labels: 'labels.txt',
+      inputNode: res.model.inputs[0].name,
+      outputNode: res.model.outputs[0].name,
+      description: `${def.kind === 'keras' ? 'Keras topology' : 'MLP'} trained by mlaas4hep on ${ds.files.length} file(s), ${ds.plan.total} events`,
+      timestamp,
+      version: newVersion(new Date(timestamp)),
+      features: ds.layout.names,
+      classes: ds.classes,
+      transform: transformSpecOf(ds),
+      metrics: { test: { ...metrics, histograms: undefined }, history: res.history },
+      workflow: w,
+      datasetFingerprint: ds.specs.key,
+      backend: deps.backend,
+      versions: deps.versions ?? {},
+    };
+    outcome.version = await writeBundle(deps.store, res.model, { params, extras });
+    return outcome;
+  } finally {
+    await ds.close();
+  }
+}

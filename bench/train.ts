@@ -15,6 +15,7 @@ import { openRoot } from '../lib/root/file.js';
 import { LocalObjectStore } from '../lib/storage/local.js';
 import { initBackend } from '../lib/training/backend.js';
 import { runTrainingJob } from '../lib/training/job.js';
+import { DEFAULT_MODEL } from '../lib/training/model-spec.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '3' },
     mode: { type: 'string', default: 'standard' },
     batch: { type: 'string', default: '256' },
+    lr: { type: 'string' },
   },
 });
 const synth = join(process.cwd(), '../shared/data/synth');
@@ -40,6 +42,7 @@ const w = parseWorkflow({
     batch_size: Number(values.batch),
   },
   training: { mode: values.mode },
+  ...(values.lr ? { model: { ...DEFAULT_MODEL, learningRate: Number(values.lr) } } : {}),
 });
 const t0 = performance.now();
 const outcome = await runTrainingJob(w, {

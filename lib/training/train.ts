@@ -266,7 +266,12 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
           validation.add(part(c, VALIDATION, 0));
         }
         const train = part(c, TRAIN, deriveSeed(cfg.seed, c.index, epoch));
-        const [l] = await fitRows(train.x, train.y, 1, { chunk: c.index + 1, chunks, epochs: cfg.epochs, epoch });
+        const [l] = await fitRows(train.x, train.y, 1, {
+          chunk: c.index + 1,
+          chunks,
+          epochs: cfg.epochs,
+          epoch,
+        });
         if (l) {
           lossSum += l.loss * train.y.length;
           accSum += l.acc * train.y.length;

@@ -33,7 +33,12 @@ function vectorBasket(rows: number[][]): RawBasket {
     parts.push(b);
     offsets.push(offsets.at(-1)! + b.length);
   }
-  return { entryStart: 0, entryStop: rows.length, data: Buffer.concat(parts), byteOffsets: Int32Array.from(offsets) };
+  return {
+    entryStart: 0,
+    entryStop: rows.length,
+    data: Buffer.concat(parts),
+    byteOffsets: Int32Array.from(offsets),
+  };
 }
 
 describe('basket interpretation', () => {
@@ -61,7 +66,9 @@ describe('basket interpretation', () => {
     const plain = Buffer.alloc(4);
     plain.writeFloatBE(0.25);
     const p = info({ dtype: 'float64', encoding: { kind: 'double32', min: 0, max: 0, nbits: 0 } });
-    expect(Array.from(interpretBasket({ entryStart: 0, entryStop: 1, data: plain }, p, 'd.root', true).values)).toEqual([0.25]);
+    expect(
+      Array.from(interpretBasket({ entryStart: 0, entryStop: 1, data: plain }, p, 'd.root', true).values),
+    ).toEqual([0.25]);
   });
 
   it('refuses a flat basket whose length is not entries × value size', () => {

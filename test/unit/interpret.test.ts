@@ -45,13 +45,13 @@ describe('basket interpretation', () => {
   it('reads std::vector<float> entries into values and offsets', () => {
     const b = info({ typeName: 'std::vector<float>', shape: 'jagged', encoding: { kind: 'vector' } });
     const d = interpretBasket(vectorBasket([[1.5, 2.5], [], [3.25]]), b, 'v.root', true);
-    expect(Array.from(d.values)).toEqual([1.5, 2.5, 3.25]);
+    expect(Array.from(d.values as Float32Array)).toEqual([1.5, 2.5, 3.25]);
     expect(Array.from(d.offsets!)).toEqual([0, 2, 2, 3]);
   });
 
   it('reports a vector entry whose size disagrees with its bytes', () => {
     const raw = vectorBasket([[1, 2]]);
-    raw.data.writeInt32BE(7, 6);
+    Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength).writeInt32BE(7, 6);
     const b = info({ shape: 'jagged', encoding: { kind: 'vector' } });
     expect(() => interpretBasket(raw, b, 'v.root', true)).toThrow(CorruptFileError);
   });
@@ -62,12 +62,15 @@ describe('basket interpretation', () => {
     ranged.writeUInt32BE(2 ** 10, 4); // nbits 10: top of the range
     const b = info({ dtype: 'float64', encoding: { kind: 'double32', min: -1, max: 1, nbits: 10 } });
     const d = interpretBasket({ entryStart: 0, entryStop: 2, data: ranged }, b, 'd.root', true);
-    expect(Array.from(d.values)).toEqual([-1, 1]);
+    expect(Array.from(d.values as Float64Array)).toEqual([-1, 1]);
     const plain = Buffer.alloc(4);
     plain.writeFloatBE(0.25);
     const p = info({ dtype: 'float64', encoding: { kind: 'double32', min: 0, max: 0, nbits: 0 } });
     expect(
-      Array.from(interpretBasket({ entryStart: 0, entryStop: 1, data: plain }, p, 'd.root', true).values),
+      Array.from(
+        interpretBasket({ entryStart: 0, entryStop: 1, data: plain }, p, 'd.root', true)
+          .values as Float64Array,
+      ),
     ).toEqual([0.25]);
   });
 

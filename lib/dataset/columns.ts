@@ -10,10 +10,25 @@ export function toFloat64(values: TypedValues): Float64Array {
   return out;
 }
 
-/** A column as the dataset layer uses it: float64 values, offsets when jagged. */
+/** Numeric typed arrays other than 64-bit integers (those are converted to float64 once). */
+export type NumericArray =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array;
+
+/** A column as the dataset layer uses it: numeric values as read (no copy), offsets when jagged. */
 export interface NumColumn {
-  values: Float64Array;
+  values: NumericArray;
   offsets?: Int32Array;
+}
+
+function asNumeric(values: TypedValues): NumericArray {
+  return values instanceof BigInt64Array || values instanceof BigUint64Array ? toFloat64(values) : values;
 }
 
 export function numeric(col: Column): NumColumn {
@@ -23,9 +38,9 @@ export function numeric(col: Column): NumColumn {
     const n = col.values.length / per;
     const offsets = new Int32Array(n + 1);
     for (let i = 0; i <= n; i++) offsets[i] = i * per;
-    return { values: toFloat64(col.values), offsets };
+    return { values: asNumeric(col.values), offsets };
   }
-  return { values: toFloat64(col.values), offsets: col.offsets };
+  return { values: asNumeric(col.values), offsets: col.offsets };
 }
 
 /** Keeps the events whose mask is 1 (`kept` of them), for flat and jagged columns alike. */

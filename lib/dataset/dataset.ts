@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../errors.js';
 import type { RootFile, Tree } from '../root/file.js';
 import type { SpecsCache } from './cache.js';
+import type { NumericArray } from './columns.js';
 import { type FeatureLayout, featureLayout, featureRows, type TransformCounters } from './features.js';
 import { type ChunkPlan, planChunks } from './mixing.js';
 import { compilePreproc, type Preprocessing } from './preproc.js';
@@ -15,7 +16,7 @@ import {
   preprocessed,
   specsKey,
 } from './specs.js';
-import { assignSplit, gather, gatherRows } from './split.js';
+import { assignSplit } from './split.js';
 import type { Workflow } from './workflow.js';
 
 /** I/O the dataset needs, injected so this layer stays free of AWS and network code. */
@@ -37,6 +38,8 @@ export interface DatasetChunk {
   y: Float32Array;
   /** 0 train, 1 validation, 2 test (see split.ts) */
   parts: Uint8Array;
+  /** the seeded shuffle of the rows (identity when params.shuffle is false); rows stay in file order */
+  order: Int32Array;
   /** rows taken from each file */
   perFile: number[];
   /** where each row comes from: its file (index into Dataset.files) and entry number there */
@@ -107,7 +110,7 @@ class FileCursor {
       specs: GlobalSpecs;
       counters: TransformCounters;
     },
-    private readonly label: (values: Float64Array | undefined, n: number) => Float32Array,
+    private readonly label: (values: NumericArray | undefined, n: number) => Float32Array,
     step: number,
   ) {
     this.gen = preprocessed(tree, ds.selection, ds.pre, step);
@@ -212,10 +215,10 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
     const labelFor = (fileIndex: number) => {
       if (Array.isArray(w.labels)) {
         const cls = classes.indexOf(w.labels[fileIndex]);
-        return (_v: Float64Array | undefined, n: number) => new Float32Array(n).fill(cls);
+        return (_v: NumericArray | undefined, n: number) => new Float32Array(n).fill(cls);
       }
       const index = new Map(classes.map((c, i) => [c, i]));
-      return (v: Float64Array | undefined, n: number) =>
+      return (v: NumericArray | undefined, n: number) =>
         Float32Array.from({ length: n }, (_, i) => index.get(v![i]) ?? -1);
     };
 
@@ -225,10 +228,10 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
       try {
         for (const [c, perFile] of plan.chunks.entries()) {
           const rows = perFile.reduce((a, b) => a + b, 0);
-          let x: Float32Array = new Float32Array(rows * width);
-          let y: Float32Array = new Float32Array(rows);
-          let entry = new Float64Array(rows);
-          let file = new Uint16Array(rows);
+          const x = new Float32Array(rows * width);
+          const y = new Float32Array(rows);
+          const entry = new Float64Array(rows);
+          const file = new Uint16Array(rows);
           let at = 0;
           for (const [f, q] of perFile.entries()) {
             if (!q) continue;
@@ -239,16 +242,12 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
             file.fill(f, at, at + q);
             at += q;
           }
-          if (w.params.shuffle) {
-            const order = Int32Array.from({ length: rows }, (_, i) => i);
-            shuffleInPlace(order, seededRandom(deriveSeed(w.params.seed, c, 1)));
-            x = gatherRows(x, width, order);
-            y = gather(y, order);
-            entry = Float64Array.from(order, (i) => entry[i]);
-            file = Uint16Array.from(order, (i) => file[i]);
-          }
+          // the seeded shuffle is a permutation, applied by whoever gathers rows (training
+          // gathers each split anyway), rather than a copy of the whole chunk here
+          const order = Int32Array.from({ length: rows }, (_, i) => i);
+          if (w.params.shuffle) shuffleInPlace(order, seededRandom(deriveSeed(w.params.seed, c, 1)));
           const parts = assignSplit(y, w.params.split, deriveSeed(w.params.seed, c, 2));
-          yield { index: c, rows, width, x, y, parts, perFile, entry, file };
+          yield { index: c, rows, width, x, y, parts, perFile, entry, file, order };
         }
       } finally {
         await Promise.all(cursors.map((cur) => cur.close()));

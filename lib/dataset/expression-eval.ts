@@ -1,5 +1,5 @@
 import { InvalidInputError, UnprocessableError } from '../errors.js';
-import type { NumColumn } from './columns.js';
+import type { NumColumn, NumericArray } from './columns.js';
 import { type CmpOp, type Expression, type Node, parseExpression } from './expression.js';
 
 /** A value during evaluation: a constant, or one value per event (flat) or per element (jagged). */
@@ -15,7 +15,7 @@ function sameOffsets(a: Int32Array, b: Int32Array): boolean {
 }
 
 /** Spreads a flat column over the elements of a jagged one (each event's value to each of its elements). */
-function broadcast(flat: Float64Array, offsets: Int32Array): Float64Array {
+function broadcast(flat: NumericArray, offsets: Int32Array): Float64Array {
   const out = new Float64Array(offsets[offsets.length - 1]);
   for (let i = 0; i + 1 < offsets.length; i++) out.fill(flat[i], offsets[i], offsets[i + 1]);
   return out;
@@ -25,7 +25,7 @@ function broadcast(flat: Float64Array, offsets: Int32Array): Float64Array {
 function align(
   vals: Val[],
   names: string,
-): { arrays: Array<Float64Array | number>; offsets?: Int32Array; n: number } {
+): { arrays: Array<NumericArray | number>; offsets?: Int32Array; n: number } {
   const jagged = vals.filter((v): v is NumColumn => !isConst(v) && v.offsets !== undefined);
   const offsets = jagged[0]?.offsets;
   for (const j of jagged.slice(1)) {
@@ -49,13 +49,13 @@ function mapN(vals: Val[], f: (...x: number[]) => number, what: string): Val {
   const { arrays, offsets, n } = align(vals, what);
   const out = new Float64Array(n);
   if (arrays.length === 1) {
-    const a = arrays[0] as Float64Array;
+    const a = arrays[0] as NumericArray;
     for (let i = 0; i < n; i++) out[i] = f(a[i]);
   } else if (arrays.length === 2) {
     const [a, b] = arrays;
     const ca = typeof a === 'number';
     const cb = typeof b === 'number';
-    for (let i = 0; i < n; i++) out[i] = f(ca ? a : (a as Float64Array)[i], cb ? b : (b as Float64Array)[i]);
+    for (let i = 0; i < n; i++) out[i] = f(ca ? a : (a as NumericArray)[i], cb ? b : (b as NumericArray)[i]);
   } else {
     const args = new Array<number>(arrays.length);
     for (let i = 0; i < n; i++) {

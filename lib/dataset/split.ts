@@ -35,22 +35,20 @@ export function assignSplit(
 /** Rows i of a row-major matrix for the given indices, in that order. */
 export function gatherRows(x: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
   const out = new Float32Array(idx.length * width);
-  for (let r = 0; r < idx.length; r++) out.set(x.subarray(idx[r] * width, (idx[r] + 1) * width), r * width);
+  // element loop rather than subarray + set: no object per row, so no garbage on this hot path
+  for (let r = 0, to = 0; r < idx.length; r++) {
+    let from = idx[r] * width;
+    const end = from + width;
+    while (from < end) out[to++] = x[from++];
+  }
   return out;
 }
 
-export function gather(values: Float32Array, idx: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(idx.length);
+type Gatherable = Float32Array | Float64Array | Uint16Array;
+
+/** values[idx[0]], values[idx[1]], ... in an array of the same type. */
+export function gather<T extends Gatherable>(values: T, idx: ArrayLike<number>): T {
+  const out = new (values.constructor as new (n: number) => T)(idx.length);
   for (let r = 0; r < idx.length; r++) out[r] = values[idx[r]];
   return out;
-}
-
-/** Indices of one part, shuffled with the seed when `shuffle` is on. */
-export function partIndices(parts: Uint8Array, part: number, shuffle: boolean, seed: number): Int32Array {
-  let n = 0;
-  for (let i = 0; i < parts.length; i++) if (parts[i] === part) n++;
-  const idx = new Int32Array(n);
-  for (let i = 0, j = 0; i < parts.length; i++) if (parts[i] === part) idx[j++] = i;
-  if (shuffle) shuffleInPlace(idx, seededRandom(seed));
-  return idx;
 }

@@ -76,11 +76,15 @@ function split(
   if (tail.length < 4 * (n + 1)) {
     throw new CorruptFileError(source, `basket of branch "${branch}" is missing its entry offsets`);
   }
-  const v = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  // big-endian int32s after the count: copy into an aligned array and swap natively
   const byteOffsets = new Int32Array(n + 1);
+  const bytes = new Uint8Array(byteOffsets.buffer, 0, 4 * n);
+  bytes.set(tail.subarray(4, 4 + 4 * n));
+  Buffer.from(bytes.buffer, 0, 4 * n).swap32();
   let prev = 0;
+  const keylen = h.keylen;
   for (let i = 0; i < n; i++) {
-    const o = v.getInt32(4 + 4 * i) - h.keylen;
+    const o = byteOffsets[i] - keylen;
     if (o < prev || o > border) {
       throw new CorruptFileError(source, `basket of branch "${branch}" has out-of-order entry offsets`);
     }

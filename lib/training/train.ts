@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset, DatasetChunk } from '../dataset/dataset.js';
-import { deriveSeed } from '../dataset/random.js';
-import { gather, gatherRows, partIndices, TEST, TRAIN, VALIDATION } from '../dataset/split.js';
+import { deriveSeed, seededRandom, shuffleInPlace } from '../dataset/random.js';
+import { gather, gatherRows, TEST, TRAIN, VALIDATION } from '../dataset/split.js';
 import { auc, macroAuc } from './metrics.js';
 import { type BuiltModel, buildModel, type ModelDefinition } from './model-spec.js';
 
@@ -92,13 +92,18 @@ class Collector {
   }
 }
 
+/** Rows of one split in the chunk's seeded order; training rows reshuffled for each epoch. */
 function part(c: DatasetChunk, which: number, seed: number): Part {
-  const idx = partIndices(c.parts, which, which === TRAIN, seed);
+  let n = 0;
+  for (let i = 0; i < c.rows; i++) if (c.parts[i] === which) n++;
+  const idx = new Int32Array(n);
+  for (let i = 0, j = 0; i < c.rows; i++) if (c.parts[c.order[i]] === which) idx[j++] = c.order[i];
+  if (which === TRAIN) shuffleInPlace(idx, seededRandom(seed));
   return {
     x: gatherRows(c.x, c.width, idx),
     y: gather(c.y, idx),
-    file: Uint16Array.from(idx, (i) => c.file[i]),
-    entry: Float64Array.from(idx, (i) => c.entry[i]),
+    file: gather(c.file, idx),
+    entry: gather(c.entry, idx),
   };
 }
 

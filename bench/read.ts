@@ -85,7 +85,7 @@ console.error(
 );
 console.error(`  reader, 1 thread                     ${r(single)} s  ratio ${r(single / floorSeconds, 3)}`);
 console.error(
-  `  reader, thread pool (both cores)     ${r(parallel)} s  ratio ${r(parallel / floorSeconds, 3)}`,
+  `  reader, worker threads (all cores)   ${r(parallel)} s  ratio ${r(parallel / floorSeconds, 3)}`,
 );
 console.log(
   JSON.stringify({

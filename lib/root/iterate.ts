@@ -13,7 +13,7 @@ export interface IterateOptions {
   entryStop?: number;
   /** at most this many entries per chunk (default 100,000) */
   stepSize?: number;
-  /** inflate on the libuv thread pool (both cores); the values are identical either way (default true) */
+  /** inflate on worker threads (every core); the values are identical either way (default true) */
   parallel?: boolean;
   /** chunks read and decoded ahead of the one being consumed (default 2); memory grows with it */
   readAhead?: number;
@@ -164,7 +164,7 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
     ),
   }));
   // Chunks are planned, read and decoded ahead of the caller (two by default): the next chunks'
-  // bytes arrive and inflate on the thread pool while this one is assembled and consumed.
+  // bytes arrive and inflate on worker threads while this one is assembled and consumed.
   const prepare = (cs: number): Promise<void> => {
     const jobs = plan(states, cs, Math.min(cs + step, stop));
     const done = fetchRaw(tree, jobs)

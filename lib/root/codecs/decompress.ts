@@ -1,6 +1,7 @@
-import { inflate, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { CorruptFileError, UnsupportedCodecError } from '../errors.js';
+import { inflateOnWorker } from './inflate-pool.js';
 import { lz4DecodeBlock } from './lz4.js';
 import { loadXxhash, xxhash64Sync } from './xxhash.js';
 import { xzDecompress } from './xz.js';
@@ -63,12 +64,6 @@ export function inflateOptions(
   return { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size, compressed * 1040 + 1024)) };
 }
 
-function inflateAsync(body: Uint8Array, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    inflate(body, inflateOptions(size, body.length), (err, out) => (err ? reject(err) : resolve(out))),
-  );
-}
-
 /** Decodes one frame without waiting, or returns undefined when its codec needs async set-up (xz). */
 function decodeFrameSync(body: Uint8Array, f: Frame): Uint8Array | undefined {
   switch (f.tag) {
@@ -99,7 +94,7 @@ async function decodeFrameAsync(body: Uint8Array, f: Frame, parallel: boolean): 
   switch (f.tag) {
     case 'ZL':
       return parallel
-        ? inflateAsync(body, f.uncompressed)
+        ? inflateOnWorker(body, f.uncompressed)
         : inflateSync(body, inflateOptions(f.uncompressed, body.length));
     case 'L4':
       await loadXxhash();
@@ -188,7 +183,7 @@ export function decompressRecordSync(
 
 /**
  * Undoes ROOT's record compression: one or more frames, each with its own algorithm.
- * `parallel` runs zlib on the libuv thread pool so several baskets inflate on both cores;
+ * `parallel` inflates zlib frames on worker threads so several baskets inflate on every core;
  * the bytes are identical either way.
  */
 export async function decompressRecord(

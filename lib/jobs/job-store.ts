@@ -30,6 +30,8 @@ export interface JobRecord {
   workflow: unknown;
   createdAt: string;
   updatedAt: string;
+  /** when the job was put on the queue (a retried idempotent submit re-sends it if missing) */
+  enqueuedAt?: string;
   startedAt?: string;
   finishedAt?: string;
   attempts: number;

@@ -1,0 +1,76 @@
+import type { JobStore } from '../jobs/job-store.js';
+import type { JobQueue, ReceivedMessage } from '../jobs/queue.js';
+import { runJob, type TrainerDeps } from './trainer.js';
+
+export interface WorkerOptions {
+  /** how long a received message stays hidden; extended every third of it while the job runs */
+  visibilitySeconds?: number;
+  waitSeconds?: number;
+  /** stop after this many messages (tests, one-shot container tasks) */
+  maxMessages?: number;
+  /** aborting stops taking new messages; the running job is interrupted and returned to the queue */
+  signal?: AbortSignal;
+  log?(entry: Record<string, unknown>): void;
+}
+
+/**
+ * Consumes the job queue: long-polls a message, runs its job while keeping the message hidden,
+ * deletes it once the job has ended for good (succeeded, failed, cancelled), and returns it to the
+ * queue when the job was interrupted so another run resumes it. A malformed or unknown message is
+ * logged and deleted, never retried.
+ */
+export async function consumeQueue(
+  queue: JobQueue,
+  jobs: JobStore,
+  deps: Omit<TrainerDeps, 'jobs' | 'shutdown'>,
+  options: WorkerOptions = {},
+): Promise<number> {
+  const visibility = options.visibilitySeconds ?? 300;
+  const log = options.log ?? (() => {});
+  let handled = 0;
+  while (!options.signal?.aborted && (options.maxMessages === undefined || handled < options.maxMessages)) {
+    const msg = await queue.receive(options.waitSeconds ?? 20, visibility);
+    if (!msg) continue;
+    handled++;
+    await handle(msg);
+  }
+  return handled;
+
+  async function handle(msg: ReceivedMessage): Promise<void> {
+    let jobId: unknown;
+    try {
+      jobId = (JSON.parse(msg.body) as { jobId?: unknown }).jobId;
+    } catch {
+      jobId = undefined;
+    }
+    if (
+      typeof jobId !== 'string' ||
+      !(await jobs.get(jobId).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      log({
+        level: 'warn',
+        message: 'poisoned message moved aside (not a known job)',
+        body: msg.body.slice(0, 200),
+      });
+      await queue.delete(msg);
+      return;
+    }
+    const heartbeat = setInterval(
+      () => {
+        queue.extend(msg, visibility).catch(() => undefined);
+      },
+      (visibility * 1000) / 3,
+    );
+    try {
+      const rec = await runJob(jobId, { ...deps, jobs, shutdown: options.signal });
+      log({ level: 'info', message: 'job ended', jobId, status: rec.status, receiveCount: msg.receiveCount });
+      if (rec.status === 'interrupted') await queue.release(msg);
+      else await queue.delete(msg);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { createSqsServer } from 'local-aws-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { MemorySpecsCache } from '../../lib/dataset/cache.js';
+import { InvalidInputError } from '../../lib/errors.js';
+import { JobStore } from '../../lib/jobs/job-store.js';
+import { MemoryQueue } from '../../lib/jobs/queue.js';
+import { submitJob } from '../../lib/jobs/submit.js';
+import { openRoot } from '../../lib/root/file.js';
+import { LocalObjectStore } from '../../lib/storage/local.js';
+import { initBackend } from '../../lib/training/backend.js';
+import { consumeQueue } from '../../lib/training/worker.js';
+import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
+
+const workflow = {
+  name: 'queued-model',
+  files: [join(SYNTH_DIR, 'signal.root'), join(SYNTH_DIR, 'background.root')],
+  labels: [1, 0],
+  params: { branch: 'Events', nevts: 8_000, chunk_size: 4_000, epochs: 1 },
+};
+
+let dir: string;
+let store: LocalObjectStore;
+let jobs: JobStore;
+let backend: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-queue-'));
+  store = new LocalObjectStore(dir);
+  jobs = new JobStore(store);
+  backend = await initBackend();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+const trainer = () => ({
+  models: store,
+  dataset: { openFile: (s: string) => openRoot(s), cache: new MemorySpecsCache() },
+  backend,
+});
+
+describe('submit', () => {
+  it('validates the workflow before anything is recorded', async () => {
+    const queue = new MemoryQueue();
+    await expect(submitJob({ jobs, queue }, 'alice', { files: [], labels: [] })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    expect(queue.size).toBe(0);
+  });
+
+  it('records a queued job and enqueues it; the same Idempotency-Key returns the same job', async () => {
+    const queue = new MemoryQueue();
+    const a = await submitJob({ jobs, queue }, 'alice', workflow, 'key-1');
+    const b = await submitJob({ jobs, queue }, 'alice', workflow, 'key-1');
+    const c = await submitJob({ jobs, queue }, 'bob', workflow, 'key-1');
+    expect(a.status).toBe('queued');
+    expect(b.id).toBe(a.id);
+    expect(c.id).not.toBe(a.id);
+    expect(queue.size).toBe(2);
+  });
+});
+
+describe.skipIf(!hasShared)('queue consumer', () => {
+  it('runs a queued job to the end and deletes its message', async () => {
+    const queue = new MemoryQueue();
+    const job = await submitJob({ jobs, queue }, 'alice', workflow);
+    await consumeQueue(queue, jobs, trainer(), { maxMessages: 1, waitSeconds: 1 });
+    expect((await jobs.get(job.id)).status).toBe('succeeded');
+    expect(queue.size).toBe(0);
+  });
+
+  it('moves a poisoned message aside instead of retrying it', async () => {
+    const queue = new MemoryQueue();
+    await queue.sendRaw('{not json');
+    await queue.sendRaw(JSON.stringify({ jobId: 'no-such-job-0000' }));
+    const logs: string[] = [];
+    await consumeQueue(queue, jobs, trainer(), {
+      maxMessages: 2,
+      waitSeconds: 1,
+      log: (e) => logs.push(String(e.message)),
+    });
+    expect(queue.size).toBe(0);
+    expect(logs.filter((l) => l.startsWith('poisoned'))).toHaveLength(2);
+  });
+
+  it('returns an interrupted job to the queue for another run', async () => {
+    const queue = new MemoryQueue();
+    const job = await submitJob({ jobs, queue }, 'alice', {
+      ...workflow,
+      params: { ...workflow.params, nevts: 40_000, epochs: 8 },
+    });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 1_200);
+    await consumeQueue(queue, jobs, trainer(), { maxMessages: 1, waitSeconds: 1, signal: stop.signal });
+    expect((await jobs.get(job.id)).status).toBe('interrupted');
+    expect(queue.size).toBe(1);
+  });
+});
+
+describe('SQS adapter against a local SQS server', () => {
+  it('sends, receives with a receive count, extends, releases and deletes', async () => {
+    const server = await createSqsServer({ port: 0, hostname: '127.0.0.1' });
+    try {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const client = createSqsClient({ endpoint: `http://127.0.0.1:${port}` });
+      const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'jobs' }));
+      const queue = new SqsJobQueue(client, QueueUrl!);
+      await queue.send({ jobId: 'abc-12345' });
+      const m = await queue.receive(1, 30);
+      expect(JSON.parse(m!.body)).toEqual({ jobId: 'abc-12345' });
+      expect(m!.receiveCount).toBeGreaterThanOrEqual(1);
+      await queue.extend(m!, 60);
+      expect(await queue.receive(0, 30)).toBeUndefined();
+      await queue.release(m!);
+      const again = await queue.receive(1, 30);
+      expect(again!.receiveCount).toBeGreaterThan(m!.receiveCount);
+      await queue.delete(again!);
+      expect(await queue.receive(0, 30)).toBeUndefined();
+      client.destroy();
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

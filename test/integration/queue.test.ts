@@ -126,3 +126,37 @@ describe('SQS adapter against a local SQS server', () => {
     }
   });
 });
+
+describe('upload triggers', () => {
+  it('start one job per covering rule for a new .root object, and never two for the same version', async () => {
+    const { TriggerStore, onObjectCreated } = await import('../../lib/jobs/triggers.js');
+    const triggers = new TriggerStore(store);
+    await triggers.put(
+      'zmumu',
+      {
+        prefix: 'incoming/zmumu/',
+        workflow: { ...workflow, files: ['s3://b/bkg.root'], labels: [0] },
+        label: 1,
+      },
+      'alice',
+    );
+    await triggers.put('other', { prefix: 'incoming/other/', workflow }, 'alice');
+    const queue = new MemoryQueue();
+    const deps = { jobs, queue, triggers };
+    const obj = { bucket: 'hep', key: 'incoming/zmumu/run1.root', version: 'v1' };
+    const first = await onObjectCreated(deps, obj);
+    const again = await onObjectCreated(deps, obj);
+    expect(first).toHaveLength(1);
+    expect(again[0].id).toBe(first[0].id);
+    expect(queue.size).toBe(1);
+    expect(first[0].workflow).toMatchObject({
+      files: ['s3://b/bkg.root', 's3://hep/incoming/zmumu/run1.root'],
+      labels: [0, 1],
+    });
+    expect(await onObjectCreated(deps, { ...obj, version: 'v2' })).toHaveLength(1);
+    expect(await onObjectCreated(deps, { ...obj, key: 'incoming/zmumu/notes.txt' })).toHaveLength(0);
+    await expect(triggers.put('bad', { prefix: '/etc/', workflow }, 'alice')).rejects.toThrow(
+      /prefix: must be "incoming\/"/,
+    );
+  });
+});

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { JobRecord } from './job-store.js';
+import { type SubmitDeps, submitJob } from './submit.js';
+
+/**
+ * A trigger rule: when a .root object lands under `prefix` (within incoming/), train the workflow
+ * template with it. The template's files may name the new object as "{object}"; otherwise it is
+ * added to the files, with `label` as its label.
+ */
+export const TriggerSchema = z
+  .object({
+    prefix: z
+      .string()
+      .regex(/^incoming\/([A-Za-z0-9._-]+\/)*$/, 'must be "incoming/" or a folder below it, ending in "/"'),
+    workflow: z.record(z.string(), z.unknown()),
+    label: z.union([z.number(), z.string()]).optional(),
+    owner: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type Trigger = z.output<typeof TriggerSchema>;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const key = (name: string): string => {
+  if (!NAME.test(name)) throw new InvalidInputError(`invalid trigger name "${name}"`);
+  return `triggers/${name}.json`;
+};
+
+export class TriggerStore {
+  constructor(private readonly store: ObjectStore) {}
+
+  async put(name: string, doc: unknown, owner: string): Promise<Trigger> {
+    const r = TriggerSchema.safeParse(doc);
+    if (!r.success) {
+      throw new InvalidInputError(
+        `invalid trigger: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
+      );
+    }
+    const t = { ...r.data, owner: r.data.owner ?? owner };
+    await this.store.put(key(name), JSON.stringify(t, null, 2), { contentType: 'application/json' });
+    return t;
+  }
+
+  async get(name: string): Promise<Trigger> {
+    const obj = await this.store.get(key(name));
+    if (!obj) throw new NotFoundError(`no trigger named "${name}"`, 'TriggerNotFound');
+    return JSON.parse(new TextDecoder().decode(obj.body)) as Trigger;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.get(name);
+    await this.store.delete(key(name));
+  }
+
+  async list(): Promise<Array<{ name: string; trigger: Trigger }>> {
+    const keys = (await this.store.list('triggers/')).filter((k) => k.key.endsWith('.json'));
+    return Promise.all(
+      keys.map(async (k) => ({ name: k.key.slice(9, -5), trigger: await this.get(k.key.slice(9, -5)) })),
+    );
+  }
+}
+
+export interface UploadedObject {
+  bucket: string;
+  key: string;
+  /** the object version (or its ETag where versioning is off): one version starts at most one job per rule */
+  version: string;
+}
+
+/** The workflow a rule makes for a new object. */
+export function workflowFor(t: Trigger, url: string): unknown {
+  const w = structuredClone(t.workflow) as { files?: unknown; labels?: unknown };
+  const files = Array.isArray(w.files) ? (w.files as unknown[]) : [];
+  if (files.includes('{object}')) return { ...w, files: files.map((f) => (f === '{object}' ? url : f)) };
+  const labels = Array.isArray(w.labels) ? [...(w.labels as unknown[]), t.label] : w.labels;
+  return { ...w, files: [...files, url], labels };
+}
+
+/** Starts a training job for every rule covering a newly uploaded .root object. */
+export async function onObjectCreated(
+  deps: SubmitDeps & { triggers: TriggerStore },
+  obj: UploadedObject,
+): Promise<JobRecord[]> {
+  if (!obj.key.startsWith('incoming/') || !obj.key.endsWith('.root')) return [];
+  const url = `s3://${obj.bucket}/${obj.key}`;
+  const started: JobRecord[] = [];
+  for (const { name, trigger } of await deps.triggers.list()) {
+    if (!obj.key.startsWith(trigger.prefix)) continue;
+    // the same object version submitted again finds the job it started the first time
+    const idem = `trigger:${name}:${url}@${obj.version}`;
+    started.push(
+      await submitJob(deps, trigger.owner ?? 'trigger', workflowFor(trigger, url), idem.slice(0, 128)),
+    );
+  }
+  return started;
+}

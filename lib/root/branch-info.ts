@@ -83,20 +83,6 @@ const CPP_TYPES: Record<string, DType> = {
   Double_t: 'float64',
 };
 
-export const DTYPE_BYTES: Record<DType, number> = {
-  bool: 1,
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  uint64: 8,
-  float32: 4,
-  float64: 8,
-};
-
 export function leafDesc(typename: string, unsigned: boolean): LeafDesc | undefined {
   const t = LEAF_TYPES[typename];
   if (!t) return undefined;

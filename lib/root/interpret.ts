@@ -1,7 +1,7 @@
 import type { RawBasket } from './basket.js';
 import type { BranchInfo } from './branch-info.js';
 import { CorruptFileError } from './errors.js';
-import type { DType, TypedValues } from './types.js';
+import { DTYPE_SIZE, type DType, type TypedValues } from './types.js';
 
 /** One basket's values as typed arrays: offsets (in values, not bytes) for jagged branches. */
 export interface DecodedBasket {
@@ -38,19 +38,7 @@ export function viewAs(dtype: DType, buf: ArrayBuffer, byteOffset: number, lengt
 }
 
 export function allocValues(dtype: DType, length: number): TypedValues {
-  const size = {
-    bool: 1,
-    int8: 1,
-    uint8: 1,
-    int16: 2,
-    uint16: 2,
-    int32: 4,
-    uint32: 4,
-    int64: 8,
-    uint64: 8,
-    float32: 4,
-    float64: 8,
-  }[dtype];
+  const size = DTYPE_SIZE[dtype];
   // not zero-filled: every element is overwritten by the caller
   const buf = Buffer.allocUnsafeSlow(length * size);
   return viewAs(dtype, buf.buffer as ArrayBuffer, buf.byteOffset, length);

@@ -2,12 +2,12 @@ import {
   type BasketRef,
   type BranchInfo,
   cppToDType,
-  DTYPE_BYTES,
   leafDesc,
   parseDims,
   parseRange,
 } from './branch-info.js';
 import { CorruptFileError } from './errors.js';
+import { DTYPE_SIZE } from './types.js';
 
 /** The fields of jsroot's TTree/TBranch/TLeaf objects that the reader relies on. */
 interface JLeaf {
@@ -169,7 +169,7 @@ function describeElementBranch(
       typeName: `std::vector<${vec[1]}>`,
       dtype,
       shape: 'jagged',
-      itemSize: DTYPE_BYTES[dtype],
+      itemSize: DTYPE_SIZE[dtype],
       encoding: { kind: 'vector' },
     };
   }

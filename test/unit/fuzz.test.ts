@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { seededRandom } from '../../lib/dataset/random.js';
 import { MlaasError } from '../../lib/errors.js';
 import { openRoot } from '../../lib/root/file.js';
 import { MemorySource } from '../../lib/root/source/memory.js';
 import { type TreeStats, treeStats } from '../../lib/root/stats.js';
 import { hasShared, ROOT_DIR } from '../helpers/reference.js';
-
-/** mulberry32: a tiny seeded generator, so a failing case can be replayed from its number */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FILES = [
   'uproot-HZZ.root',
@@ -86,7 +75,7 @@ describe.skipIf(!hasShared)('corrupted and truncated files', () => {
       const reference = await readEverything(file, clean);
       const guarded = await protectedRanges(file, clean);
       const isProtected = (at: number): boolean => guarded.some(([a, b]) => at >= a && at < b);
-      const random = rng(1000 + fi);
+      const random = seededRandom(1000 + fi); // a failing case can be replayed from its number
       const outcomes = { error: 0, same: 0, harmless: 0 };
       const problems: string[] = [];
       for (let c = 0; c < CASES_PER_FILE; c++) {

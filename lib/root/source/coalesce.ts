@@ -1,3 +1,4 @@
+import { CorruptFileError } from '../errors.js';
 import type { ByteRange } from './types.js';
 
 export interface MergedRange {
@@ -49,4 +50,16 @@ export function splitMerged(
     for (const p of m.parts) out[p.index] = body.subarray(p.at, p.at + p.length);
   });
   return out;
+}
+
+/** Refuses ranges outside the file (or not numbers at all): a damaged record must not read past the end. */
+export function checkRanges(source: string, ranges: readonly ByteRange[], size: number): void {
+  for (const [offset, length] of ranges) {
+    if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
+      throw new CorruptFileError(
+        source,
+        `a record points to bytes ${offset}..${offset + length} beyond the file's end (${size} bytes)`,
+      );
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import { MlaasError, UnavailableError, UnprocessableError } from '../../errors.js';
-import { CorruptFileError, RootFileNotFoundError, SourceChangedError } from '../errors.js';
-import { coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
+import { RootFileNotFoundError, SourceChangedError } from '../errors.js';
+import { checkRanges, coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
 import { forEachConcurrent } from './concurrency.js';
 import { parseContentRange, parseMultipart, readBody } from './http-body.js';
 import type { ByteRange, ByteSource, CoalesceOptions } from './types.js';
@@ -79,12 +79,7 @@ export class HttpSource implements ByteSource {
 
   async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     const meta = await this.info();
-    for (const [offset, length] of ranges) {
-      if (offset < 0 || length < 0 || offset + length > meta.size) {
-        const where = `bytes ${offset}..${offset + length} beyond the file's end (${meta.size} bytes)`;
-        throw new CorruptFileError(this.name, `a record points to ${where}`);
-      }
-    }
+    checkRanges(this.name, ranges, meta.size);
     const merged = coalesceRanges(ranges, this.gap, this.maxRequestBytes);
     const bodies: Uint8Array[] = merged.map(() => EMPTY);
     let todo = merged.flatMap((m, i) => (m.length > 0 ? [i] : []));

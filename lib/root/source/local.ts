@@ -1,6 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { CorruptFileError, RootFileNotFoundError } from '../errors.js';
-import { coalesceRanges, splitMerged } from './coalesce.js';
+import { checkRanges, coalesceRanges, splitMerged } from './coalesce.js';
 import type { ByteRange, ByteSource } from './types.js';
 
 /** Reads a file on the local disk with positioned reads (no stream, no whole-file buffer). */
@@ -47,14 +47,7 @@ export class LocalSource implements ByteSource {
   async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     const fh = await this.file();
     const size = await this.size();
-    for (const [offset, length] of ranges) {
-      if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
-        throw new CorruptFileError(
-          this.name,
-          `a record points to bytes ${offset}..${offset + length} beyond the file's end (${size} bytes)`,
-        );
-      }
-    }
+    checkRanges(this.name, ranges, size);
     const merged = coalesceRanges(ranges, 64 * 1024, 32 * 1024 * 1024);
     const bodies = await Promise.all(
       merged.map(async ({ offset, length }) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CorruptFileError } from '../errors.js';
+import { checkRanges } from './coalesce.js';
 import type { ByteRange, ByteSource } from './types.js';
 
 /** A file already in memory (an upload, a test fixture). Reads return copies the caller may modify. */
@@ -18,15 +18,8 @@ export class MemorySource implements ByteSource {
   }
 
   async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
-    return ranges.map(([offset, length]) => {
-      if (!(offset >= 0 && length >= 0 && offset + length <= this.bytes.length)) {
-        throw new CorruptFileError(
-          this.name,
-          `a record points to bytes ${offset}..${offset + length} beyond the file's end (${this.bytes.length} bytes)`,
-        );
-      }
-      return this.bytes.slice(offset, offset + length);
-    });
+    checkRanges(this.name, ranges, this.bytes.length);
+    return ranges.map(([offset, length]) => this.bytes.slice(offset, offset + length));
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { MlaasError, UnavailableError } from '../../errors.js';
-import { CorruptFileError, RootFileNotFoundError, SourceChangedError } from '../errors.js';
-import { coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
+import { RootFileNotFoundError, SourceChangedError } from '../errors.js';
+import { checkRanges, coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
 import { forEachConcurrent } from './concurrency.js';
 import type { ByteRange, ByteSource, CoalesceOptions } from './types.js';
 
@@ -83,12 +83,7 @@ export class S3Source implements ByteSource {
 
   async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     const meta = await this.info();
-    for (const [offset, length] of ranges) {
-      if (offset < 0 || length < 0 || offset + length > meta.size) {
-        const where = `bytes ${offset}..${offset + length} beyond the file's end (${meta.size} bytes)`;
-        throw new CorruptFileError(this.name, `a record points to ${where}`);
-      }
-    }
+    checkRanges(this.name, ranges, meta.size);
     const merged = coalesceRanges(ranges, this.options.gap, this.options.maxRequestBytes);
     const bodies: Uint8Array[] = merged.map(() => new Uint8Array(0));
     const todo = merged.flatMap((m, i) => (m.length > 0 ? [i] : []));

@@ -68,8 +68,10 @@ export class LocalObjectStore implements ObjectStore {
     await rm(this.path(key), { force: true });
   }
 
+  /** Walks only the folder the prefix names; ETags here are cheap (size and mtime), not content hashes. */
   async list(prefix: string): Promise<Array<{ key: string; size: number; etag: string }>> {
     const out: Array<{ key: string; size: number; etag: string }> = [];
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const walk = async (dir: string): Promise<void> => {
       let entries: import('node:fs').Dirent[];
       try {
@@ -83,13 +85,13 @@ export class LocalObjectStore implements ObjectStore {
         else if (e.isFile() && !e.name.endsWith('.tmp')) {
           const key = relative(this.root, p).split(sep).join('/');
           if (key.startsWith(prefix)) {
-            const body = await readFile(p);
-            out.push({ key, size: (await stat(p)).size, etag: etagOf(body) });
+            const st = await stat(p);
+            out.push({ key, size: st.size, etag: `"${st.size}-${Math.round(st.mtimeMs)}"` });
           }
         }
       }
     };
-    await walk(this.root);
+    await walk(folder ? join(this.root, ...checkKey(folder).split('/')) : this.root);
     return out.sort((a, b) => a.key.localeCompare(b.key));
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { TransformSpec } from '../dataset/transform.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /** params.json of a bundle: TFaaS's fields first, then what our serving and predict need. */
@@ -137,8 +137,15 @@ export async function readBundleAt(
   ]);
   if (!complete || !paramsObj || !modelObj || !weightsObj)
     throw new NotFoundError(`no complete ${what}`, 'ModelNotFound');
-  const params = JSON.parse(new TextDecoder().decode(paramsObj.body)) as BundleParams;
-  const mj = JSON.parse(new TextDecoder().decode(modelObj.body)) as {
+  const parse = (bytes: Uint8Array, file: string): unknown => {
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new UnprocessableError(`${file} of ${what} is not valid JSON`, 'CorruptBundle');
+    }
+  };
+  const params = parse(paramsObj.body, 'params.json') as BundleParams;
+  const mj = parse(modelObj.body, 'model.json') as {
     modelTopology: tf.io.ModelArtifacts['modelTopology'];
     weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>;
   };

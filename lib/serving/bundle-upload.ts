@@ -1,0 +1,232 @@
+import * as tf from '@tensorflow/tfjs';
+import type { TransformSpec } from '../dataset/transform.js';
+import { InvalidInputError } from '../errors.js';
+import { initBackend } from '../training/backend.js';
+import { type BundleParams, checkModelName, newVersion } from '../training/bundle.js';
+import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
+
+export interface UploadLimits {
+  /** most bytes of file content once unpacked */
+  maxBytes: number;
+  maxEntries?: number;
+}
+
+/** A validated, loaded bundle ready for `writeBundle`; nothing has been written yet. */
+export interface UnpackedBundle {
+  params: BundleParams;
+  model: tf.LayersModel;
+  extras: Record<string, Uint8Array>;
+  /** files of the archive that are not part of a bundle */
+  ignored: string[];
+}
+
+const PLOT = /^plots\/[a-z0-9_-]+\.svg$/;
+const JUNK = /(^|\/)(\._[^/]*|\.DS_Store|PaxHeader[^/]*)$/;
+const dec = new TextDecoder();
+
+function parseJson(file: TarFile, what: string): unknown {
+  try {
+    return JSON.parse(dec.decode(file.data));
+  } catch (err) {
+    throw new InvalidInputError(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Strips one enclosing folder when every file sits under the same one. */
+function bundleRoot(files: TarFile[]): Map<string, Uint8Array> {
+  const kept = files.filter((f) => !JUNK.test(f.path));
+  const tops = new Set(kept.map((f) => (f.path.includes('/') ? f.path.split('/')[0] : '')));
+  const strip = tops.size === 1 && !tops.has('') ? [...tops][0].length + 1 : 0;
+  return new Map(kept.map((f) => [f.path.slice(strip), f.data]));
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+function expectedWeightBytes(specs: tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const s of specs) {
+    const per = BYTES[s.quantization?.dtype ?? s.dtype];
+    if (per === undefined) return undefined; // strings: variable length
+    total += s.shape.reduce((a, b) => a * b, 1) * per;
+  }
+  return total;
+}
+
+function isTransform(t: unknown, width: number): t is TransformSpec {
+  const s = t as TransformSpec;
+  const strings = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
+  if (!s || typeof s !== 'object' || !s.layout || !s.branches || typeof s.branches !== 'object') return false;
+  const { flat, jagged, names } = s.layout;
+  if (!strings(flat) || !strings(names) || names.length !== width || !Array.isArray(jagged)) return false;
+  const branch = (n: string): boolean =>
+    typeof s.branches[n]?.min === 'number' && typeof s.branches[n]?.max === 'number';
+  return (
+    flat.every(branch) &&
+    jagged.every((j) => typeof j?.name === 'string' && Number.isInteger(j.jdim) && branch(j.name))
+  );
+}
+
+/**
+ * Unpacks and validates a TFaaS-style bundle (tar.gz of params.json, a TensorFlow.js layers
+ * model.json with its weight files, optional labels.txt and plots/*.svg; at the top level or in
+ * one folder). The model is built in memory to prove it loads. Throws InvalidInputError (400) or
+ * BundleTooLargeError (413); never writes anything.
+ */
+export async function unpackBundle(
+  name: string,
+  tarGz: Uint8Array,
+  limits: UploadLimits,
+): Promise<UnpackedBundle> {
+  checkModelName(name);
+  const files = bundleRoot(await readTarGz(tarGz, limits));
+  const get = (p: string): TarFile | undefined => {
+    const data = files.get(p);
+    return data && { path: p, data };
+  };
+  const paramsFile = get('params.json');
+  if (!paramsFile) throw new InvalidInputError('the bundle has no params.json');
+  const given = parseJson(paramsFile, 'params.json') as Partial<BundleParams> & Record<string, unknown>;
+  if (!given || typeof given !== 'object' || Array.isArray(given))
+    throw new InvalidInputError('params.json must hold a JSON object');
+
+  const modelPath =
+    typeof given.model === 'string' && given.model.endsWith('.json') && files.has(given.model)
+      ? given.model
+      : 'model.json';
+  const modelFile = get(modelPath);
+  if (!modelFile) {
+    const pb = [...files.keys()].find((p) => p.endsWith('.pb'));
+    throw new InvalidInputError(
+      pb
+        ? `the bundle holds a TensorFlow graph (${pb}) but no model.json; convert a Keras model with tensorflowjs_converter --input_format keras`
+        : 'the bundle has no model.json',
+    );
+  }
+  const mj = parseJson(modelFile, modelPath) as {
+    format?: string;
+    modelTopology?: tf.io.ModelArtifacts['modelTopology'];
+    weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  };
+  if (mj?.format === 'graph-model')
+    throw new InvalidInputError(
+      `${modelPath} is a TensorFlow.js graph model; only layers (Keras) models run here`,
+    );
+  if (!mj?.modelTopology || !Array.isArray(mj.weightsManifest))
+    throw new InvalidInputError(`${modelPath} has no modelTopology or weightsManifest`);
+  const dir = modelPath.includes('/') ? modelPath.slice(0, modelPath.lastIndexOf('/') + 1) : '';
+  const shards: Uint8Array[] = [];
+  const used = new Set(['params.json', modelPath, 'labels.txt']);
+  for (const group of mj.weightsManifest)
+    for (const p of group.paths ?? []) {
+      const path = safeRelativePath(dir + p);
+      const data = files.get(path);
+      if (!data)
+        throw new InvalidInputError(`the bundle has no weights file "${path}" named in ${modelPath}`);
+      shards.push(data);
+      used.add(path);
+    }
+  const weightSpecs = mj.weightsManifest.flatMap((g) => g.weights ?? []);
+  const weights = new Uint8Array(shards.reduce((s, b) => s + b.length, 0));
+  let at = 0;
+  for (const b of shards) {
+    weights.set(b, at);
+    at += b.length;
+  }
+  const expected = expectedWeightBytes(weightSpecs);
+  if (weightSpecs.length === 0 || (expected !== undefined && expected !== weights.length))
+    throw new InvalidInputError(
+      `the weights hold ${weights.length} bytes but ${modelPath} describes ${expected ?? 0}`,
+    );
+
+  await initBackend();
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: mj.modelTopology, weightSpecs, weightData: weights.buffer }),
+    );
+  } catch (err) {
+    throw new InvalidInputError(`${modelPath} cannot be loaded: ${(err as Error).message}`);
+  }
+  try {
+    return finish(name, given, model, files, used);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+function finish(
+  name: string,
+  given: Partial<BundleParams> & Record<string, unknown>,
+  model: tf.LayersModel,
+  files: Map<string, Uint8Array>,
+  used: Set<string>,
+): UnpackedBundle {
+  const inShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
+  const outShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
+  const width = inShape[1];
+  if (inShape.length !== 2 || typeof width !== 'number' || outShape.length !== 2 || !outShape[1])
+    throw new InvalidInputError(
+      `the model must take one input of shape [batch, features] and give one output of shape [batch, classes]; it takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`,
+    );
+  const outputs = outShape[1];
+  const transform = given.transform === undefined ? undefined : given.transform;
+  if (transform !== undefined && !isTransform(transform, width))
+    throw new InvalidInputError(
+      `params.json "transform" is not a transform of ${width} features (layout.flat/jagged/names and branches min/max)`,
+    );
+  let features: string[];
+  if (given.features !== undefined) {
+    const f = given.features as unknown;
+    if (!Array.isArray(f) || !f.every((x) => typeof x === 'string') || new Set(f).size !== f.length)
+      throw new InvalidInputError('params.json "features" must be a list of distinct names');
+    features = f;
+  } else features = transform ? transform.layout.names : Array.from({ length: width }, (_, i) => `x_${i}`);
+  if (transform && features.join('\n') !== transform.layout.names.join('\n'))
+    throw new InvalidInputError('params.json "features" differ from its transform.layout.names');
+  if (features.length !== width)
+    throw new InvalidInputError(`params.json names ${features.length} features but the model takes ${width}`);
+  const labels = files.get('labels.txt');
+  const classes = Array.isArray(given.classes)
+    ? given.classes
+    : labels
+      ? new TextDecoder()
+          .decode(labels)
+          .split(/\r?\n/)
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : Array.from({ length: Math.max(2, outputs) }, (_, i) => i);
+  if (outputs > 1 ? classes.length !== outputs : classes.length > 2)
+    throw new InvalidInputError(
+      `the model gives ${outputs} output(s) but the bundle names ${classes.length} classes (${classes.join(', ')})`,
+    );
+  const str = (k: keyof BundleParams, d: string): string =>
+    typeof given[k] === 'string' ? (given[k] as string) : d;
+  const timestamp = new Date().toISOString();
+  const params = {
+    ...given,
+    name,
+    model: 'model.json',
+    labels: 'labels.txt',
+    inputNode: str('inputNode', model.inputs[0].name),
+    outputNode: str('outputNode', model.outputs[0].name),
+    description: str('description', ''),
+    timestamp: str('timestamp', timestamp),
+    version: newVersion(new Date(timestamp)),
+    features,
+    classes,
+    transform,
+    metrics: given.metrics && typeof given.metrics === 'object' ? given.metrics : {},
+    workflow: given.workflow ?? null,
+    datasetFingerprint: str('datasetFingerprint', ''),
+    backend: str('backend', 'uploaded'),
+    versions: given.versions && typeof given.versions === 'object' ? given.versions : {},
+  } as BundleParams;
+  const extras: Record<string, Uint8Array> = {};
+  const ignored: string[] = [];
+  for (const [path, data] of files) {
+    if (PLOT.test(path)) extras[path] = data;
+    else if (!used.has(path)) ignored.push(path);
+  }
+  return { params, model, extras, ignored };
+}

@@ -1,0 +1,238 @@
+import type * as tf from '@tensorflow/tfjs';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { initBackend } from '../training/backend.js';
+import { type BundleParams, checkModelName, readBundle } from '../training/bundle.js';
+import { checkVersion } from './registry.js';
+
+/** A loaded model with what predictions need, computed once per load. */
+export interface ServedModel {
+  name: string;
+  version: string;
+  /** ETag of the version's COMPLETE marker when loaded: a rewrite changes it */
+  etag: string;
+  params: BundleParams;
+  model: tf.LayersModel;
+  /** model.json + weights.bin */
+  bytes: number;
+  /** inputs per row (= params.features.length) */
+  width: number;
+  /** outputs per row: 1 for a sigmoid, k for a k-class softmax */
+  outputs: number;
+  /** normalised feature name → column */
+  featureIndex: ReadonlyMap<string, number>;
+  /** raw branch name → jagged?, when the bundle carries its transform */
+  rawNames?: ReadonlyMap<string, boolean>;
+}
+
+interface Entry extends ServedModel {
+  pins: number;
+  evicted: boolean;
+  disposed: boolean;
+}
+
+function dispose(e: Entry): void {
+  if (e.pins > 0 || e.disposed) return;
+  e.disposed = true;
+  e.model.dispose();
+}
+
+export interface ModelCacheOptions {
+  /** bound on the sum of model.json + weights.bin of the models kept (default 512 MiB) */
+  maxBytes?: number;
+  /** skip re-reading `latest`/COMPLETE for this long after a check (default 0: every request) */
+  revalidateMs?: number;
+}
+
+export interface CacheStats {
+  models: number;
+  bytes: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+}
+
+const dec = new TextDecoder();
+
+/**
+ * Models loaded on first use and kept in memory, least recently used evicted first when their
+ * bytes exceed the bound. Each request re-reads `latest` and the version's COMPLETE marker, so a
+ * re-upload or a deletion is seen by the next request. Concurrent first requests share one load.
+ */
+export class ModelCache {
+  readonly maxBytes: number;
+  private readonly revalidateMs: number;
+  /** LRU order: first = least recently used */
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<Entry>>();
+  private readonly checked = new Map<string, { at: number; version: string; etag: string }>();
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+
+  constructor(
+    readonly store: ObjectStore,
+    options: ModelCacheOptions = {},
+  ) {
+    this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+    this.revalidateMs = options.revalidateMs ?? 0;
+  }
+
+  /**
+   * Runs `fn` with the model (the latest version unless one is named). The model stays usable
+   * until `fn` settles, even if it is evicted meanwhile.
+   */
+  async use<T>(
+    name: string,
+    version: string | undefined,
+    fn: (m: ServedModel) => T | Promise<T>,
+  ): Promise<T> {
+    const e = await this.acquire(name, version);
+    try {
+      return await fn(e);
+    } finally {
+      this.release(e);
+    }
+  }
+
+  /** KServe's readiness: loads the model if needed. Unknown models throw NotFoundError (404). */
+  async ready(name: string, version?: string): Promise<boolean> {
+    try {
+      await this.use(name, version, () => undefined);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof InvalidInputError) throw err;
+      return false;
+    }
+  }
+
+  stats(): CacheStats {
+    const { bytes, maxBytes, hits, misses, evictions } = this;
+    return { models: this.entries.size, bytes, maxBytes, hits, misses, evictions };
+  }
+
+  /** Drops every model (disposed once no request uses it). */
+  clear(): void {
+    for (const e of [...this.entries.values()]) this.drop(e, false);
+    this.checked.clear();
+  }
+
+  private async acquire(name: string, version: string | undefined): Promise<Entry> {
+    checkModelName(name);
+    const want = version === undefined || version === 'latest' ? undefined : checkVersion(version);
+    const { version: v, etag } = await this.resolve(name, want);
+    const key = `${name}/${v}`;
+    const hit = this.entries.get(key);
+    if (hit && hit.etag === etag) {
+      this.hits++;
+      this.entries.delete(key); // most recently used goes last
+      this.entries.set(key, hit);
+      hit.pins++;
+      return hit;
+    }
+    this.misses++;
+    const id = `${key}#${etag}`;
+    let p = this.loading.get(id);
+    if (!p) {
+      p = this.load(name, v, etag).finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+    }
+    const e = await p;
+    e.pins++;
+    return e;
+  }
+
+  private release(e: Entry): void {
+    e.pins--;
+    if (e.evicted) dispose(e);
+  }
+
+  /** Which version to serve and the ETag of its COMPLETE marker: one or two small reads. */
+  private async resolve(name: string, want: string | undefined): Promise<{ version: string; etag: string }> {
+    const ck = `${name}@${want ?? ''}`;
+    const now = Date.now();
+    const seen = this.checked.get(ck);
+    if (this.revalidateMs > 0 && seen && now - seen.at < this.revalidateMs) return seen;
+    let version = want;
+    if (version === undefined) {
+      const latest = await this.store.get(`models/${name}/latest`);
+      if (!latest) {
+        this.forget(name);
+        throw new NotFoundError(`no model named "${name}"`, 'ModelNotFound');
+      }
+      version = dec.decode(latest.body).trim();
+    }
+    const complete = await this.store.get(`models/${name}/${version}/COMPLETE`);
+    if (!complete) {
+      this.forget(name, version);
+      throw new NotFoundError(
+        want ? `model "${name}" has no complete version "${want}"` : `no model named "${name}"`,
+        'ModelNotFound',
+      );
+    }
+    const r = { at: now, version, etag: complete.etag };
+    if (this.revalidateMs > 0) this.checked.set(ck, r);
+    return r;
+  }
+
+  private async load(name: string, version: string, etag: string): Promise<Entry> {
+    await initBackend();
+    const b = await readBundle(this.store, name, version);
+    const { params, model } = b;
+    const width = model.inputs[0].shape[1] ?? params.features.length;
+    const t = params.transform;
+    const e: Entry = {
+      name,
+      version,
+      etag,
+      params,
+      model,
+      bytes: b.bytes,
+      width,
+      outputs: model.outputs[0].shape[1] ?? 1,
+      featureIndex: new Map(params.features.map((f, i) => [f, i])),
+      rawNames: t?.layout
+        ? new Map([
+            ...t.layout.flat.map((f): [string, boolean] => [f, false]),
+            ...t.layout.jagged.map((j): [string, boolean] => [j.name, true]),
+          ])
+        : undefined,
+      pins: 0,
+      evicted: false,
+      disposed: false,
+    };
+    const key = `${name}/${version}`;
+    const old = this.entries.get(key);
+    if (old) this.drop(old, false);
+    this.entries.set(key, e);
+    this.bytes += e.bytes;
+    for (const [k, victim] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      if (k !== key) this.drop(victim, true);
+    }
+    return e;
+  }
+
+  /** Forgets the cached versions of a model that the store no longer has. */
+  private forget(name: string, version?: string): void {
+    for (const e of [...this.entries.values()])
+      if (e.name === name && (version === undefined || e.version === version)) this.drop(e, false);
+    for (const k of [...this.checked.keys()]) if (k.startsWith(`${name}@`)) this.checked.delete(k);
+  }
+
+  /**
+   * Removes an entry; its model is disposed once no request holds it. A request whose shared load
+   * has just finished pins the model within the same turn of the event loop, hence setImmediate.
+   */
+  private drop(e: Entry, eviction: boolean): void {
+    const key = `${e.name}/${e.version}`;
+    if (this.entries.get(key) !== e || e.evicted) return;
+    this.entries.delete(key);
+    this.bytes -= e.bytes;
+    e.evicted = true;
+    if (eviction) this.evictions++;
+    setImmediate(() => dispose(e));
+  }
+}

@@ -1,0 +1,166 @@
+import { NotFoundError } from '../errors.js';
+import { type JobRecord, JobStore } from '../jobs/job-store.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { submitJob } from '../jobs/submit.js';
+import { onObjectCreated, type Trigger, TriggerStore, type UploadedObject } from '../jobs/triggers.js';
+import { ModelCache } from '../serving/model-cache.js';
+import { infer, metadata } from '../serving/open-inference.js';
+import { predictJson } from '../serving/predict.js';
+import { ModelRegistry } from '../serving/registry.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/** Who is calling: the token's subject and what it may do. */
+export interface Caller {
+  sub: string;
+  scopes: ReadonlySet<string>;
+}
+
+export interface ServiceDeps {
+  /** job records, model bundles, triggers and specs all live in one store (an S3 bucket in AWS) */
+  store: ObjectStore;
+  queue: JobQueue;
+  /** files a workflow may read; throws for anything else (the deployment's allow-list) */
+  checkSources?(files: string[]): void;
+  cacheBytes?: number;
+  maxUploadBytes?: number;
+}
+
+/** A job as its owner sees it (the workflow echoed, internals left out). */
+function view(r: JobRecord) {
+  return {
+    job_id: r.id,
+    status: r.status,
+    created: r.createdAt,
+    updated: r.updatedAt,
+    started: r.startedAt,
+    finished: r.finishedAt,
+    attempts: r.attempts,
+    progress: r.progress,
+    error: r.error,
+    model: r.model,
+    metrics: r.metrics && {
+      auc: r.metrics.auc,
+      accuracy: r.metrics.accuracy,
+      testEvents: r.metrics.testEvents,
+    },
+  };
+}
+
+/**
+ * Every operation the HTTP functions expose, independent of HTTP: the handlers in functions/ and
+ * `mlaas4hep serve` parse a request, call one of these, and map the result.
+ */
+export class Service {
+  readonly jobs: JobStore;
+  readonly registry: ModelRegistry;
+  readonly cache: ModelCache;
+  readonly triggers: TriggerStore;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.jobs = new JobStore(deps.store);
+    this.registry = new ModelRegistry(deps.store);
+    this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes });
+    this.triggers = new TriggerStore(deps.store);
+  }
+
+  async submit(caller: Caller, workflow: unknown, idempotencyKey?: string) {
+    const rec = await submitJob(
+      { jobs: this.jobs, queue: this.deps.queue, checkSources: this.deps.checkSources },
+      caller.sub,
+      workflow,
+      idempotencyKey,
+    );
+    return { job_id: rec.id, status: rec.status };
+  }
+
+  /** Someone else's job is "not found", never "forbidden": its existence is not revealed. */
+  private async own(caller: Caller, id: string): Promise<JobRecord> {
+    const rec = await this.jobs.get(id);
+    if (rec.owner !== caller.sub) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+    return rec;
+  }
+
+  async listJobs(caller: Caller) {
+    const recs = await this.jobs.list(caller.sub);
+    return recs.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map(view);
+  }
+
+  async getJob(caller: Caller, id: string) {
+    return view(await this.own(caller, id));
+  }
+
+  async jobLogs(caller: Caller, id: string): Promise<string> {
+    await this.own(caller, id);
+    return this.jobs.logs(id);
+  }
+
+  /** A queued job never starts; a running one stops at its next batch (the trainer reads the flag). */
+  async cancelJob(caller: Caller, id: string) {
+    const rec = await this.own(caller, id);
+    if (rec.status === 'running')
+      return view(await this.jobs.update(id, (r) => ({ ...r, cancelRequested: true })));
+    return view(await this.jobs.transition(id, 'cancelled'));
+  }
+
+  listModels() {
+    return this.registry.listModels();
+  }
+
+  describeModel(name: string) {
+    return this.registry.describeModel(name);
+  }
+
+  uploadModel(name: string, tarGz: Uint8Array) {
+    return this.registry.uploadBundle(name, tarGz, { maxBytes: this.deps.maxUploadBytes ?? 64 * 2 ** 20 });
+  }
+
+  deleteModel(name: string, version?: string) {
+    return this.registry.deleteModel(name, version);
+  }
+
+  plot(name: string, version: string | undefined, file: string) {
+    return this.registry.plot(name, version, file);
+  }
+
+  predictJson(body: unknown) {
+    return predictJson(this.cache, body);
+  }
+
+  modelMetadata(name: string, version?: string) {
+    return metadata(this.cache, name, version);
+  }
+
+  modelReady(name: string, version?: string) {
+    return this.cache.ready(name, version);
+  }
+
+  infer(name: string, version: string | undefined, body: unknown) {
+    return infer(this.cache, name, version, body);
+  }
+
+  putTrigger(caller: Caller, name: string, doc: unknown): Promise<Trigger> {
+    return this.triggers.put(name, doc, caller.sub);
+  }
+
+  getTrigger(name: string) {
+    return this.triggers.get(name);
+  }
+
+  deleteTrigger(name: string) {
+    return this.triggers.delete(name);
+  }
+
+  /** S3 ObjectCreated: one job per covering rule and object version. */
+  async objectCreated(obj: UploadedObject) {
+    const jobs = await onObjectCreated(
+      {
+        jobs: this.jobs,
+        queue: this.deps.queue,
+        triggers: this.triggers,
+        checkSources: this.deps.checkSources,
+      },
+      obj,
+    );
+    return jobs.map((j) => j.id);
+  }
+}

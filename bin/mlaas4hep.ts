@@ -34,6 +34,10 @@ const COMMANDS: Record<string, [() => Promise<Command>, string]> = {
     async () => (await import('./commands/predict.js')).predict,
     'score every event of a ROOT file with a model bundle',
   ],
+  serve: [
+    async () => (await import('./commands/serve.js')).serve,
+    'the HTTP API (submit, jobs, models, predict) and a trainer in one process',
+  ],
   'run-job': [
     async () => (await import('./commands/run-job.js')).runJobCommand,
     'the trainer entry: run one job from a job store (SIGTERM records it as interrupted)',

@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import { createDevIssuer } from '../auth/dev-issuer.js';
+import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
+import type { DatasetDeps } from '../dataset/dataset.js';
+import { createApi } from '../http/api.js';
+import { startHttpServer } from '../http/server.js';
+import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { consumeQueue } from '../training/worker.js';
+import { routes } from './routes.js';
+import { Service } from './service.js';
+
+export interface StackOptions {
+  store: ObjectStore;
+  queue?: JobQueue;
+  /** token verification; omitted → a development issuer (local use only) */
+  verifier?: TokenVerifier;
+  port?: number;
+  host?: string;
+  /** runs a trainer on the queue in this process (needs the dataset I/O and a TensorFlow.js backend) */
+  worker?: { dataset: DatasetDeps; backend: string; pollMs?: number };
+  checkSources?(files: string[]): void;
+  log?(entry: Record<string, unknown>): void;
+}
+
+export interface Stack {
+  url: string;
+  service: Service;
+  /** mints a token, when the stack runs its own development issuer */
+  token?(sub: string, scopes: string[]): string;
+  stop(): Promise<void>;
+}
+
+/** The HTTP functions, the queue and a trainer in one process: `mlaas4hep serve` and the tests. */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const queue = o.queue ?? new MemoryQueue();
+  const dev = o.verifier ? undefined : createDevIssuer();
+  const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
+  const service = new Service({ store: o.store, queue, checkSources: o.checkSources });
+  const api = createApi(routes(service), { verifier, log: o.log });
+  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
+  const stop = new AbortController();
+  const worker = o.worker
+    ? consumeQueue(
+        queue,
+        service.jobs,
+        { models: o.store, dataset: o.worker.dataset, backend: o.worker.backend, pollMs: o.worker.pollMs },
+        { signal: stop.signal, waitSeconds: 1, log: o.log },
+      )
+    : undefined;
+  return {
+    url,
+    service,
+    token: dev ? (sub, scopes) => dev.mint({ sub, scopes }) : undefined,
+    async stop() {
+      stop.abort();
+      await worker?.catch(() => undefined);
+      const closed = new Promise<void>((r) => (server as Server).close(() => r()));
+      (server as Server).closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -38,6 +38,10 @@ const COMMANDS: Record<string, [() => Promise<Command>, string]> = {
     async () => (await import('./commands/serve.js')).serve,
     'the HTTP API (submit, jobs, models, predict) and a trainer in one process',
   ],
+  worker: [
+    async () => (await import('./commands/worker.js')).worker,
+    'the trainer as an SQS consumer (SIGTERM: interrupted and returned to the queue)',
+  ],
   'run-job': [
     async () => (await import('./commands/run-job.js')).runJobCommand,
     'the trainer entry: run one job from a job store (SIGTERM records it as interrupted)',

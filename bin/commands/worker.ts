@@ -1,0 +1,49 @@
+import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { JobStore } from '../../lib/jobs/job-store.js';
+import { initBackend } from '../../lib/training/backend.js';
+import { consumeQueue } from '../../lib/training/worker.js';
+import { int, parse, required } from './args.js';
+import { storeAt } from './stores.js';
+import { datasetDeps } from './workflow.js';
+
+const USAGE =
+  'mlaas4hep worker --store <dir | s3://bucket/prefix> --queue <sqs queue url> [--max-messages N]';
+
+/**
+ * The trainer as a queue consumer (the ECS service's entry): long-polls SQS, trains, and on
+ * SIGTERM stops at the next batch, records the job as interrupted and returns its message.
+ */
+export async function worker(argv: string[], out: NodeJS.WritableStream): Promise<void> {
+  const { values } = parse(
+    argv,
+    { store: { type: 'string' }, queue: { type: 'string' }, 'max-messages': { type: 'string' } },
+    USAGE,
+  );
+  const store = storeAt(required(values.store, '--store', USAGE));
+  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+  const queue = new SqsJobQueue(
+    createSqsClient(endpoint ? { endpoint } : {}),
+    required(values.queue, '--queue', USAGE),
+  );
+  const backend = await initBackend();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  out.write(
+    `${JSON.stringify({ level: 'info', service: 'mlaas4hep', message: 'trainer started', backend })}\n`,
+  );
+  const handled = await consumeQueue(
+    queue,
+    new JobStore(store),
+    { models: store, dataset: datasetDeps(), backend },
+    {
+      signal: stop.signal,
+      maxMessages: int('max-messages', values['max-messages']),
+      log: (e) => out.write(`${JSON.stringify({ service: 'mlaas4hep', ...e })}\n`),
+    },
+  );
+  out.write(
+    `${JSON.stringify({ level: 'info', service: 'mlaas4hep', message: 'trainer stopped', handled })}\n`,
+  );
+}

@@ -1,0 +1,49 @@
+import { authConfigFromEnv, createVerifier } from '../lib/auth/verifier.js';
+import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
+import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
+import { InvalidInputError, MlaasError } from '../lib/errors.js';
+import { createApi, type Route } from '../lib/http/api.js';
+import { createS3Client } from '../lib/root/source/s3.js';
+import { routes } from '../lib/service/routes.js';
+import { Service } from '../lib/service/service.js';
+
+/** Configuration read once per cold start; a missing variable is named in the error. */
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new MlaasError(`environment variable ${name} is not set`, 500, 'Misconfigured');
+  return v;
+}
+
+const s3Endpoint = process.env.AWS_ENDPOINT_URL_S3;
+const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS;
+const bucket = need('MLAAS4HEP_BUCKET');
+const allowed = (process.env.MLAAS4HEP_ALLOWED_SOURCES ?? `s3://${bucket}/`).split(',').filter(Boolean);
+
+/** A deployment reads only the sources its operators allowed (by default, its own bucket). */
+export function checkSources(files: string[]): void {
+  for (const f of files) {
+    if (!allowed.some((prefix) => f.startsWith(prefix))) {
+      throw new InvalidInputError(`"${f}" is outside the allowed sources (${allowed.join(', ')})`);
+    }
+  }
+}
+
+export const service = new Service({
+  store: new S3ObjectStore(createS3Client(s3Endpoint ? { endpoint: s3Endpoint } : {}), bucket),
+  queue: new SqsJobQueue(
+    createSqsClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
+    need('MLAAS4HEP_QUEUE_URL'),
+  ),
+  checkSources,
+});
+
+// MLAAS4HEP_DEV_JWKS (the local development issuer's keys) is set only by the local stack, never in
+// a deployment: with it, tokens are checked against those keys and nothing is fetched
+const devJwks = process.env.MLAAS4HEP_DEV_JWKS;
+const verifier = createVerifier(authConfigFromEnv(), devJwks ? { jwks: JSON.parse(devJwks) } : {});
+
+/** The API restricted to some routes: each function serves its own part of it. */
+export function apiFor(paths: (path: string) => boolean) {
+  const mine: Route[] = routes(service).filter((r) => paths(r.path));
+  return createApi(mine, { verifier });
+}

@@ -1,0 +1,4 @@
+import { apiFor } from './deps.js';
+
+/** POST /submit */
+export const handler = apiFor((p) => p === '/submit');

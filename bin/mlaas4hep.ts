@@ -34,6 +34,14 @@ const COMMANDS: Record<string, [() => Promise<Command>, string]> = {
     async () => (await import('./commands/predict.js')).predict,
     'score every event of a ROOT file with a model bundle',
   ],
+  local: [
+    async () => (await import('./commands/local.js')).local,
+    'the whole service on this machine with a demo (npm start)',
+  ],
+  token: [
+    async () => (await import('./commands/token.js')).token,
+    "a token from the local stack's development issuer (--scope submit,predict,admin)",
+  ],
   serve: [
     async () => (await import('./commands/serve.js')).serve,
     'the HTTP API (submit, jobs, models, predict) and a trainer in one process',

@@ -14,8 +14,9 @@ function need(name: string): string {
   return v;
 }
 
-const s3Endpoint = process.env.AWS_ENDPOINT_URL_S3;
-const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS;
+// endpoint overrides for the local stack's emulators (empty in a deployment)
+const s3Endpoint = process.env.MLAAS4HEP_S3_ENDPOINT || undefined;
+const sqsEndpoint = process.env.MLAAS4HEP_SQS_ENDPOINT || undefined;
 const bucket = need('MLAAS4HEP_BUCKET');
 const allowed = (process.env.MLAAS4HEP_ALLOWED_SOURCES ?? `s3://${bucket}/`).split(',').filter(Boolean);
 

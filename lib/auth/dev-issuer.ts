@@ -1,4 +1,4 @@
-import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, createSign, generateKeyPairSync } from 'node:crypto';
 import type { AuthConfig } from './verifier.js';
 
 /**
@@ -8,6 +8,7 @@ import type { AuthConfig } from './verifier.js';
 export interface DevIssuer {
   config: AuthConfig;
   jwks: { keys: Array<Record<string, unknown>> };
+  privateKeyPem: string;
   mint(claims: {
     sub: string;
     scopes?: string[];
@@ -23,12 +24,21 @@ const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64ur
 export function createDevIssuer(
   issuer = 'http://127.0.0.1/mlaas4hep-dev',
   audience = 'mlaas4hep',
+  keyPem?: string,
 ): DevIssuer {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const kid = randomUUID();
+  // a key kept in the local stack's folder lets `mlaas4hep token` mint tokens the stack accepts
+  const privateKey = keyPem
+    ? createPrivateKey(keyPem)
+    : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const publicKey = createPublicKey(privateKey);
+  const kid = createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex')
+    .slice(0, 16);
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   return {
     config: { issuer, audience, jwksUri: `${issuer}/.well-known/jwks.json` },
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     jwks: { keys: [jwk] },
     mint(c) {
       const now = Math.floor(Date.now() / 1000);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MlaasError, NotFoundError } from '../errors.js';
+import { MlaasError, NotFoundError, UnavailableError } from '../errors.js';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -76,9 +76,25 @@ export class JobStore {
 
   async get(id: string): Promise<JobRecord> {
     if (!ID.test(id)) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
-    const obj = await this.store.get(key(id));
-    if (!obj) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
-    return JSON.parse(new TextDecoder().decode(obj.body)) as JobRecord;
+    return (await this.read(id)).rec;
+  }
+
+  /**
+   * Reads a record with its ETag. A store that is not atomic (an emulator) can hand out a record
+   * half written; such a read is retried, not taken for a corrupt record.
+   */
+  private async read(id: string): Promise<{ rec: JobRecord; etag: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const obj = await this.store.get(key(id));
+      if (!obj) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+      try {
+        return { rec: JSON.parse(new TextDecoder().decode(obj.body)) as JobRecord, etag: obj.etag };
+      } catch (err) {
+        if (attempt >= 10)
+          throw new UnavailableError(`the record of job ${id} cannot be read`, { cause: err });
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+      }
+    }
   }
 
   /** Applies `change` to the current record, retrying when another writer got there first. */

@@ -29,10 +29,27 @@ export async function consumeQueue(
   const log = options.log ?? (() => {});
   let handled = 0;
   while (!options.signal?.aborted && (options.maxMessages === undefined || handled < options.maxMessages)) {
-    const msg = await queue.receive(options.waitSeconds ?? 20, visibility);
+    let msg: ReceivedMessage | undefined;
+    try {
+      msg = await queue.receive(options.waitSeconds ?? 20, visibility);
+    } catch (err) {
+      // the queue briefly unavailable: wait and poll again rather than stop consuming
+      log({ level: 'warn', message: 'cannot receive from the job queue', error: String(err) });
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
     if (!msg) continue;
     handled++;
-    await handle(msg);
+    try {
+      await handle(msg);
+    } catch (err) {
+      // the message becomes visible again after its timeout; the dead-letter queue ends retries
+      log({
+        level: 'error',
+        message: 'job could not be handled',
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
   return handled;
 

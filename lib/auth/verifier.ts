@@ -78,8 +78,13 @@ export function createVerifier(
     { issuer: config.issuer, audience: config.audience, jwksUri: config.jwksUri },
     jwksCache ? { jwksCache } : undefined,
   );
+  // a verified token is remembered until it expires (bounded): RS256 verification is the largest
+  // cost of a small prediction request
+  const seen = new Map<string, { principal: Principal; exp: number }>();
   return {
     async verify(authorization) {
+      const hit = authorization ? seen.get(authorization) : undefined;
+      if (hit && hit.exp > Date.now() / 1000) return hit.principal;
       if (!authorization)
         throw new UnauthorizedError('missing Authorization header: send "Authorization: Bearer <token>"');
       const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());

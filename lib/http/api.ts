@@ -34,6 +34,8 @@ export interface Route {
   /** the scope a token needs; null for public routes (health) */
   scope: 'submit' | 'predict' | 'admin' | null;
   body?: 'json' | 'binary';
+  /** this route's body limit, when it differs from the API's (batch predictions, bundle uploads) */
+  maxBodyBytes?: number;
   handle(req: ApiRequest): Promise<ApiResult>;
 }
 
@@ -110,8 +112,10 @@ export function createApi(routes: Route[], options: ApiOptions) {
       const raw = event.body
         ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
         : new Uint8Array(0);
-      if (raw.length > maxBody)
-        throw new PayloadTooLargeError(`request body of ${raw.length} bytes is over the limit of ${maxBody}`);
+      const limit = route.maxBodyBytes ?? maxBody;
+      if (raw.length > limit) {
+        throw new PayloadTooLargeError(`request body of ${raw.length} bytes is over the limit of ${limit}`);
+      }
       const caller = route.scope ? await options.verifier.verify(headers.authorization) : undefined;
       if (route.scope && !caller?.scopes.has(route.scope)) {
         throw new ForbiddenError(

@@ -4,6 +4,7 @@ import type { Caller, Service } from './service.js';
 
 const caller = (req: ApiRequest): Caller => req.caller!;
 const ok = (body: unknown, status = 200) => ({ status, body });
+const MB = 1024 * 1024;
 
 /** The HTTP API of mlaas4hep: TFaaS-compatible routes, jobs, triggers and Open Inference Protocol v2. */
 export function routes(service: Service): Route[] {
@@ -73,6 +74,7 @@ export function routes(service: Service): Route[] {
       path: '/upload',
       scope: 'admin',
       body: 'binary',
+      maxBodyBytes: 64 * MB,
       handle: async (req) => {
         const name = req.query.name ?? req.headers['x-model-name'];
         if (!name)
@@ -100,6 +102,7 @@ export function routes(service: Service): Route[] {
       path: '/json',
       scope: 'predict',
       body: 'json',
+      maxBodyBytes: 32 * MB,
       handle: async (req) => ok(await service.predictJson(req.body)),
     },
     {
@@ -107,6 +110,7 @@ export function routes(service: Service): Route[] {
       path: '/v2/models/{name}/infer',
       scope: 'predict',
       body: 'json',
+      maxBodyBytes: 32 * MB,
       handle: async (req) => ok(await service.infer(req.params.name, undefined, req.body)),
     },
     {
@@ -114,6 +118,7 @@ export function routes(service: Service): Route[] {
       path: '/v2/models/{name}/versions/{version}/infer',
       scope: 'predict',
       body: 'json',
+      maxBodyBytes: 32 * MB,
       handle: async (req) => ok(await service.infer(req.params.name, req.params.version, req.body)),
     },
     {

@@ -138,7 +138,10 @@ describe('end to end through serverless-offline, the S3 and SQS emulators and th
       await new Promise((r) => setTimeout(r, 250));
       jobs = (await call('GET', '/jobs')).json as unknown as Array<{ job_id: string }>;
     }
-    expect(jobs.length, lines.filter((l) => l.includes('on-upload') || l.includes('onUpload')).join('\n')).toBe(before + 1);
+    expect(
+      jobs.length,
+      lines.filter((l) => l.includes('on-upload') || l.includes('onUpload')).join('\n'),
+    ).toBe(before + 1);
     const job = await until(jobs[0].job_id, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
     expect((job.model as { name: string }).name).toBe('triggered-model');

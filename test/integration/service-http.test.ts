@@ -90,7 +90,7 @@ describe('the HTTP API of `mlaas4hep serve`', () => {
     const deep = await call('POST', '/json', alice, `${'['.repeat(100)}${']'.repeat(100)}`);
     expect(deep.status).toBe(400);
     expect(deep.json.message).toMatch(/nested/);
-    const big = await call('POST', '/json', alice, JSON.stringify({ values: 'x'.repeat(1_100_000) }));
+    const big = await call('POST', '/submit', alice, JSON.stringify({ files: ['x'.repeat(1_100_000)] }));
     expect(big.status).toBe(413);
     const bad = await call('POST', '/submit', alice, { ...workflow, params: { chunksize: 1 } });
     expect(bad.status).toBe(400);

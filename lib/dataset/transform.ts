@@ -2,6 +2,7 @@ import { InvalidInputError, UnprocessableError } from '../errors.js';
 import type { RootFile } from '../root/file.js';
 import type { NumColumn } from './columns.js';
 import { type Dataset, entryNumbers } from './dataset.js';
+import { evaluate } from './expression-eval.js';
 import { type BranchSpec, type FeatureLayout, featureRows, type TransformCounters } from './features.js';
 import { compilePreproc } from './preproc.js';
 import type { Selection } from './selection.js';
@@ -60,24 +61,37 @@ export async function* transformFile(
 
 /**
  * Feature rows from raw values given by branch name, one record per event (the serving path:
- * callers send un-normalised values; flat branches take a number, jagged ones a list).
+ * callers send un-normalised values, a number for a flat branch and a list for a jagged one; new
+ * branches of the workflow's preproc are computed from their inputs, as in training).
  */
 export function transformRecords(
   spec: TransformSpec,
   keys: readonly string[],
   rows: ReadonlyArray<ReadonlyArray<number | number[]>>,
 ): Float32Array {
-  const known = new Set([...spec.layout.flat, ...spec.layout.jagged.map((j) => j.name)]);
-  const missing = [...known].filter((k) => !keys.includes(k));
-  if (missing.length)
+  const newNames = new Set([
+    ...Object.keys(spec.preproc?.new_branch ?? {}),
+    ...Object.keys(spec.preproc?.define ?? {}),
+  ]);
+  const fileBranches = [...spec.selection.read, ...spec.selection.features].filter((b) => !newNames.has(b));
+  const pre = compilePreproc(spec.preproc, new Set(fileBranches));
+  const defined = new Set(pre.defines.map((d) => d.name));
+  const inputs = [...spec.layout.flat, ...spec.layout.jagged.map((j) => j.name)].filter(
+    (k) => !defined.has(k),
+  );
+  for (const d of pre.defines)
+    for (const v of d.expr.variables) if (!defined.has(v) && !inputs.includes(v)) inputs.push(v);
+  const missing = inputs.filter((k) => !keys.includes(k));
+  if (missing.length) {
     throw new UnprocessableError(
-      `missing values for ${missing.map((m) => `"${m}"`).join(', ')}; the model needs ${known.size} inputs: ${[...known].join(', ')}`,
+      `missing values for ${missing.map((m) => `"${m}"`).join(', ')}; the model needs ${inputs.length} inputs: ${inputs.join(', ')}`,
     );
+  }
   const n = rows.length;
   const columns: Record<string, NumColumn> = {};
   keys.forEach((k, ki) => {
-    if (!known.has(k)) return;
-    const jagged = spec.branches[k].jagged;
+    if (!inputs.includes(k)) return;
+    const jagged = spec.branches[k]?.jagged ?? rows.some((r) => Array.isArray(r[ki]));
     if (!jagged) {
       const values = new Float64Array(n);
       rows.forEach((r, i) => {
@@ -103,5 +117,6 @@ export function transformRecords(
       columns[k] = { values: Float64Array.from(parts), offsets };
     }
   });
+  for (const d of pre.defines) columns[d.name] = evaluate(d.expr, columns, n);
   return featureRows(columns, n, spec.layout, spec.branches, { truncatedEvents: 0, nonFinite: 0 });
 }

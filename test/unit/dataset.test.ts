@@ -150,3 +150,37 @@ describe.skipIf(!hasShared)('bad workflows get clear errors', () => {
     );
   });
 });
+
+describe.skipIf(!hasShared)('serving transform', () => {
+  it('computes new branches from raw inputs as in training, and names what is missing', async () => {
+    const { transformRecords, transformSpecOf, transformFile } = await import(
+      '../../lib/dataset/transform.js'
+    );
+    const w = parseWorkflow({
+      files: [HZZ],
+      labels: [1],
+      params: { branch: 'events', selected_branches: ['NJet', 'MET_px'] },
+      preproc: {
+        new_branch: { njet2: { def: 'NJet**2', type: 'flat', remove: 'False', keys_to_remove: ['NJet'] } },
+      },
+    });
+    const ds = await prepareDataset(w, deps());
+    const spec = transformSpecOf(ds);
+    expect(ds.layout.names).toEqual(['MET_px', 'njet2']);
+    const f = await openRoot(HZZ);
+    const block = (await transformFile(f, spec, 10).next()).value!;
+    await f.close();
+    const { readColumns } = await import('../../lib/root/iterate.js');
+    const g = await openRoot(HZZ);
+    const { columns } = await readColumns(await g.tree('events'), {
+      branches: ['NJet', 'MET_px'],
+      entryStop: 3,
+    });
+    await g.close();
+    const rows = [0, 1, 2].map((e) => [Number(columns.NJet.values[e]), Number(columns.MET_px.values[e])]);
+    const x = transformRecords(spec, ['NJet', 'MET_px'], rows);
+    expect(Array.from(x)).toEqual(Array.from(block.x.subarray(0, 6)));
+    expect(() => transformRecords(spec, ['MET_px'], [[1]])).toThrow(/missing values for "NJet"/);
+    await ds.close();
+  });
+});

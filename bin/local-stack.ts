@@ -95,6 +95,7 @@ export async function startLocalStack(o: {
     MLAAS4HEP_JWT_AUDIENCE: dev.config.audience,
     MLAAS4HEP_JWT_JWKS_URI: dev.config.jwksUri,
     MLAAS4HEP_DEV_JWKS: JSON.stringify(dev.jwks),
+    MLAAS4HEP_DEV_ISSUER: '1',
   };
   const cli = require.resolve('serverless/bin/serverless.js');
   const offline: ChildProcess = spawn(

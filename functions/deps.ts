@@ -1,4 +1,4 @@
-import { authConfigFromEnv, createVerifier } from '../lib/auth/verifier.js';
+import { verifierFromEnv } from '../lib/auth/verifier.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { InvalidInputError, MlaasError } from '../lib/errors.js';
@@ -38,10 +38,9 @@ export const service = new Service({
   checkSources,
 });
 
-// MLAAS4HEP_DEV_JWKS (the local development issuer's keys) is set only by the local stack, never in
-// a deployment: with it, tokens are checked against those keys and nothing is fetched
-const devJwks = process.env.MLAAS4HEP_DEV_JWKS;
-const verifier = createVerifier(authConfigFromEnv(), devJwks ? { jwks: JSON.parse(devJwks) } : {});
+// development keys (MLAAS4HEP_DEV_JWKS) are refused unless MLAAS4HEP_DEV_ISSUER=1, which only the
+// local stage sets
+const verifier = verifierFromEnv();
 
 /** The API restricted to some routes: each function serves its own part of it. */
 export function apiFor(paths: (path: string) => boolean) {

@@ -1,114 +1,209 @@
 import { JwtVerifier } from 'aws-jwt-verify';
 import {
+  FetchError,
+  JwkInvalidKtyError,
+  JwkInvalidUseError,
+  JwksNotAvailableInCacheError,
+  JwksValidationError,
+  JwkValidationError,
   JwtExpiredError,
   JwtInvalidAudienceError,
+  JwtInvalidClaimError,
   JwtInvalidIssuerError,
+  JwtInvalidSignatureAlgorithmError,
   JwtInvalidSignatureError,
   JwtNotBeforeError,
   JwtParseError,
+  JwtWithoutValidKidError,
   KidNotFoundInJwksError,
+  WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
-import { type JwksCache, SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { MlaasError } from '../errors.js';
-import { UnauthorizedError } from '../http/errors.js';
+import type { JwksCache } from 'aws-jwt-verify/jwk';
+import { UnavailableError } from '../errors.js';
+import { ForbiddenError, UnauthorizedError } from '../http/errors.js';
+import {
+  type AuthConfig,
+  configFromEnv,
+  devIssuerEnabled,
+  ENV_DEV_ISSUER,
+  ENV_DEV_JWKS,
+  MisconfiguredError,
+  validateAuthConfig,
+} from './config.js';
+import { type Jwks, loopbackJwksCache, preloadedJwksCache } from './jwks-cache.js';
 
-export interface AuthConfig {
-  issuer: string;
-  audience: string;
-  jwksUri: string;
-}
+export { type AuthConfig, authConfigFromEnv, configFromEnv } from './config.js';
+
+/** The scopes the service uses: submit jobs, get predictions, manage models. */
+export const SCOPES = ['submit', 'predict', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+/** Members of this group hold every scope. */
+export const ADMIN_GROUP = 'admin';
 
 /** Who the token says the caller is, and what it may do. */
 export interface Principal {
   sub: string;
-  scopes: Set<string>;
-  groups: string[];
-}
-
-/** Reads the issuer, audience and JWKS URI once at cold start; a missing one is named. */
-export function authConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuthConfig {
-  const need = (k: string): string => {
-    const v = env[k];
-    if (!v) throw new MlaasError(`environment variable ${k} is not set`, 500, 'Misconfigured');
-    return v;
-  };
-  return {
-    issuer: need('MLAAS4HEP_JWT_ISSUER'),
-    audience: need('MLAAS4HEP_JWT_AUDIENCE'),
-    jwksUri: need('MLAAS4HEP_JWT_JWKS_URI'),
-  };
+  scopes: ReadonlySet<string>;
+  groups: readonly string[];
 }
 
 export interface TokenVerifier {
+  /** The caller behind an `Authorization` header value; UnauthorizedError (401) when there is none. */
   verify(authorization: string | undefined): Promise<Principal>;
 }
 
+export interface VerifierOptions {
+  /** keys known in advance (the development issuer's): nothing is fetched, other keys fail */
+  jwks?: { keys: unknown[] };
+  /** where keys come from (tests, the development issuer's loopback fetcher) */
+  jwksCache?: JwksCache;
+  /** how many verified tokens to remember until they expire (0 turns it off); default 1000 */
+  rememberTokens?: number;
+}
+
+/** Tokens longer than this are refused before any parsing. */
+const MAX_TOKEN_CHARS = 16 * 1024;
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+
+/** Why aws-jwt-verify refused a token, in a few words a caller can act on. */
 function reason(err: unknown): string {
   if (err instanceof JwtExpiredError) return 'expired';
   if (err instanceof JwtNotBeforeError) return 'not valid yet';
   if (err instanceof JwtInvalidIssuerError) return 'wrong issuer';
   if (err instanceof JwtInvalidAudienceError) return 'wrong audience';
-  if (err instanceof JwtInvalidSignatureError || err instanceof KidNotFoundInJwksError)
+  if (err instanceof JwtInvalidSignatureAlgorithmError) return 'unsupported signature algorithm';
+  if (
+    err instanceof JwtInvalidSignatureError ||
+    err instanceof KidNotFoundInJwksError ||
+    err instanceof WaitPeriodNotYetEndedJwkError ||
+    err instanceof JwkInvalidKtyError ||
+    err instanceof JwkInvalidUseError
+  )
     return 'bad signature';
-  if (err instanceof JwtParseError) return 'malformed';
+  if (err instanceof JwtParseError || err instanceof JwtWithoutValidKidError) return 'malformed';
+  if (err instanceof JwtInvalidClaimError) return 'invalid claim';
   return 'cannot be verified';
 }
 
+/** The issuer's keys could not be had: not the caller's fault, so 503 rather than 401. */
+function keysUnavailable(err: unknown): boolean {
+  return (
+    err instanceof FetchError ||
+    err instanceof JwksValidationError ||
+    err instanceof JwkValidationError ||
+    err instanceof JwksNotAvailableInCacheError
+  );
+}
+
+function strings(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === 'string');
+  if (typeof claim === 'string') return claim.split(/\s+/).filter(Boolean);
+  return [];
+}
+
+/** Scopes from `scope` (space-separated) or `scp`, groups from `cognito:groups` or `groups`. */
+export function principalFromClaims(payload: Record<string, unknown>): Principal {
+  if (typeof payload.sub !== 'string' || !payload.sub)
+    throw new UnauthorizedError('invalid token: no subject');
+  const scopes = new Set(strings(payload.scope ?? payload.scp));
+  const groups = strings(payload['cognito:groups'] ?? payload.groups);
+  if (groups.includes(ADMIN_GROUP)) for (const s of SCOPES) scopes.add(s);
+  return { sub: payload.sub, scopes, groups };
+}
+
+/** Throws ForbiddenError (403) naming the first of `scopes` the caller lacks. */
+export function requireScopes(principal: Principal, scopes: readonly string[], what = 'this request'): void {
+  const missing = scopes.find((s) => !principal.scopes.has(s));
+  if (missing !== undefined) {
+    throw new ForbiddenError(`this token lacks the "${missing}" scope needed for ${what}`, missing);
+  }
+}
+
 /**
- * Bearer tokens verified with aws-jwt-verify against an issuer, audience and JWKS (Amazon Cognito
- * or any OIDC provider). Scopes come from `scope`/`scp`, groups from `cognito:groups`/`groups`; the
- * `admin` group grants every scope. `jwks` preloads keys (the local development issuer).
+ * Bearer tokens verified with aws-jwt-verify's `JwtVerifier` against one issuer, audience and JWKS
+ * (Amazon Cognito or any OIDC provider such as CMS IAM). The config is checked here, at cold start.
+ * Refusals are UnauthorizedError (401, "invalid token: expired"); an unreachable JWKS is
+ * UnavailableError (503). A verified token is remembered (bounded) until it expires: the RS256
+ * check is the largest cost of a small prediction request.
  */
-export function createVerifier(
-  config: AuthConfig,
-  options: { jwks?: { keys: unknown[] }; jwksCache?: JwksCache } = {},
-): TokenVerifier {
-  // with preloaded keys (the development issuer) nothing is ever fetched: an unknown key fails
-  const preloaded = options.jwks;
-  const jwksCache =
-    options.jwksCache ??
-    (preloaded
-      ? new SimpleJwksCache({
-          fetcher: {
-            fetch: async () => new TextEncoder().encode(JSON.stringify(preloaded)).buffer as ArrayBuffer,
-          },
-        })
-      : undefined);
+export function createVerifier(config: AuthConfig, options: VerifierOptions = {}): TokenVerifier {
+  const devKeys = Boolean(options.jwks || options.jwksCache);
+  const checked = validateAuthConfig(config, { allowLoopbackHttp: devKeys });
+  const jwksCache = options.jwksCache ?? (options.jwks ? preloadedJwksCache(options.jwks) : undefined);
   const verifier = JwtVerifier.create(
-    { issuer: config.issuer, audience: config.audience, jwksUri: config.jwksUri },
+    { issuer: checked.issuer, audience: checked.audience, jwksUri: checked.jwksUri },
     jwksCache ? { jwksCache } : undefined,
   );
-  // a verified token is remembered until it expires (bounded): RS256 verification is the largest
-  // cost of a small prediction request
-  const seen = new Map<string, { principal: Principal; exp: number }>();
+  const capacity = options.rememberTokens ?? 1000;
+  const remembered = new Map<string, { principal: Principal; expMs: number }>();
+
+  function remember(token: string, principal: Principal, exp: unknown): void {
+    if (capacity <= 0 || typeof exp !== 'number') return;
+    if (remembered.size >= capacity) {
+      const now = Date.now();
+      for (const [k, v] of remembered) if (v.expMs <= now) remembered.delete(k);
+      // still full: forget the oldest
+      if (remembered.size >= capacity) remembered.delete(remembered.keys().next().value!);
+    }
+    remembered.set(token, { principal, expMs: exp * 1000 });
+  }
+
   return {
     async verify(authorization) {
-      const hit = authorization ? seen.get(authorization) : undefined;
-      if (hit && hit.exp > Date.now() / 1000) return hit.principal;
-      if (!authorization)
+      if (!authorization?.trim()) {
         throw new UnauthorizedError('missing Authorization header: send "Authorization: Bearer <token>"');
-      const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
-      if (!m) throw new UnauthorizedError('invalid token: malformed Authorization header');
+      }
+      const m = authorization.length <= MAX_TOKEN_CHARS ? BEARER.exec(authorization.trim()) : null;
+      if (!m) {
+        throw new UnauthorizedError(
+          'invalid token: malformed Authorization header (expected "Bearer <JWT>")',
+        );
+      }
+      const token = m[1];
+      const hit = remembered.get(token);
+      if (hit && hit.expMs > Date.now()) return hit.principal;
+      if (hit) remembered.delete(token);
       let payload: Record<string, unknown>;
       try {
-        payload = (await verifier.verify(m[1])) as Record<string, unknown>;
+        payload = (await verifier.verify(token)) as Record<string, unknown>;
       } catch (err) {
-        throw new UnauthorizedError(`invalid token: ${reason(err)}`);
+        if (keysUnavailable(err)) {
+          throw new UnavailableError("the token issuer's keys cannot be fetched", { cause: err });
+        }
+        throw new UnauthorizedError(`invalid token: ${reason(err)}`, { cause: err });
       }
-      const scopeClaim = payload.scope ?? payload.scp;
-      const scopes = new Set(
-        Array.isArray(scopeClaim)
-          ? scopeClaim.map(String)
-          : typeof scopeClaim === 'string'
-            ? scopeClaim.split(/\s+/).filter(Boolean)
-            : [],
-      );
-      const groupClaim = payload['cognito:groups'] ?? payload.groups;
-      const groups = Array.isArray(groupClaim) ? groupClaim.map(String) : [];
-      if (groups.includes('admin')) for (const s of ['submit', 'predict', 'admin']) scopes.add(s);
-      if (typeof payload.sub !== 'string' || !payload.sub)
-        throw new UnauthorizedError('invalid token: no subject');
-      return { sub: payload.sub, scopes, groups };
+      const principal = principalFromClaims(payload);
+      remember(token, principal, payload.exp);
+      return principal;
     },
   };
+}
+
+/**
+ * The verifier a deployment uses, from MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI. Only with
+ * MLAAS4HEP_DEV_ISSUER=1 (a developer's machine) are development keys accepted: from
+ * MLAAS4HEP_DEV_JWKS when set, else fetched over http from the loopback JWKS URI.
+ */
+export function verifierFromEnv(env: NodeJS.ProcessEnv = process.env): TokenVerifier {
+  const config = configFromEnv(env);
+  const devJwks = env[ENV_DEV_JWKS];
+  if (!devIssuerEnabled(env)) {
+    if (devJwks) {
+      throw new MisconfiguredError(
+        `${ENV_DEV_JWKS} is set but ${ENV_DEV_ISSUER} is not 1: development keys are accepted only on a developer's machine, by explicit configuration`,
+      );
+    }
+    return createVerifier(config);
+  }
+  if (devJwks) {
+    let jwks: Jwks;
+    try {
+      jwks = JSON.parse(devJwks) as Jwks;
+    } catch {
+      throw new MisconfiguredError(`${ENV_DEV_JWKS} is not valid JSON`);
+    }
+    if (!Array.isArray(jwks?.keys)) throw new MisconfiguredError(`${ENV_DEV_JWKS} has no "keys" array`);
+    return createVerifier(config, { jwks });
+  }
+  return createVerifier(config, { jwksCache: loopbackJwksCache() });
 }

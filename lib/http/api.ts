@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
-import { InvalidInputError, MlaasError, NotFoundError } from '../errors.js';
-import { PayloadTooLargeError } from '../serving/errors.js';
-import { errorResponse, ForbiddenError } from './errors.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { MethodNotAllowedError } from './errors.js';
+import { httpHandler } from './http-handler.js';
+import type { LogFn } from './request-logger.js';
+import type { HttpEvent, HttpEventResult, HttpRequest, HttpResult } from './types.js';
+
+export { parseJson } from './json-body.js';
 
 export interface ApiRequest {
   method: string;
@@ -12,11 +14,13 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: Record<string, string>;
   headers: Record<string, string>;
-  /** parsed JSON for json routes, raw bytes for binary ones */
+  /** parsed JSON for json routes, raw bytes for the others */
   body: unknown;
   raw: Uint8Array;
   caller?: Principal;
   requestId: string;
+  /** adds keys (jobId, model) to this request's log line */
+  appendLogKeys(keys: Record<string, unknown>): void;
 }
 
 export interface ApiResult {
@@ -36,6 +40,8 @@ export interface Route {
   body?: 'json' | 'binary';
   /** this route's body limit, when it differs from the API's (batch predictions, bundle uploads) */
   maxBodyBytes?: number;
+  /** this route's rate limit, when it differs from the API's */
+  rateLimit?: { perMinute: number };
   handle(req: ApiRequest): Promise<ApiResult>;
 }
 
@@ -43,133 +49,114 @@ export interface ApiOptions {
   verifier: TokenVerifier;
   maxBodyBytes?: number;
   maxJsonDepth?: number;
-  log?(entry: Record<string, unknown>): void;
+  /** requests per minute per (user, route), per instance */
+  rateLimit?: { perMinute: number };
+  log?: LogFn;
 }
 
-const KNOWN_OPTIONS = new Set(['verifier', 'maxBodyBytes', 'maxJsonDepth', 'log']);
+export type ApiHandler = (event: HttpEvent, context?: Context) => Promise<HttpEventResult>;
+
+const KNOWN_OPTIONS = new Set(['verifier', 'maxBodyBytes', 'maxJsonDepth', 'rateLimit', 'log']);
+
+interface Compiled {
+  route: Route;
+  re: RegExp;
+  names: string[];
+  handler: ReturnType<typeof httpHandler>;
+}
 
 function compile(path: string): { re: RegExp; names: string[] } {
   const names: string[] = [];
-  const re = path.replace(/\{(\w+)\}/g, (_m, n: string) => {
+  const escaped = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  const re = escaped.replace(/\{(\w+)\}/g, (_m, n: string) => {
     names.push(n);
     return '([^/]+)';
   });
   return { re: new RegExp(`^${re}$`), names };
 }
 
-/** JSON.parse, refusing documents nested deeper than `max` (a cheap guard against hostile bodies). */
-export function parseJson(text: string, max: number): unknown {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > max) throw new InvalidInputError(`request body nested more than ${max} levels deep`);
-    } else if (c === 125 || c === 93) depth--;
+function toApiRequest(req: HttpRequest): ApiRequest {
+  return {
+    method: req.method,
+    path: req.path,
+    params: req.pathParameters,
+    query: req.query,
+    headers: req.headers,
+    body: req.body,
+    raw: req.rawBody,
+    caller: req.user,
+    requestId: req.requestId,
+    appendLogKeys: req.appendLogKeys,
+  };
+}
+
+function toHttpResult(res: ApiResult): HttpResult {
+  if (res.text) {
+    return { status: res.status, raw: res.text.content, contentType: res.text.type, headers: res.headers };
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new InvalidInputError(`request body is not valid JSON: ${(err as Error).message}`);
-  }
+  return { status: res.status, body: res.body, headers: res.headers };
 }
 
 /**
- * The HTTP API as one middy handler for API Gateway HTTP API and Lambda function URL events
- * (payload 2.0): routing, body limits, JSON parsing, bearer-token auth with scopes, one error
- * mapping, and a structured log line per request.
+ * The HTTP API as one Lambda handler for API Gateway HTTP API and function URL events (payload
+ * 2.0): a router in front of one `httpHandler` stack per route (its scope, body kind and limits),
+ * so every request, an unknown route's included, goes through the same middlewares and the one
+ * error mapping. Unknown route → 404, known path with another method → 405 with Allow.
  */
-export function createApi(routes: Route[], options: ApiOptions) {
-  for (const k of Object.keys(options))
-    if (!KNOWN_OPTIONS.has(k)) throw new Error(`unknown API option "${k}"`);
-  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  const maxDepth = options.maxJsonDepth ?? 32;
-  const log = options.log ?? ((e) => process.stdout.write(`${JSON.stringify(e)}\n`));
-  const table = routes.map((r) => ({ r, ...compile(r.path) }));
-  let coldStart = true;
+export function createApi(routes: Route[], options: ApiOptions): ApiHandler {
+  for (const k of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(k)) throw new TypeError(`createApi: unknown option "${k}"`);
+  }
+  const table: Compiled[] = routes.map((route) => {
+    const name = `${route.method} ${route.path}`;
+    const handler = httpHandler(async (req) => toHttpResult(await route.handle(toApiRequest(req))), {
+      auth: route.scope ? { scopes: [route.scope] } : false,
+      verifier: options.verifier,
+      maxBodyBytes: route.maxBodyBytes ?? options.maxBodyBytes,
+      maxJsonDepth: options.maxJsonDepth,
+      json: route.body === 'json',
+      rateLimit: route.rateLimit ?? options.rateLimit,
+      log: options.log,
+      route: name,
+    });
+    return { route, ...compile(route.path), handler };
+  });
 
-  async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    const requestId = event.requestContext?.requestId ?? randomUUID();
-    const method = event.requestContext?.http?.method ?? 'GET';
-    const path = event.rawPath ?? '/';
-    const t0 = performance.now();
-    let status = 500;
-    const extra: Record<string, unknown> = {};
-    try {
-      const hit = table.map((t) => ({ ...t, m: t.re.exec(path) })).filter((t) => t.m);
-      if (!hit.length) throw new NotFoundError(`no route ${path}`, 'RouteNotFound');
-      const found = hit.find((t) => t.r.method === method);
-      if (!found) throw new MlaasError(`${method} is not allowed on ${path}`, 405, 'MethodNotAllowed');
-      const route = found.r;
-      const params = Object.fromEntries(found.names.map((n, i) => [n, decodeURIComponent(found.m![i + 1])]));
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.headers ?? {}))
-        if (v !== undefined) headers[k.toLowerCase()] = v;
-      const raw = event.body
-        ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
-        : new Uint8Array(0);
-      const limit = route.maxBodyBytes ?? maxBody;
-      if (raw.length > limit) {
-        throw new PayloadTooLargeError(`request body of ${raw.length} bytes is over the limit of ${limit}`);
-      }
-      const caller = route.scope ? await options.verifier.verify(headers.authorization) : undefined;
-      if (route.scope && !caller?.scopes.has(route.scope)) {
-        throw new ForbiddenError(
-          `this token lacks the "${route.scope}" scope needed for ${method} ${route.path}`,
-        );
-      }
-      if (caller) extra.user = caller.sub;
-      const body =
-        route.body === 'json'
-          ? raw.length
-            ? parseJson(Buffer.from(raw).toString('utf8'), maxDepth)
-            : undefined
-          : raw;
-      const query: Record<string, string> = {};
-      for (const [k, v] of new URLSearchParams(event.rawQueryString ?? '')) query[k] = v;
-      const res = await route.handle({ method, path, params, query, headers, body, raw, caller, requestId });
-      status = res.status;
-      const out: APIGatewayProxyStructuredResultV2 = {
-        statusCode: res.status,
-        headers: { 'x-request-id': requestId, ...res.headers },
-      };
-      if (res.text) {
-        const bytes =
-          typeof res.text.content === 'string'
-            ? Buffer.from(res.text.content)
-            : Buffer.from(res.text.content);
-        out.headers = { ...out.headers, 'content-type': res.text.type };
-        out.body = bytes.toString('base64');
-        out.isBase64Encoded = true;
-      } else if (res.body !== undefined) {
-        out.headers = { ...out.headers, 'content-type': 'application/json' };
-        out.body = JSON.stringify(res.body);
-      }
-      return out;
-    } catch (err) {
-      const r = errorResponse(err, requestId);
-      status = r.statusCode;
-      if (status >= 500) extra.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      return r;
-    } finally {
-      log({
-        level: status >= 500 ? 'error' : 'info',
-        service: 'mlaas4hep',
-        requestId,
-        cold_start: coldStart,
-        method,
-        path,
-        status,
-        ms: Math.round(performance.now() - t0),
-        ...extra,
-      });
-      coldStart = false;
+  type Match = { hit: Compiled; params: Record<string, string> } | { error: Error };
+  function match(method: string, path: string): Match {
+    const onPath = table.map((t) => ({ t, m: t.re.exec(path) })).filter((x) => x.m);
+    if (!onPath.length) return { error: new NotFoundError(`no route ${path}`, 'RouteNotFound') };
+    const found = onPath.find((x) => x.t.route.method === method);
+    if (!found) {
+      const allow = [...new Set(onPath.map((x) => x.t.route.method))];
+      return { error: new MethodNotAllowedError(`${method} is not allowed on ${path}`, allow) };
     }
+    const params: Record<string, string> = {};
+    for (const [i, n] of found.t.names.entries()) {
+      try {
+        params[n] = decodeURIComponent(found.m![i + 1]);
+      } catch {
+        return {
+          error: new InvalidInputError(`path segment "${found.m![i + 1]}" is not valid percent-encoding`),
+        };
+      }
+    }
+    return { hit: found.t, params };
   }
 
-  return middy(handle);
+  // unknown routes still get a request id, a log line and the mapped error
+  const fallback = httpHandler(
+    async (req) => {
+      const m = match(req.method, req.path);
+      throw 'error' in m ? m.error : new NotFoundError(`no route ${req.path}`, 'RouteNotFound');
+    },
+    { auth: false, json: false, log: options.log, route: 'unmatched' },
+  );
+
+  return async (event, context) => {
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    const m = match(method, event.rawPath ?? '/');
+    if ('error' in m) return fallback(event, context ?? ({} as Context));
+    return m.hit.handler({ ...event, pathParameters: m.params }, context ?? ({} as Context));
+  };
 }

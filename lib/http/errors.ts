@@ -1,20 +1,50 @@
 import { MlaasError } from '../errors.js';
+import { PayloadTooLargeError } from '../serving/errors.js';
 
+// one class for 413 across the project: the serving layer's, re-exported for the HTTP layer
+export { PayloadTooLargeError };
+
+/** No usable bearer token: missing, malformed, badly signed, expired, or for someone else. */
 export class UnauthorizedError extends MlaasError {
-  constructor(message: string) {
-    super(message, 401, 'Unauthorized');
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 401, 'Unauthorized', options);
   }
 }
 
+/** A valid token that lacks the scope this route needs (`scope` names it). */
 export class ForbiddenError extends MlaasError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly scope?: string,
+  ) {
     super(message, 403, 'Forbidden');
   }
 }
 
+/** The request conflicts with the current state (a job already finished, a name already taken). */
+export class ConflictError extends MlaasError {
+  constructor(message: string, code = 'Conflict') {
+    super(message, 409, code);
+  }
+}
+
+/** The route exists but not for this method; `allow` lists the methods it has. */
+export class MethodNotAllowedError extends MlaasError {
+  constructor(
+    message: string,
+    readonly allow: string[],
+  ) {
+    super(message, 405, 'MethodNotAllowed');
+  }
+}
+
+/** Over the per-user rate limit; the caller may retry after `retryAfterSeconds`. */
 export class TooManyRequestsError extends MlaasError {
-  constructor(readonly retryAfterSeconds: number) {
-    super(`too many requests; retry in ${retryAfterSeconds} s`, 429, 'TooManyRequests');
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = `too many requests; retry in ${retryAfterSeconds} s`,
+  ) {
+    super(message, 429, 'TooManyRequests');
   }
 }
 
@@ -25,26 +55,41 @@ export interface HttpResponse {
   isBase64Encoded?: boolean;
 }
 
+/** Seconds a 503 asks the caller to wait when the error does not say. */
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+function retryAfter(err: MlaasError): number {
+  const s = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s > 0 ? Math.ceil(s) : DEFAULT_RETRY_AFTER_SECONDS;
+}
+
 /**
- * The one place errors become HTTP responses. Client errors (< 500) show their message; anything
- * else gets a generic message, so a 5xx never leaks internals. 503 and 429 say when to retry.
+ * The one place errors become HTTP responses. An MlaasError below 500 shows its code and message;
+ * anything else (plain errors, and MlaasErrors of 500 and above) gets a generic message and never
+ * the stack or the raw message. 503 and 429 say when to retry; 401 and 403 carry the Bearer
+ * challenge (RFC 6750); 405 lists the allowed methods. Every response carries `x-request-id`.
  */
 export function errorResponse(err: unknown, requestId: string): HttpResponse {
-  const known = err instanceof MlaasError;
-  const status = known ? err.status : 500;
-  const expose = known && err.expose;
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId };
-  if (status === 503) headers['retry-after'] = '5';
-  if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds);
+  const known = err instanceof MlaasError ? err : undefined;
+  const status = known && known.status >= 400 && known.status <= 599 ? known.status : 500;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-content-type-options': 'nosniff',
+    'x-request-id': requestId,
+  };
+  if (known && (status === 503 || status === 429)) headers['retry-after'] = String(retryAfter(known));
   if (status === 401) headers['www-authenticate'] = 'Bearer';
-  const body = expose
-    ? { error: (err as MlaasError).code, message: (err as MlaasError).message }
-    : {
-        error: status === 503 ? 'Unavailable' : 'InternalError',
-        message:
-          status === 503
-            ? 'a service this request needs is briefly unavailable; retry shortly'
-            : `internal error (request ${requestId})`,
-      };
+  if (err instanceof ForbiddenError && err.scope) {
+    headers['www-authenticate'] = `Bearer error="insufficient_scope", scope="${err.scope}"`;
+  }
+  if (err instanceof MethodNotAllowedError) headers.allow = err.allow.join(', ');
+  let body: { error: string; message: string };
+  if (known?.expose && status < 500) body = { error: known.code, message: known.message };
+  else if (status === 503) {
+    body = {
+      error: 'Unavailable',
+      message: `a service this request needs is briefly unavailable; retry shortly (request ${requestId})`,
+    };
+  } else body = { error: 'InternalError', message: `internal error (request ${requestId})` };
   return { statusCode: status, headers, body: JSON.stringify(body) };
 }

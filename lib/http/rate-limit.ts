@@ -1,0 +1,97 @@
+import { TooManyRequestsError } from './errors.js';
+import { type HttpMiddleware, stateOf } from './request-state.js';
+
+export interface RateLimiterOptions {
+  /** keys kept at most; idle ones are dropped first. Default 10,000. */
+  maxKeys?: number;
+  /** milliseconds clock, for tests */
+  now?: () => number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * Token buckets by key: each holds up to `perMinute` requests and refills at `perMinute` per
+ * minute, so a burst of `perMinute` is allowed, then one request every 60/perMinute seconds.
+ * In memory, so per Lambda instance: several warm instances each allow the full rate (a shared
+ * limit needs API Gateway throttling or a shared store).
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly perMs: number;
+  private readonly maxKeys: number;
+  private readonly now: () => number;
+
+  constructor(
+    readonly perMinute: number,
+    options: RateLimiterOptions = {},
+  ) {
+    if (!(perMinute > 0)) throw new TypeError(`rate limit must be positive, got ${perMinute}`);
+    this.perMs = perMinute / 60_000;
+    this.maxKeys = options.maxKeys ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Takes one request for `key`: 0 when allowed, else the seconds until one is. */
+  take(key: string): number {
+    const now = this.now();
+    let b = this.buckets.get(key);
+    if (b) {
+      b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * this.perMs);
+      b.at = now;
+      // most recently used last, so pruning drops the longest idle first
+      this.buckets.delete(key);
+    } else {
+      this.prune(now);
+      b = { tokens: this.perMinute, at: now };
+    }
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private prune(now: number): void {
+    if (this.buckets.size < this.maxKeys) return;
+    for (const [k, b] of this.buckets) {
+      // a bucket that has refilled is the same as no bucket
+      if (b.tokens + (now - b.at) * this.perMs >= this.perMinute) this.buckets.delete(k);
+    }
+    for (const k of this.buckets.keys()) {
+      if (this.buckets.size < this.maxKeys) break;
+      this.buckets.delete(k);
+    }
+  }
+}
+
+/**
+ * Per-user rate limit: one bucket per (user, route), or (source IP, route) on public routes;
+ * over it, 429 with Retry-After. Runs after authentication. Per instance (see RateLimiter).
+ */
+export function rateLimit(options: { perMinute: number; limiter?: RateLimiter }): HttpMiddleware {
+  const limiter = options.limiter ?? new RateLimiter(options.perMinute);
+  return {
+    before: (request) => {
+      const state = stateOf(request.event);
+      const who = state.user
+        ? `user:${state.user.sub}`
+        : `ip:${request.event.requestContext?.http?.sourceIp ?? '?'}`;
+      const wait = limiter.take(`${who}\u0000${state.routeKey}`);
+      if (wait > 0) {
+        throw new TooManyRequestsError(
+          wait,
+          `too many requests: this route allows ${limiter.perMinute} per minute; retry in ${wait} s`,
+        );
+      }
+    },
+  };
+}

@@ -44,4 +44,3 @@ export function initBackend(
   return chosen;
 }
 
-export { tf };

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BranchSpec, featureLayout } from '../../lib/dataset/features.js';
 import type { TransformSpec } from '../../lib/dataset/transform.js';
@@ -14,7 +15,7 @@ import { ModelRegistry } from '../../lib/serving/registry.js';
 import { readTar } from '../../lib/serving/tar.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
-import { initBackend, tf } from '../../lib/training/backend.js';
+import { initBackend } from '../../lib/training/backend.js';
 import { type BundleParams, writeBundle } from '../../lib/training/bundle.js';
 
 const BRANCHES: Record<string, BranchSpec> = {

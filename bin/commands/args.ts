@@ -35,10 +35,18 @@ export function required(v: string | undefined, what: string, usage: string): st
 }
 
 /**
- * How the CLI reaches S3: the standard AWS environment (credentials, region), plus an endpoint
- * override for S3-compatible stores and local emulators (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).
+ * The endpoint override the CLI uses for S3 or SQS (S3-compatible stores, local emulators), from
+ * the standard AWS variables: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL.
  */
+export function endpointFromEnv(
+  service: 'S3' | 'SQS',
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+}
+
+/** How the CLI reaches S3: the standard AWS environment (credentials, region) plus the endpoint override. */
 export function sourceOptions(env: NodeJS.ProcessEnv = process.env): OpenSourceOptions {
-  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpoint = endpointFromEnv('S3', env);
   return endpoint ? { s3: { endpoint } } : {};
 }

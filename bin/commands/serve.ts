@@ -1,8 +1,8 @@
-import { authConfigFromEnv, createVerifier } from '../../lib/auth/verifier.js';
+import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { int, parse } from './args.js';
+import { endpointFromEnv, int, parse } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
@@ -28,8 +28,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     USAGE,
   );
   const dev = process.env.MLAAS4HEP_DEV_ISSUER === '1';
-  const verifier = dev ? undefined : createVerifier(authConfigFromEnv());
-  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+  const verifier = dev ? undefined : verifierFromEnv();
+  const endpoint = endpointFromEnv('SQS');
   const queue = values.queue
     ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
     : undefined;

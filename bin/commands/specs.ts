@@ -2,6 +2,7 @@ import { parse, required } from './args.js';
 import { loadWorkflow, openDataset } from './workflow.js';
 
 const USAGE = 'mlaas4hep specs <workflow.json> [--json]';
+const CHUNKS_USAGE = 'mlaas4hep chunks <workflow.json> [--json]';
 
 /** Prints the global specs: features, min/max, jdim, and events per file after cuts. */
 export async function specs(argv: string[], out: NodeJS.WritableStream): Promise<void> {
@@ -38,12 +39,10 @@ export async function specs(argv: string[], out: NodeJS.WritableStream): Promise
 
 /** Prints the chunk plan: events from each file in each chunk. */
 export async function chunks(argv: string[], out: NodeJS.WritableStream): Promise<void> {
-  const { values, positionals } = parse(
-    argv,
-    { json: { type: 'boolean' } },
-    'mlaas4hep chunks <workflow.json> [--json]',
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, CHUNKS_USAGE);
+  const ds = await openDataset(
+    await loadWorkflow(required(positionals[0], 'the workflow file', CHUNKS_USAGE)),
   );
-  const ds = await openDataset(await loadWorkflow(required(positionals[0], 'the workflow file', USAGE)));
   try {
     const { plan } = ds;
     if (values.json) {

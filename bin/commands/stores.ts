@@ -3,12 +3,13 @@ import { InvalidInputError } from '../../lib/errors.js';
 import { createS3Client } from '../../lib/root/source/s3.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
+import { endpointFromEnv } from './args.js';
 
 /** A model store from a CLI location: a local directory or s3://bucket/prefix. */
 export function storeAt(location: string, env: NodeJS.ProcessEnv = process.env): ObjectStore {
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
   if (s3) {
-    const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    const endpoint = endpointFromEnv('S3', env);
     const prefix = s3[2] && !s3[2].endsWith('/') ? `${s3[2]}/` : s3[2];
     return new S3ObjectStore(createS3Client(endpoint ? { endpoint } : {}), s3[1], prefix);
   }

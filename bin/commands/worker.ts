@@ -2,7 +2,7 @@ import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { consumeQueue } from '../../lib/training/worker.js';
-import { int, parse, required } from './args.js';
+import { endpointFromEnv, int, parse, required } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
@@ -20,7 +20,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
     USAGE,
   );
   const store = storeAt(required(values.store, '--store', USAGE));
-  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+  const endpoint = endpointFromEnv('SQS');
   const queue = new SqsJobQueue(
     createSqsClient(endpoint ? { endpoint } : {}),
     required(values.queue, '--queue', USAGE),

@@ -40,9 +40,11 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The CLI's I/O for datasets: local, HTTP and S3 files, and a specs cache on disk. */
 export function datasetDeps(): DatasetDeps {
   const opts = sourceOptions();
+  // one client for every file of a run (openSource would otherwise build one per file)
+  const s3Client = opts.s3 ? createS3Client(opts.s3) : undefined;
   return {
-    openFile: (spec) => openRoot(spec, opts),
-    listFolder: (spec) => listRootFiles(spec, { s3Client: opts.s3 ? createS3Client(opts.s3) : undefined }),
+    openFile: (spec) => openRoot(spec, { s3Client }),
+    listFolder: (spec) => listRootFiles(spec, { s3Client }),
     cache: new DirectorySpecsCache(cacheDir()),
   };
 }

@@ -6,8 +6,6 @@ import { httpHandler } from './http-handler.js';
 import type { LogFn } from './request-logger.js';
 import type { HttpEvent, HttpEventResult, HttpRequest, HttpResult } from './types.js';
 
-export { parseJson } from './json-body.js';
-
 export interface ApiRequest {
   method: string;
   path: string;

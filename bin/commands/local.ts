@@ -54,6 +54,11 @@ export async function local(argv: string[], out: NodeJS.WritableStream): Promise
       error?: string;
       metrics?: { auc?: number };
     };
+    if (!job.status) {
+      // a transient answer (503 while a record is being written): ask again
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
     const p = job.progress;
     const line = `  ${job.status}${p ? `: chunk ${p.chunk}/${p.chunks}, epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)}` : ''}`;
     if (line !== last) say(line);

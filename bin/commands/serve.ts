@@ -1,5 +1,6 @@
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { endpointFromEnv, int, parse } from './args.js';
@@ -41,6 +42,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     port: int('port', values.port),
     host: values.host,
     worker,
+    log: bufferedStdoutLog(),
   });
   out.write(
     `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n`,

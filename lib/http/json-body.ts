@@ -11,6 +11,27 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Malformed JSON is an InvalidInputError (400); NaN and Infinity are not JSON and fail here too.
  */
 export function parseJson(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown {
+  if (!fewBrackets(text, maxDepth)) checkDepth(text, maxDepth);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * True when the text holds at most `limit` opening brackets, so it cannot nest deeper: the
+ * common case (a single-row prediction has three), found with native indexOf instead of a loop
+ * over every character.
+ */
+function fewBrackets(text: string, limit: number): boolean {
+  let n = 0;
+  for (const ch of ['[', '{'])
+    for (let i = text.indexOf(ch); i !== -1; i = text.indexOf(ch, i + 1)) if (++n > limit) return false;
+  return true;
+}
+
+function checkDepth(text: string, maxDepth: number): void {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -25,11 +46,6 @@ export function parseJson(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): unkn
         throw new InvalidInputError(`request body is nested more than ${maxDepth} levels deep`);
       }
     } else if (c === 125 || c === 93) depth--;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new InvalidInputError(`request body is not valid JSON: ${(err as Error).message}`);
   }
 }
 

@@ -9,6 +9,26 @@ export const stdoutLog: LogFn = (entry) => {
   process.stdout.write(`${JSON.stringify(entry)}\n`);
 };
 
+/**
+ * The same lines, written once per turn of the event loop instead of once per request, for
+ * long-running servers (`mlaas4hep serve`): stdout to a pipe or file is a synchronous write, one
+ * system call per line. Not for Lambda, where the process may be frozen before the flush.
+ */
+export function bufferedStdoutLog(stream: NodeJS.WritableStream = process.stdout): LogFn {
+  let pending = '';
+  const flush = () => {
+    if (!pending) return;
+    const text = pending;
+    pending = '';
+    stream.write(text);
+  };
+  process.once('exit', flush);
+  return (entry) => {
+    if (!pending) setImmediate(flush);
+    pending += `${JSON.stringify(entry)}\n`;
+  };
+}
+
 export const SERVICE = 'mlaas4hep';
 const RESERVED = new Set([
   'level',

@@ -9,7 +9,7 @@ import { checkVersion } from './registry.js';
 export interface ServedModel {
   name: string;
   version: string;
-  /** ETag of the version's COMPLETE marker when loaded: a rewrite changes it */
+  /** stamp (or ETag) of the version's COMPLETE marker when loaded: a rewrite changes it */
   etag: string;
   params: BundleParams;
   model: tf.LayersModel;
@@ -54,11 +54,25 @@ export interface CacheStats {
 }
 
 const dec = new TextDecoder();
+const ignore = () => undefined;
+
+interface Resolved {
+  version: string;
+  etag: string;
+}
+
+/** The revalidation of one model name: the check in flight, and the one queued behind it. */
+interface Round {
+  running?: Promise<Resolved>;
+  queued?: Promise<Resolved>;
+}
 
 /**
  * Models loaded on first use and kept in memory, least recently used evicted first when their
- * bytes exceed the bound. Each request re-reads `latest` and the version's COMPLETE marker, so a
- * re-upload or a deletion is seen by the next request. Concurrent first requests share one load.
+ * bytes exceed the bound. Each request waits for a re-read of `latest` and the version's COMPLETE
+ * marker that started after it arrived, so a re-upload or a deletion is seen by the next request.
+ * Requests arriving while a re-read is in flight share the one queued behind it: under load the
+ * store sees two small reads per round trip, not per request. Concurrent first requests share one load.
  */
 export class ModelCache {
   readonly maxBytes: number;
@@ -67,6 +81,9 @@ export class ModelCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
   private readonly checked = new Map<string, { at: number; version: string; etag: string }>();
+  private readonly rounds = new Map<string, Round>();
+  /** per model name: the stamp of `latest` when it was last read, and the version it named */
+  private readonly latest = new Map<string, { stamp: string; version: string }>();
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -117,6 +134,7 @@ export class ModelCache {
   clear(): void {
     for (const e of [...this.entries.values()]) this.drop(e, false);
     this.checked.clear();
+    this.latest.clear();
   }
 
   private async acquire(name: string, version: string | undefined): Promise<Entry> {
@@ -149,30 +167,82 @@ export class ModelCache {
     if (e.evicted) dispose(e);
   }
 
-  /** Which version to serve and the ETag of its COMPLETE marker: one or two small reads. */
-  private async resolve(name: string, want: string | undefined): Promise<{ version: string; etag: string }> {
+  /** Which version to serve and the ETag of its COMPLETE marker, read after this call began. */
+  private resolve(name: string, want: string | undefined): Promise<Resolved> {
     const ck = `${name}@${want ?? ''}`;
-    const now = Date.now();
     const seen = this.checked.get(ck);
-    if (this.revalidateMs > 0 && seen && now - seen.at < this.revalidateMs) return seen;
-    let version = want;
-    if (version === undefined) {
-      const latest = await this.store.get(`models/${name}/latest`);
-      if (!latest) {
-        this.forget(name);
-        throw new NotFoundError(`no model named "${name}"`, 'ModelNotFound');
-      }
-      version = dec.decode(latest.body).trim();
+    if (this.revalidateMs > 0 && seen && Date.now() - seen.at < this.revalidateMs)
+      return Promise.resolve(seen);
+    let round = this.rounds.get(ck);
+    if (!round) {
+      round = {};
+      this.rounds.set(ck, round);
     }
-    const complete = await this.store.get(`models/${name}/${version}/COMPLETE`);
-    if (!complete) {
+    const { running } = round;
+    if (!running) return this.startRound(ck, round, name, want);
+    // the read in flight may have begun before this request arrived: wait for the next one
+    if (round.queued) return round.queued;
+    const r = round;
+    r.queued = running.then(ignore, ignore).then(() => {
+      r.queued = undefined;
+      return this.startRound(ck, r, name, want);
+    });
+    return r.queued;
+  }
+
+  private startRound(ck: string, round: Round, name: string, want: string | undefined): Promise<Resolved> {
+    const p = this.read(ck, name, want);
+    round.running = p;
+    p.then(ignore, ignore).then(() => {
+      if (round.running === p) round.running = undefined;
+      if (!round.running && !round.queued && this.rounds.get(ck) === round) this.rounds.delete(ck);
+    });
+    return p;
+  }
+
+  /**
+   * The version `latest` names and the stamp of its COMPLETE marker. With a store that stamps
+   * objects, an unchanged `latest` costs two stamps in parallel (one stat each on a local disk);
+   * its body is read again only when its stamp moved.
+   */
+  private async read(ck: string, name: string, want: string | undefined): Promise<Resolved> {
+    const now = Date.now();
+    const store = this.store;
+    const stampOf = store.stamp
+      ? (key: string) => store.stamp!(key)
+      : (key: string) => store.get(key).then((o) => o?.etag);
+    const complete = (v: string) => `models/${name}/${v}/COMPLETE`;
+    let version = want;
+    let etag: string | undefined;
+    if (version === undefined) {
+      const prev = this.latest.get(name);
+      const [stamp, prevComplete] = await Promise.all([
+        stampOf(`models/${name}/latest`),
+        prev ? stampOf(complete(prev.version)) : undefined,
+      ]);
+      if (stamp !== undefined && prev?.stamp === stamp) {
+        version = prev.version;
+        etag = prevComplete;
+      } else {
+        const latest = stamp === undefined ? undefined : await store.get(`models/${name}/latest`);
+        if (!latest) {
+          this.forget(name);
+          throw new NotFoundError(`no model named "${name}"`, 'ModelNotFound');
+        }
+        version = dec.decode(latest.body).trim();
+        // the stamp was taken before the read: a newer body only costs one more read next time
+        this.latest.set(name, { stamp: stamp!, version });
+      }
+    }
+    etag ??= await stampOf(complete(version));
+    if (etag === undefined) {
       this.forget(name, version);
       throw new NotFoundError(
         want ? `model "${name}" has no complete version "${want}"` : `no model named "${name}"`,
         'ModelNotFound',
       );
     }
-    const r = { at: now, version, etag: complete.etag };
+    const r = { at: now, version, etag };
     if (this.revalidateMs > 0) this.checked.set(ck, r);
     return r;
   }
@@ -220,6 +290,7 @@ export class ModelCache {
     for (const e of [...this.entries.values()])
       if (e.name === name && (version === undefined || e.version === version)) this.drop(e, false);
     for (const k of [...this.checked.keys()]) if (k.startsWith(`${name}@`)) this.checked.delete(k);
+    this.latest.delete(name);
   }
 
   /**

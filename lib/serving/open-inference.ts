@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, UnprocessableError } from '../errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
-import { checkRows, type PredictLimits, scores } from './predict.js';
+import { checkRows, type PredictLimits } from './predict.js';
 import { ModelRegistry } from './registry.js';
+import { scoreRows } from './scoring.js';
 
 /** Open Inference Protocol (KServe v2) tensor metadata. */
 export interface TensorMetadata {
@@ -129,14 +130,14 @@ export async function infer(
 ): Promise<InferResponse> {
   const { id, input, rows } = parse(request);
   checkRows(rows, limits);
-  return cache.use(name, version, (m) => {
+  return cache.use(name, version, async (m) => {
     if (input.shape[1] !== m.width)
       throw new UnprocessableError(
         `inputs[0].shape ${JSON.stringify(input.shape)}: expected ${m.width} features per row (${m.params.features.join(', ')})`,
       );
     const x = new Float32Array(rows * m.width);
     flatten(input, x);
-    const p = scores(m, x, rows);
+    const p = await scoreRows(m, x, rows);
     return {
       model_name: m.name,
       model_version: m.version,

@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
 import { transformRecords } from '../dataset/transform.js';
 import { InvalidInputError, nearestNames, UnprocessableError } from '../errors.js';
 import { PayloadTooLargeError } from './errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
+import { scoreRows } from './scoring.js';
 
 export interface PredictLimits {
   /** most rows per request (default 100,000) */
@@ -18,7 +18,6 @@ export interface JsonPredictRequest {
 }
 
 const MAX_ROWS = 100_000;
-const CHUNK = 8192;
 
 export function checkRows(n: number, limits: PredictLimits | undefined): void {
   const max = limits?.maxRows ?? MAX_ROWS;
@@ -28,25 +27,6 @@ export function checkRows(n: number, limits: PredictLimits | undefined): void {
       'BatchTooLarge',
     );
   if (n === 0) throw new InvalidInputError('no rows to predict');
-}
-
-/** Probabilities of n rows: n × outputs floats (one tidy, one dataSync per 8192 rows). */
-export function scores(m: ServedModel, x: Float32Array, n: number): Float32Array {
-  const run = (from: number, rows: number): Float32Array => {
-    const t = tf.tidy(
-      () =>
-        m.model.predict(
-          tf.tensor2d(x.subarray(from * m.width, (from + rows) * m.width), [rows, m.width]),
-        ) as tf.Tensor,
-    );
-    const out = t.dataSync() as Float32Array;
-    t.dispose();
-    return out;
-  };
-  if (n <= CHUNK) return run(0, n);
-  const out = new Float32Array(n * m.outputs);
-  for (let at = 0; at < n; at += CHUNK) out.set(run(at, Math.min(CHUNK, n - at)), at * m.outputs);
-  return out;
 }
 
 /** One number per row (sigmoid models) or one list of class probabilities per row. */
@@ -172,8 +152,8 @@ export async function predictJson(
   if (new Set(keys).size !== keys.length)
     throw new InvalidInputError(`"keys" names ${keys.find((k, i) => keys.indexOf(k) !== i)} twice`);
   if (!Array.isArray(values) || !values.length) bad('"values"', values, 'a row of values or a list of rows');
-  return cache.use(b.model, b.version, (m) => {
+  return cache.use(b.model, b.version, async (m) => {
     const { x, n } = jsonRows(m, keys, values, limits);
-    return perRow(m, scores(m, x, n));
+    return perRow(m, await scoreRows(m, x, n));
   });
 }

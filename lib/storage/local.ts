@@ -40,6 +40,17 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /** Inode, size and nanosecond times: every write replaces the file by a rename, so each changes. */
+  async stamp(key: string): Promise<string | undefined> {
+    try {
+      const st = await stat(this.path(key), { bigint: true });
+      return st.isFile() ? `${st.ino}-${st.size}-${st.mtimeNs}-${st.ctimeNs}` : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const bytes = toBytes(body);
     const run = async (): Promise<{ etag: string }> => {

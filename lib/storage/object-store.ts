@@ -24,6 +24,12 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** keys under a prefix, sorted */
   list(prefix: string): Promise<Array<{ key: string; size: number; etag: string }>>;
+  /**
+   * A token that changes whenever the object is rewritten, without reading its body (undefined
+   * when there is no object): the cheap check behind per-request revalidation. Compare stamps only
+   * with stamps of the same store; they need not equal `get`'s ETag.
+   */
+  stamp?(key: string): Promise<string | undefined>;
 }
 
 /** A conditional write lost against another writer. */

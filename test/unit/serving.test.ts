@@ -546,3 +546,56 @@ describe('Open Inference Protocol v2', () => {
     expect(wide.message).toContain('expected 4 features');
   });
 });
+
+describe('serving under concurrent load', () => {
+  it('shares revalidation reads among concurrent requests, each still seeing an upload finished before it arrived', async () => {
+    const first = makeModel(2);
+    const second = makeModel(5);
+    await publish('shared', first);
+    let stamps = 0;
+    const counting: ObjectStore = {
+      name: 'counting',
+      get: (k) => store.get(k),
+      put: (k, b, o) => store.put(k, b, o),
+      delete: (k) => store.delete(k),
+      list: (p) => store.list(p),
+      stamp: (k) => {
+        stamps++;
+        return store.stamp(k);
+      },
+    };
+    const cache = new ModelCache(counting);
+    const body = (values: number[]) => ({ model: 'shared', keys: FEATURES, values });
+    await predictJson(cache, body([0.1, 0.2, 0.3, 0.4]));
+    stamps = 0;
+    const rows = Array.from({ length: 50 }, (_, i) => [i / 50, 0.5, 1 - i / 50, 0.25]);
+    const got = await Promise.all(rows.map((r) => predictJson(cache, body(r))));
+    // one round in flight and one queued behind it, two stamps each: not two per request
+    expect(stamps).toBeLessThanOrEqual(4);
+    for (const [i, r] of rows.entries()) expect(got[i][0]).toBeCloseTo(direct(first, [r])[0], 6);
+    await publish('shared', second);
+    const after = await Promise.all(rows.map((r) => predictJson(cache, body(r))));
+    for (const [i, r] of rows.entries()) expect(after[i][0]).toBeCloseTo(direct(second, [r])[0], 6);
+  });
+
+  it('answers concurrent single-row requests with one model call, each row getting its own score', async () => {
+    const model = makeModel(3);
+    await publish('batched', model);
+    const cache = new ModelCache(store);
+    const calls = await cache.use('batched', undefined, (m) => {
+      const spy = { n: 0 };
+      const predict = m.model.predict.bind(m.model);
+      m.model.predict = (x, args) => {
+        spy.n++;
+        return predict(x, args);
+      };
+      return spy;
+    });
+    const rows = Array.from({ length: 40 }, (_, i) => [i / 40, (i % 7) / 7, 0.3, 1 - i / 40]);
+    const got = await Promise.all(
+      rows.map((r) => predictJson(cache, { model: 'batched', keys: FEATURES, values: r })),
+    );
+    for (const [i, r] of rows.entries()) expect(got[i][0]).toBeCloseTo(direct(model, [r])[0], 6);
+    expect(calls.n).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,10 +1,9 @@
-# The trainer container (ECS Fargate task): runs `mlaas4hep run-job` with TensorFlow.js's native
-# backend. Build where npm can download libtensorflow:  docker build -t mlaas4hep-trainer .
-# GPU variant: build with --build-arg TFJS_NODE=@tensorflow/tfjs-node-gpu on a CUDA base image.
+# The trainer container (ECS Fargate task): `mlaas4hep worker` consumes the job queue with
+# TensorFlow.js's native backend (`run-job <id>` runs one job instead). Build where npm can
+# download libtensorflow:  docker build -t mlaas4hep-trainer .   GPU variant: Dockerfile.gpu.
 
 # ---- build: compile TypeScript, install production dependencies plus tfjs-node
 FROM node:22-bookworm-slim AS build
-ARG TFJS_NODE=@tensorflow/tfjs-node
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --ignore-scripts
@@ -15,7 +14,7 @@ COPY functions functions
 COPY types types
 RUN npm run build && npm prune --omit=dev \
  && TFJS_VERSION="$(node -p "require('./package-lock.json').packages['node_modules/@tensorflow/tfjs'].version")" \
- && npm install --no-save --omit=dev "${TFJS_NODE}@${TFJS_VERSION}"
+ && npm install --no-save --omit=dev "@tensorflow/tfjs-node@${TFJS_VERSION}"
 
 # ---- run: only the built code and its dependencies, as an unprivileged user
 FROM node:22-bookworm-slim
@@ -27,4 +26,5 @@ COPY --from=build --chown=node:node /app/package.json package.json
 USER node
 # SIGTERM (scale-in, spot reclaim) reaches node directly: training stops at the next batch and the
 # job is recorded as interrupted, to resume on the next run.
-ENTRYPOINT ["node", "dist/bin/mlaas4hep.js", "run-job"]
+ENTRYPOINT ["node", "dist/bin/mlaas4hep.js"]
+CMD ["worker"]

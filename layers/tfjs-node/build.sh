@@ -5,8 +5,10 @@
 #
 #   layers/tfjs-node/build.sh            -> layers/tfjs-node/tfjs-node-layer.zip
 #
-# Deploy it with serverless.yml's `layers:` section (or `aws lambda publish-layer-version`), then set
-# MLAAS4HEP_TF_BACKEND=tensorflow on the functions that use it (without the layer they fall back to wasm).
+# Publish it with `aws lambda publish-layer-version` and attach it to the predict function (serverless.yml
+# does not attach it by default), then set MLAAS4HEP_TF_BACKEND=tensorflow there; without the layer
+# the functions fall back to wasm. Note: ES-module import() ignores NODE_PATH, so the bundle must
+# resolve the layer's /opt/nodejs/node_modules itself before this is a drop-in.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 version="$(node -p "require('$here/../../package-lock.json').packages['node_modules/@tensorflow/tfjs'].version")"

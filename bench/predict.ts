@@ -1,6 +1,6 @@
 /**
  * Prediction throughput of `mlaas4hep serve` on 127.0.0.1, measured in one run:
- *   npm run bench:predict [-- --duration 10 --connections 50]
+ *   npm run bench:predict [-- --duration 10 --connections 50 --workers <cores>]
  * Trains the default model briefly on the synth pair, starts `mlaas4hep serve` in its own process,
  * then drives POST /json with autocannon (in a third process): single rows, then 10,000-row batches. Prints, last, one
  * JSON line: requests/s, p50 and p99 latency (ms) and errors for each.
@@ -8,7 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { MemorySpecsCache } from '../lib/dataset/cache.js';
@@ -20,10 +20,16 @@ import { runTrainingJob } from '../lib/training/job.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    // serve's processes: one per core, as a VM would run it
+    workers: { type: 'string', default: String(availableParallelism()) },
+  },
 });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
+const workers = Number(values.workers);
 const synth = join(process.cwd(), '../shared/data/synth');
 const dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-bench-predict-'));
 const backend = await initBackend();
@@ -45,7 +51,17 @@ const features = outcome.features;
 
 const server = spawn(
   process.execPath,
-  ['dist/bin/mlaas4hep.js', 'serve', '--store', dir, '--no-worker', '--port', '0'],
+  [
+    'dist/bin/mlaas4hep.js',
+    'serve',
+    '--store',
+    dir,
+    '--no-worker',
+    '--port',
+    '0',
+    '--workers',
+    String(workers),
+  ],
   {
     env: { ...process.env, MLAAS4HEP_DEV_ISSUER: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -70,6 +86,7 @@ const { url, token } = await new Promise<{ url: string; token: string }>((resolv
   server.once('exit', (code) => reject(new Error(`mlaas4hep serve exited (${code})`)));
 });
 
+console.error(`mlaas4hep serve (${workers} processes) on ${url}`);
 const names = (await (
   await fetch(`${url}/models/synth`, { headers: { authorization: `Bearer ${token}` } })
 ).json()) as { features: string[] };
@@ -114,7 +131,9 @@ const run = async (body: string, conns: number) => {
     requests: r.requests.total,
   };
 };
+console.error(`single rows: ${connections} connections, ${duration} s`);
 const singleRow = await run(single, connections);
+console.error(`10,000-row batches: ${Math.min(connections, 4)} connections, ${duration} s`);
 const batches = await run(batch, Math.min(connections, 4));
 server.kill('SIGTERM');
 await rm(dir, { recursive: true, force: true });
@@ -128,6 +147,7 @@ console.error(
 console.log(
   JSON.stringify({
     backend,
+    serve_processes: workers,
     connections,
     duration_s: duration,
     single_row: singleRow,

@@ -1,20 +1,22 @@
+import cluster from 'node:cluster';
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { endpointFromEnv, int, parse } from './args.js';
+import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
 const USAGE =
-  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker]';
+  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
 
 /**
  * The HTTP functions in one Node process (a VM or a pod), against a local folder or S3, an
  * in-process queue or SQS, with a trainer in-process unless --no-worker. Tokens are verified
  * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, only with MLAAS4HEP_DEV_ISSUER=1, against
- * a development issuer whose token is printed.
+ * a development issuer whose token is printed. --workers N serves from N processes (see serveCluster).
  */
 export async function serve(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values } = parse(
@@ -25,16 +27,34 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       'no-worker': { type: 'boolean' },
+      workers: { type: 'string', default: '1' },
     },
     USAGE,
   );
   const dev = process.env.MLAAS4HEP_DEV_ISSUER === '1';
-  const verifier = dev ? undefined : verifierFromEnv();
+  const processes = int('workers', values.workers) ?? 1;
+  if (processes > 1 && cluster.isPrimary) {
+    return serveCluster(
+      {
+        workers: processes,
+        host: values.host!,
+        sharedQueue: !!values.queue,
+        trainer: !values['no-worker'],
+        dev,
+      },
+      out,
+    );
+  }
+  // development keys from the environment: a cluster's primary (or the local stack) made them
+  const verifier = dev && !process.env.MLAAS4HEP_DEV_JWKS ? undefined : verifierFromEnv();
   const endpoint = endpointFromEnv('SQS');
   const queue = values.queue
     ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
     : undefined;
-  const worker = values['no-worker'] ? undefined : { dataset: datasetDeps(), backend: await initBackend() };
+  const worker =
+    values['no-worker'] || !runsTrainer()
+      ? undefined
+      : { dataset: datasetDeps(), backend: await initBackend() };
   const stack = await startStack({
     store: storeAt(values.store!),
     queue,
@@ -44,6 +64,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     worker,
     log: bufferedStdoutLog(),
   });
+  if (cluster.isWorker) return waitForSignal(stack);
   out.write(
     `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n`,
   );
@@ -52,11 +73,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       `development token (submit, predict, admin; 1 h):\n${stack.token('dev', ['submit', 'predict', 'admin'])}\n`,
     );
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await waitForSignal(stack);
   out.write('stopping\n');
+}
+
+async function waitForSignal(stack: { stop(): Promise<void> }): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   await stack.stop();
+  // a cluster worker's channel to the primary would keep it alive
+  cluster.worker?.disconnect();
 }

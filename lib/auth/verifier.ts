@@ -101,14 +101,40 @@ function strings(claim: unknown): string[] {
   return [];
 }
 
-/** Scopes from `scope` (space-separated) or `scp`, groups from `cognito:groups` or `groups`. */
+const KNOWN = new Set<string>(SCOPES);
+
+/**
+ * Scopes from `scope` (space-separated) or `scp`, groups from `cognito:groups` or `groups`. A scope
+ * named with its resource server (`mlaas4hep/predict`, `https://api.example/predict`, as Cognito
+ * access tokens carry them) counts as its last segment. A group named like a scope grants it (a
+ * Cognito ID token has groups but no scopes); the admin group grants every scope.
+ */
 export function principalFromClaims(payload: Record<string, unknown>): Principal {
   if (typeof payload.sub !== 'string' || !payload.sub)
     throw new UnauthorizedError('invalid token: no subject');
-  const scopes = new Set(strings(payload.scope ?? payload.scp));
+  const scopes = new Set<string>();
+  for (const s of strings(payload.scope ?? payload.scp)) {
+    scopes.add(s);
+    const last = s.slice(s.lastIndexOf('/') + 1);
+    if (KNOWN.has(last)) scopes.add(last);
+  }
   const groups = strings(payload['cognito:groups'] ?? payload.groups);
+  for (const g of groups) if (KNOWN.has(g)) scopes.add(g);
   if (groups.includes(ADMIN_GROUP)) for (const s of SCOPES) scopes.add(s);
   return { sub: payload.sub, scopes, groups };
+}
+
+/**
+ * The audience check, done here rather than by aws-jwt-verify: OIDC tokens name the service in
+ * `aud`; Cognito access tokens have no `aud` and name the app client in `client_id` instead.
+ */
+function checkAudience(payload: Record<string, unknown>, audience: string): void {
+  const aud = payload.aud;
+  const ok =
+    aud === undefined
+      ? payload.client_id === audience
+      : (Array.isArray(aud) ? aud : [aud]).some((a) => a === audience);
+  if (!ok) throw new UnauthorizedError('invalid token: wrong audience');
 }
 
 /** Throws ForbiddenError (403) naming the first of `scopes` the caller lacks. */
@@ -131,7 +157,7 @@ export function createVerifier(config: AuthConfig, options: VerifierOptions = {}
   const checked = validateAuthConfig(config, { allowLoopbackHttp: devKeys });
   const jwksCache = options.jwksCache ?? (options.jwks ? preloadedJwksCache(options.jwks) : undefined);
   const verifier = JwtVerifier.create(
-    { issuer: checked.issuer, audience: checked.audience, jwksUri: checked.jwksUri },
+    { issuer: checked.issuer, audience: null, jwksUri: checked.jwksUri },
     jwksCache ? { jwksCache } : undefined,
   );
   const capacity = options.rememberTokens ?? 1000;
@@ -172,6 +198,7 @@ export function createVerifier(config: AuthConfig, options: VerifierOptions = {}
         }
         throw new UnauthorizedError(`invalid token: ${reason(err)}`, { cause: err });
       }
+      checkAudience(payload, checked.audience);
       const principal = principalFromClaims(payload);
       remember(token, principal, payload.exp);
       return principal;

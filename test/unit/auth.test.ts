@@ -115,6 +115,38 @@ describe('bearer tokens → 401', () => {
 });
 
 describe('scopes and groups', () => {
+  it('a Cognito access token (client_id instead of aud, scopes named with their resource server) is accepted', async () => {
+    const key = createPrivateKey(issuer.privateKeyPem);
+    const access = (over: Record<string, unknown>) =>
+      bearer(
+        signJwt(
+          { alg: 'RS256', kid: issuer.kid },
+          claims({ aud: undefined, token_use: 'access', ...over }),
+          key,
+        ),
+      );
+    const p = await verifier.verify(
+      access({ client_id: 'mlaas4hep', scope: 'mlaas4hep/predict https://api.example/submit' }),
+    );
+    expect(['predict', 'submit'].every((s) => p.scopes.has(s))).toBe(true);
+    expect(p.scopes.has('admin')).toBe(false);
+    expect((await refusal(access({ client_id: 'another-app', scope: 'x/admin' }))).message).toBe(
+      'invalid token: wrong audience',
+    );
+    expect((await refusal(access({ scope: 'x/admin' }))).message).toBe('invalid token: wrong audience');
+  });
+
+  it('a group named like a scope grants that scope only (Cognito ID tokens carry groups, not scopes)', async () => {
+    const key = createPrivateKey(issuer.privateKeyPem);
+    const token = signJwt(
+      { alg: 'RS256', kid: issuer.kid },
+      claims({ 'cognito:groups': ['predict', 'cms'] }),
+      key,
+    );
+    const p = await verifier.verify(bearer(token));
+    expect([...p.scopes]).toEqual(['predict']);
+  });
+
   it('a valid token gives its subject, scopes and groups', async () => {
     const p = await verifier.verify(
       bearer(issuer.mintToken({ sub: 'alice', scopes: ['submit', 'predict'], groups: ['cms'] })),

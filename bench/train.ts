@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
 import { MemorySpecsCache } from '../lib/dataset/cache.js';
 import { parseWorkflow } from '../lib/dataset/workflow.js';
 import { openRoot } from '../lib/root/file.js';
@@ -16,6 +15,7 @@ import { LocalObjectStore } from '../lib/storage/local.js';
 import { initBackend } from '../lib/training/backend.js';
 import { runTrainingJob } from '../lib/training/job.js';
 import { DEFAULT_MODEL } from '../lib/training/model-spec.js';
+import { predictRows } from '../lib/training/train.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -68,10 +68,11 @@ const rate = (rows: number, fn: () => void): number => {
   }
   return Math.round(n / ((performance.now() - start) / 1000));
 };
-const batch = tf.randomUniform([1000, width]);
-const single = tf.randomUniform([1, width]);
-const predictBatch = rate(1000, () => tf.tidy(() => (outcome.model.predict(batch) as tf.Tensor).dataSync()));
-const predictSingle = rate(1, () => tf.tidy(() => (outcome.model.predict(single) as tf.Tensor).dataSync()));
+// through predictRows, as `mlaas4hep predict` and the evaluation after training score rows
+const batch = new Float32Array(1000 * width).map(() => Math.random());
+const single = batch.subarray(0, width);
+const predictBatch = rate(1000, () => predictRows(outcome.model, batch, width));
+const predictSingle = rate(1, () => predictRows(outcome.model, single, width));
 await rm(dir, { recursive: true, force: true });
 
 console.error(

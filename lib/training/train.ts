@@ -123,8 +123,12 @@ export function predictRows(
   const outs: Float32Array[] = [];
   for (let at = 0; at < rows; at += batch) {
     const n = Math.min(batch, rows - at);
+    // batchSize n: predict's default of 32 rows slices the input, a copy per slice on wasm
     const p = tf.tidy(
-      () => model.predict(tf.tensor2d(x.subarray(at * width, (at + n) * width), [n, width])) as tf.Tensor,
+      () =>
+        model.predict(tf.tensor2d(x.subarray(at * width, (at + n) * width), [n, width]), {
+          batchSize: n,
+        }) as tf.Tensor,
     );
     outs.push(p.dataSync() as Float32Array);
     p.dispose();

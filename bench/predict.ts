@@ -63,7 +63,8 @@ const server = spawn(
     String(workers),
   ],
   {
-    env: { ...process.env, MLAAS4HEP_DEV_ISSUER: '1' },
+    // no per-user limit: one benchmark user measures capacity, not the limiter
+    env: { ...process.env, MLAAS4HEP_DEV_ISSUER: '1', MLAAS4HEP_RATE_LIMIT_PREDICT: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );

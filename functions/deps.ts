@@ -3,6 +3,7 @@ import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { InvalidInputError, MlaasError } from '../lib/errors.js';
 import { createApi, type Route } from '../lib/http/api.js';
+import { rateLimitsFromEnv } from '../lib/http/rate-limit.js';
 import { createS3Client } from '../lib/root/source/s3.js';
 import { routes } from '../lib/service/routes.js';
 import { Service } from '../lib/service/service.js';
@@ -41,9 +42,10 @@ export const service = new Service({
 // development keys (MLAAS4HEP_DEV_JWKS) are refused unless MLAAS4HEP_DEV_ISSUER=1, which only the
 // local stage sets
 const verifier = verifierFromEnv();
+const limits = rateLimitsFromEnv();
 
 /** The API restricted to some routes: each function serves its own part of it. */
 export function apiFor(paths: (path: string) => boolean) {
-  const mine: Route[] = routes(service).filter((r) => paths(r.path));
+  const mine: Route[] = routes(service, limits).filter((r) => paths(r.path));
   return createApi(mine, { verifier });
 }

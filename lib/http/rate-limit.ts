@@ -95,3 +95,30 @@ export function rateLimit(options: { perMinute: number; limiter?: RateLimiter })
     },
   };
 }
+
+/** Per-user limits of the routes that cost the most: predictions and job submissions. */
+export interface RateLimits {
+  predict?: { perMinute: number };
+  submit?: { perMinute: number };
+}
+
+/** A user may predict 100 times a second and submit a job a second, per instance, unless configured. */
+export const DEFAULT_RATE_LIMITS = { predict: 6000, submit: 60 } as const;
+
+/**
+ * MLAAS4HEP_RATE_LIMIT_PREDICT and MLAAS4HEP_RATE_LIMIT_SUBMIT: requests per minute per user,
+ * 0 for no limit. Read once at start; a value that is not a whole number is named in the error.
+ */
+export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RateLimits {
+  const read = (kind: keyof typeof DEFAULT_RATE_LIMITS) => {
+    const name = `MLAAS4HEP_RATE_LIMIT_${kind.toUpperCase()}`;
+    const raw = env[name];
+    const n = raw === undefined || raw === '' ? DEFAULT_RATE_LIMITS[kind] : Number(raw);
+    if (!Number.isInteger(n) || n < 0)
+      throw new TypeError(
+        `${name} must be a whole number of requests per minute (0: no limit), got "${raw}"`,
+      );
+    return n > 0 ? { perMinute: n } : undefined;
+  };
+  return { predict: read('predict'), submit: read('submit') };
+}

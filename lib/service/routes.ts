@@ -1,13 +1,17 @@
 import { InvalidInputError } from '../errors.js';
 import type { ApiRequest, Route } from '../http/api.js';
+import type { RateLimits } from '../http/rate-limit.js';
 import type { Caller, Service } from './service.js';
 
 const caller = (req: ApiRequest): Caller => req.caller!;
 const ok = (body: unknown, status = 200) => ({ status, body });
 const MB = 1024 * 1024;
 
-/** The HTTP API of mlaas4hep: TFaaS-compatible routes, jobs, triggers and Open Inference Protocol v2. */
-export function routes(service: Service): Route[] {
+/**
+ * The HTTP API of mlaas4hep: TFaaS-compatible routes, jobs, triggers and Open Inference Protocol v2.
+ * `limits` caps each user's submissions and predictions (429 with Retry-After beyond them).
+ */
+export function routes(service: Service, limits: RateLimits = {}): Route[] {
   return [
     // jobs
     {
@@ -15,6 +19,7 @@ export function routes(service: Service): Route[] {
       path: '/submit',
       scope: 'submit',
       body: 'json',
+      rateLimit: limits.submit,
       handle: async (req) =>
         ok(await service.submit(caller(req), req.body, req.headers['idempotency-key']), 202),
     },
@@ -103,6 +108,7 @@ export function routes(service: Service): Route[] {
       scope: 'predict',
       body: 'json',
       maxBodyBytes: 32 * MB,
+      rateLimit: limits.predict,
       handle: async (req) => ok(await service.predictJson(req.body)),
     },
     {
@@ -111,6 +117,7 @@ export function routes(service: Service): Route[] {
       scope: 'predict',
       body: 'json',
       maxBodyBytes: 32 * MB,
+      rateLimit: limits.predict,
       handle: async (req) => ok(await service.infer(req.params.name, undefined, req.body)),
     },
     {
@@ -119,6 +126,7 @@ export function routes(service: Service): Route[] {
       scope: 'predict',
       body: 'json',
       maxBodyBytes: 32 * MB,
+      rateLimit: limits.predict,
       handle: async (req) => ok(await service.infer(req.params.name, req.params.version, req.body)),
     },
     {

@@ -3,6 +3,7 @@ import { createDevIssuer } from '../auth/dev-issuer.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
+import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -20,6 +21,8 @@ export interface StackOptions {
   /** runs a trainer on the queue in this process (needs the dataset I/O and a TensorFlow.js backend) */
   worker?: { dataset: DatasetDeps; backend: string; pollMs?: number };
   checkSources?(files: string[]): void;
+  /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
+  rateLimits?: RateLimits;
   log?(entry: Record<string, unknown>): void;
 }
 
@@ -37,7 +40,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
   const service = new Service({ store: o.store, queue, checkSources: o.checkSources });
-  const api = createApi(routes(service), { verifier, log: o.log });
+  const api = createApi(routes(service, o.rateLimits ?? rateLimitsFromEnv()), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
   const stop = new AbortController();
   const worker = o.worker

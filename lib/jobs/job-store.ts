@@ -37,6 +37,8 @@ export interface JobRecord {
   attempts: number;
   progress?: JobProgress;
   error?: string;
+  /** the last failure was ours (not the workflow's), so another attempt may succeed */
+  transient?: boolean;
   model?: { name: string; version: string };
   metrics?: Record<string, unknown>;
   /** set by a cancel request while the job runs; the trainer stops at the next batch */

@@ -33,6 +33,11 @@ interface Entry {
 /** An in-process queue with SQS's visibility semantics (for `mlaas4hep serve` and tests). */
 export class MemoryQueue implements JobQueue {
   private entries: Entry[] = [];
+  /** bodies moved aside after `maxReceives` receives, as SQS's redrive policy does */
+  readonly deadLetters: string[] = [];
+
+  constructor(private readonly maxReceives = Number.POSITIVE_INFINITY) {}
+
   private counter = 0;
   private waiters: Array<() => void> = [];
 
@@ -52,6 +57,11 @@ export class MemoryQueue implements JobQueue {
     for (;;) {
       const now = Date.now();
       const e = this.entries.find((x) => x.visibleAt <= now);
+      if (e && e.receiveCount >= this.maxReceives) {
+        this.entries = this.entries.filter((x) => x !== e);
+        this.deadLetters.push(e.body);
+        continue;
+      }
       if (e) {
         e.receipt = `r${++this.counter}`;
         e.visibleAt = now + visibilitySeconds * 1000;

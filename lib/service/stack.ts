@@ -36,7 +36,8 @@ export interface Stack {
 
 /** The HTTP functions, the queue and a trainer in one process: `mlaas4hep serve` and the tests. */
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const queue = o.queue ?? new MemoryQueue();
+  // three receives and a job goes to the dead-letter list, as the deployment's queue does
+  const queue = o.queue ?? new MemoryQueue(3);
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
   const service = new Service({ store: o.store, queue, checkSources: o.checkSources });

@@ -14,6 +14,8 @@ export interface TrainerDeps {
   shutdown?: AbortSignal;
   /** how often to write progress and look for a cancel request (ms) */
   pollMs?: number;
+  /** a failure of ours (not the workflow's) puts the job back to queued for another attempt */
+  retry?: boolean;
   log?(line: string): void;
 }
 
@@ -21,8 +23,14 @@ export interface TrainerDeps {
 export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> {
   const { jobs } = deps;
   const start = await jobs.get(id);
-  if (start.status === 'cancelled' || start.status === 'succeeded') return start;
-  await jobs.transition(id, 'running', { error: undefined });
+  // ended for good (a failed job is retried only through `queued`)
+  if (start.status === 'cancelled' || start.status === 'succeeded' || start.status === 'failed') return start;
+  if (start.status === 'running') {
+    // the attempt before this one ended without a word: its trainer was killed (SIGKILL, OOM)
+    await jobs.log(id, 'the previous attempt stopped without recording why (trainer killed); resuming');
+    await jobs.transition(id, 'interrupted');
+  }
+  await jobs.transition(id, 'running', { error: undefined, transient: undefined });
   await jobs.log(id, `started (attempt ${start.attempts + 1}) on the ${deps.backend} backend`);
   const stop = new AbortController();
   let cancelled = false;
@@ -91,10 +99,16 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
     clearInterval(timer);
     await writing;
     // a physicist sees what was wrong with their workflow; internal failures stay in our logs
+    const theirs = err instanceof MlaasError && err.expose && err.status < 500;
     const message = err instanceof MlaasError && err.expose ? err.message : 'internal error while training';
     deps.log?.(`job ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (!theirs && deps.retry) {
+      await jobs.log(id, `attempt failed: ${message}; it will be retried`);
+      await jobs.transition(id, 'failed', { error: message, transient: true });
+      return await jobs.transition(id, 'queued', { error: message, transient: true });
+    }
     await jobs.log(id, `failed: ${message}`);
-    return await jobs.transition(id, 'failed', { error: message });
+    return await jobs.transition(id, 'failed', { error: message, transient: !theirs });
   } finally {
     clearInterval(timer);
     deps.shutdown?.removeEventListener('abort', onShutdown);

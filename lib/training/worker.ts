@@ -8,6 +8,10 @@ export interface WorkerOptions {
   waitSeconds?: number;
   /** stop after this many messages (tests, one-shot container tasks) */
   maxMessages?: number;
+  /** receives of one message before it goes to the dead-letter queue: the queue's maxReceiveCount (3) */
+  maxReceives?: number;
+  /** seconds a failed attempt waits before the next, times the attempt number (default 30) */
+  retryDelaySeconds?: number;
   /** aborting stops taking new messages; the running job is interrupted and returned to the queue */
   signal?: AbortSignal;
   log?(entry: Record<string, unknown>): void;
@@ -15,9 +19,11 @@ export interface WorkerOptions {
 
 /**
  * Consumes the job queue: long-polls a message, runs its job while keeping the message hidden,
- * deletes it once the job has ended for good (succeeded, failed, cancelled), and returns it to the
- * queue when the job was interrupted so another run resumes it. A malformed or unknown message is
- * logged and deleted, never retried.
+ * deletes it once the job has ended for good (succeeded, cancelled, failed by its workflow), and
+ * returns it to the queue when the job was interrupted so another run resumes it. A failure of
+ * ours is retried after a delay until the message's last receive; then the record says failed with
+ * the last error and the queue's redrive policy moves the message to the dead-letter queue.
+ * A malformed or unknown message is logged and deleted, never retried.
  */
 export async function consumeQueue(
   queue: JobQueue,
@@ -82,9 +88,17 @@ export async function consumeQueue(
       (visibility * 1000) / 3,
     );
     try {
-      const rec = await runJob(jobId, { ...deps, jobs, shutdown: options.signal });
+      const maxReceives = options.maxReceives ?? 3;
+      const retry = msg.receiveCount < maxReceives;
+      const rec = await runJob(jobId, { ...deps, jobs, shutdown: options.signal, retry });
       log({ level: 'info', message: 'job ended', jobId, status: rec.status, receiveCount: msg.receiveCount });
       if (rec.status === 'interrupted') await queue.release(msg);
+      else if (rec.status === 'queued')
+        // a failure of ours: the message comes back after a delay for another attempt
+        await queue.extend(msg, (options.retryDelaySeconds ?? 30) * msg.receiveCount);
+      else if (rec.status === 'failed' && rec.transient && msg.receiveCount <= maxReceives)
+        // the last attempt failed too: visible again, the queue moves it to its dead-letter queue
+        await queue.release(msg);
       else await queue.delete(msg);
     } finally {
       clearInterval(heartbeat);

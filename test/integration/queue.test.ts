@@ -100,6 +100,57 @@ describe.skipIf(!hasShared)('queue consumer', () => {
   });
 });
 
+describe.skipIf(!hasShared)('recovery', () => {
+  it('retries a job that fails on our side; after three receives it is failed with the last error and its message dead-lettered', async () => {
+    const queue = new MemoryQueue(3);
+    const job = await submitJob({ jobs, queue }, 'alice', workflow);
+    const broken = {
+      ...trainer(),
+      dataset: {
+        openFile: async (): Promise<never> => {
+          throw new Error('storage hiccup');
+        },
+        cache: new MemorySpecsCache(),
+      },
+    };
+    await consumeQueue(queue, jobs, broken, { maxMessages: 3, waitSeconds: 1, retryDelaySeconds: 0 });
+    const rec = await jobs.get(job.id);
+    expect(rec).toMatchObject({ status: 'failed', error: 'internal error while training', transient: true });
+    expect(rec.attempts).toBe(3);
+    // the next receive finds the message over its receive count: it goes aside, nothing retries
+    expect(await queue.receive(0, 1)).toBeUndefined();
+    expect(queue.deadLetters.map((b) => JSON.parse(b).jobId)).toEqual([job.id]);
+    expect(await jobs.logs(job.id)).toMatch(/will be retried[\s\S]*will be retried[\s\S]*failed: internal/);
+  });
+
+  it('fails a job at once, without retrying, when its workflow is at fault', async () => {
+    const queue = new MemoryQueue(3);
+    const job = await submitJob({ jobs, queue }, 'alice', {
+      ...workflow,
+      files: [join(SYNTH_DIR, 'no-such-file.root'), workflow.files[1]],
+    });
+    await consumeQueue(queue, jobs, trainer(), { maxMessages: 1, waitSeconds: 1, retryDelaySeconds: 0 });
+    const rec = await jobs.get(job.id);
+    expect(rec.status).toBe('failed');
+    expect(rec.error).toMatch(/no-such-file\.root/);
+    expect(rec.attempts).toBe(1);
+    expect(queue.size).toBe(0);
+    expect(queue.deadLetters).toEqual([]);
+  });
+
+  it('resumes a job whose trainer was killed mid-run (its record still says running)', async () => {
+    const queue = new MemoryQueue(3);
+    const job = await submitJob({ jobs, queue }, 'alice', workflow);
+    await jobs.transition(job.id, 'running');
+    await consumeQueue(queue, jobs, trainer(), { maxMessages: 1, waitSeconds: 1 });
+    const rec = await jobs.get(job.id);
+    expect(rec.status).toBe('succeeded');
+    expect(rec.attempts).toBe(2);
+    expect(await jobs.logs(job.id)).toMatch(/trainer killed/);
+    expect(queue.size).toBe(0);
+  });
+});
+
 describe('SQS adapter against a local SQS server', () => {
   it('sends, receives with a receive count, extends, releases and deletes', async () => {
     const server = await createSqsServer({ port: 0, hostname: '127.0.0.1' });

@@ -7,7 +7,7 @@ import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
 const USAGE =
-  'mlaas4hep worker --store <dir | s3://bucket/prefix> --queue <sqs queue url> [--max-messages N]';
+  'mlaas4hep worker --store <dir | s3://bucket/prefix> --queue <sqs queue url> [--max-messages N] [--visibility SECONDS]';
 
 /**
  * The trainer as a queue consumer (the ECS service's entry): long-polls SQS, trains, and on
@@ -16,7 +16,14 @@ const USAGE =
 export async function worker(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values } = parse(
     argv,
-    { store: { type: 'string' }, queue: { type: 'string' }, 'max-messages': { type: 'string' } },
+    {
+      store: { type: 'string' },
+      queue: { type: 'string' },
+      'max-messages': { type: 'string' },
+      // how long a message stays hidden while its job runs (extended every third): also how soon
+      // a job comes back when its trainer dies without a word
+      visibility: { type: 'string', default: '300' },
+    },
     USAGE,
   );
   const store = storeAt(required(values.store, '--store', USAGE));
@@ -40,6 +47,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
     {
       signal: stop.signal,
       maxMessages: int('max-messages', values['max-messages']),
+      visibilitySeconds: int('visibility', values.visibility),
       log: (e) => out.write(`${JSON.stringify({ service: 'mlaas4hep', ...e })}\n`),
     },
   );

@@ -1,12 +1,12 @@
 import { verifierFromEnv } from '../lib/auth/verifier.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
-import { InvalidInputError, MlaasError } from '../lib/errors.js';
+import { MlaasError } from '../lib/errors.js';
 import { createApi, type Route } from '../lib/http/api.js';
-import { rateLimitsFromEnv } from '../lib/http/rate-limit.js';
+import { sourceAllowList } from '../lib/jobs/submit.js';
 import { createS3Client } from '../lib/root/source/s3.js';
 import { routes } from '../lib/service/routes.js';
-import { Service } from '../lib/service/service.js';
+import { Service, serviceConfigFromEnv } from '../lib/service/service.js';
 
 /** Configuration read once per cold start; a missing variable is named in the error. */
 function need(name: string): string {
@@ -19,16 +19,11 @@ function need(name: string): string {
 const s3Endpoint = process.env.MLAAS4HEP_S3_ENDPOINT || undefined;
 const sqsEndpoint = process.env.MLAAS4HEP_SQS_ENDPOINT || undefined;
 const bucket = need('MLAAS4HEP_BUCKET');
-const allowed = (process.env.MLAAS4HEP_ALLOWED_SOURCES ?? `s3://${bucket}/`).split(',').filter(Boolean);
+// the policy `serve` reads too; a deployment without MLAAS4HEP_ALLOWED_SOURCES reads its own bucket
+const config = serviceConfigFromEnv(process.env, { allowedSources: [`s3://${bucket}/`] });
 
-/** A deployment reads only the sources its operators allowed (by default, its own bucket). */
-export function checkSources(files: string[]): void {
-  for (const f of files) {
-    if (!allowed.some((prefix) => f.startsWith(prefix))) {
-      throw new InvalidInputError(`"${f}" is outside the allowed sources (${allowed.join(', ')})`);
-    }
-  }
-}
+/** A deployment reads only the sources its operators allowed (403 naming the source otherwise). */
+export const checkSources = sourceAllowList(config.allowedSources!);
 
 export const service = new Service({
   store: new S3ObjectStore(createS3Client(s3Endpoint ? { endpoint: s3Endpoint } : {}), bucket),
@@ -42,10 +37,9 @@ export const service = new Service({
 // development keys (MLAAS4HEP_DEV_JWKS) are refused unless MLAAS4HEP_DEV_ISSUER=1, which only the
 // local stage sets
 const verifier = verifierFromEnv();
-const limits = rateLimitsFromEnv();
 
 /** The API restricted to some routes: each function serves its own part of it. */
 export function apiFor(paths: (path: string) => boolean) {
-  const mine: Route[] = routes(service, limits).filter((r) => paths(r.path));
+  const mine: Route[] = routes(service, config.rateLimits).filter((r) => paths(r.path));
   return createApi(mine, { verifier });
 }

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
+import { type ServiceConfig, serviceConfigFromEnv } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { endpointFromEnv, int, parse } from './args.js';
@@ -32,6 +33,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     USAGE,
   );
   const dev = process.env.MLAAS4HEP_DEV_ISSUER === '1';
+  // read (and checked) before anything starts: a bad MLAAS4HEP_* value is named at once
+  const config = serviceConfigFromEnv();
   const processes = int('workers', values.workers) ?? 1;
   if (processes > 1 && cluster.isPrimary) {
     return serveCluster(
@@ -62,11 +65,13 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     port: int('port', values.port),
     host: values.host,
     worker,
+    rateLimits: config.rateLimits,
+    allowedSources: config.allowedSources,
     log: bufferedStdoutLog(),
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n`,
+    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n${policy(config)}\n`,
   );
   if (stack.token) {
     out.write(
@@ -75,6 +80,13 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   }
   await waitForSignal(stack);
   out.write('stopping\n');
+}
+
+/** The limits in force, on the start line: an operator sees what MLAAS4HEP_* made of them. */
+function policy(c: ServiceConfig): string {
+  const rate = (l: { perMinute: number } | undefined) => (l ? `${l.perMinute}/min` : 'unlimited');
+  const sources = c.allowedSources ? c.allowedSources.join(', ') : 'any (MLAAS4HEP_ALLOWED_SOURCES unset)';
+  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources}`;
 }
 
 async function waitForSignal(stack: { stop(): Promise<void> }): Promise<void> {

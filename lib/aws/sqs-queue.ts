@@ -8,22 +8,53 @@ import {
 import { UnavailableError } from '../errors.js';
 import type { JobMessage, JobQueue, ReceivedMessage } from '../jobs/queue.js';
 
-/** An SQS client, with an endpoint override for local emulators. */
-export function createSqsClient(options: { endpoint?: string; region?: string } = {}): SQSClient {
+export interface SqsClientOptions {
+  /** e.g. a local emulator */
+  endpoint?: string;
+  region?: string;
+  /** attempts, the SDK's own retries of throttling, 5xx and network errors included (default 3) */
+  maxAttempts?: number;
+}
+
+/**
+ * An SQS client, with an endpoint override for local emulators. Timeouts are short and retries
+ * few, so that an unreachable queue is a prompt 503 rather than a request that hangs.
+ */
+export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
   return new SQSClient({
     region: options.region ?? (options.endpoint ? 'us-east-1' : undefined),
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: {
+      connectionTimeout: 3_000,
+      // a receive long-polls up to 20 s; every other call is bounded tighter by `call` below
+      requestTimeout: 30_000,
+      // without it the handler only logs a warning when requestTimeout passes
+      throwOnRequestTimeout: true,
+    },
     ...(options.endpoint
       ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
   });
 }
 
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** A send, extend or delete that takes longer than this is a queue in trouble (retries included). */
+const CALL_MS = 10_000;
+
+async function call<T>(what: string, ms: number, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await fn(AbortSignal.timeout(ms));
   } catch (err) {
     throw new UnavailableError(`the job queue is unavailable (${what})`, { cause: err });
   }
+}
+
+export interface SqsJobQueueOptions {
+  /**
+   * The dead-letter queue's URL, for moving poisoned messages aside at once (needs
+   * sqs:SendMessage on it). Without it they are deleted; failed jobs reach the dead-letter queue
+   * through the queue's redrive policy either way.
+   */
+  deadLetterQueueUrl?: string;
 }
 
 /** The job queue on SQS; the dead-letter redrive after repeated failures is the queue's own policy. */
@@ -31,18 +62,20 @@ export class SqsJobQueue implements JobQueue {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
+    private readonly options: SqsJobQueueOptions = {},
   ) {}
 
   async send(message: JobMessage): Promise<void> {
-    await call('send', () =>
+    await call('send', CALL_MS, (abortSignal) =>
       this.client.send(
         new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
+        { abortSignal },
       ),
     );
   }
 
   async receive(waitSeconds: number, visibilitySeconds: number): Promise<ReceivedMessage | undefined> {
-    const r = await call('receive', () =>
+    const r = await call('receive', waitSeconds * 1000 + CALL_MS, (abortSignal) =>
       this.client.send(
         new ReceiveMessageCommand({
           QueueUrl: this.queueUrl,
@@ -53,6 +86,7 @@ export class SqsJobQueue implements JobQueue {
           // the older name, still what some SQS-compatible servers read
           ...({ AttributeNames: ['ApproximateReceiveCount'] } as object),
         }),
+        { abortSignal },
       ),
     );
     const m = r.Messages?.[0];
@@ -65,24 +99,48 @@ export class SqsJobQueue implements JobQueue {
   }
 
   async extend(message: ReceivedMessage, visibilitySeconds: number): Promise<void> {
-    await call('extend', () =>
+    await call('extend', CALL_MS, (abortSignal) =>
       this.client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: this.queueUrl,
           ReceiptHandle: message.receipt,
           VisibilityTimeout: visibilitySeconds,
         }),
+        { abortSignal },
       ),
     );
   }
 
   async delete(message: ReceivedMessage): Promise<void> {
-    await call('delete', () =>
-      this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.receipt })),
+    await call('delete', CALL_MS, (abortSignal) =>
+      this.client.send(
+        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.receipt }),
+        {
+          abortSignal,
+        },
+      ),
     );
   }
 
   async release(message: ReceivedMessage): Promise<void> {
     await this.extend(message, 0);
+  }
+
+  /** Sends the body to the dead-letter queue (with the reason as an attribute), then deletes it here. */
+  async deadLetter(message: ReceivedMessage, reason: string): Promise<boolean> {
+    const dlq = this.options.deadLetterQueueUrl;
+    if (!dlq) return false;
+    await call('dead-letter', CALL_MS, (abortSignal) =>
+      this.client.send(
+        new SendMessageCommand({
+          QueueUrl: dlq,
+          MessageBody: message.body || '(empty)',
+          MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 256) } },
+        }),
+        { abortSignal },
+      ),
+    );
+    await this.delete(message);
+    return true;
   }
 }

@@ -60,14 +60,20 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
+  /**
+   * Makes room when full: refilled buckets go first, then the longest idle, down to 90% of
+   * `maxKeys`. Freeing a tenth at once keeps this scan to once per maxKeys/10 new keys: pruning
+   * just one made every request of a churn of many users (or tokens) scan all the buckets.
+   */
   private prune(now: number): void {
     if (this.buckets.size < this.maxKeys) return;
+    const target = Math.floor(this.maxKeys * 0.9);
     for (const [k, b] of this.buckets) {
       // a bucket that has refilled is the same as no bucket
       if (b.tokens + (now - b.at) * this.perMs >= this.perMinute) this.buckets.delete(k);
     }
     for (const k of this.buckets.keys()) {
-      if (this.buckets.size < this.maxKeys) break;
+      if (this.buckets.size <= target) break;
       this.buckets.delete(k);
     }
   }

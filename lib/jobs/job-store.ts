@@ -40,6 +40,11 @@ export interface JobRecord {
   /** the last failure was ours (not the workflow's), so another attempt may succeed */
   transient?: boolean;
   model?: { name: string; version: string };
+  /**
+   * The version an attempt is publishing, recorded before its first byte is written: an attempt
+   * that died between publishing and recording success is adopted, never published twice.
+   */
+  publishing?: { name: string; version: string };
   metrics?: Record<string, unknown>;
   /** set by a cancel request while the job runs; the trainer stops at the next batch */
   cancelRequested?: boolean;
@@ -102,14 +107,13 @@ export class JobStore {
   /** Applies `change` to the current record, retrying when another writer got there first. */
   async update(id: string, change: (rec: JobRecord) => JobRecord): Promise<JobRecord> {
     for (let attempt = 0; ; attempt++) {
-      const obj = await this.store.get(key(id));
-      if (!obj) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
-      const cur = JSON.parse(new TextDecoder().decode(obj.body)) as JobRecord;
+      // read() also rides out a record caught half written by a non-atomic store
+      const { rec: cur, etag } = await this.read(id);
       const next = { ...change(cur), updatedAt: new Date().toISOString() };
       try {
         await this.store.put(key(id), JSON.stringify(next), {
           contentType: 'application/json',
-          ifMatch: obj.etag,
+          ifMatch: etag,
         });
         return next;
       } catch (err) {

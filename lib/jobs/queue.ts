@@ -21,6 +21,12 @@ export interface JobQueue {
   delete(message: ReceivedMessage): Promise<void>;
   /** makes a message visible again at once (another worker may take it) */
   release(message: ReceivedMessage): Promise<void>;
+  /**
+   * Moves a message that no attempt can ever handle (malformed, unknown job) to the dead-letter
+   * queue at once, rather than letting it use up its receives. Resolves false when there is no
+   * dead-letter queue to move it to (the caller deletes it; its log line is then the only trace).
+   */
+  deadLetter?(message: ReceivedMessage, reason: string): Promise<boolean>;
 }
 
 interface Entry {
@@ -96,6 +102,14 @@ export class MemoryQueue implements JobQueue {
     const e = this.find(message);
     if (e) e.visibleAt = 0;
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  async deadLetter(message: ReceivedMessage): Promise<boolean> {
+    const e = this.find(message);
+    if (!e) return false;
+    this.entries = this.entries.filter((x) => x !== e);
+    this.deadLetters.push(e.body);
+    return true;
   }
 
   get size(): number {

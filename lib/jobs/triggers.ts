@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, MlaasError, NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRecord } from './job-store.js';
 import { type SubmitDeps, submitJob } from './submit.js';
@@ -31,12 +31,25 @@ const key = (name: string): string => {
 export class TriggerStore {
   constructor(private readonly store: ObjectStore) {}
 
-  async put(name: string, doc: unknown, owner: string): Promise<Trigger> {
+  /**
+   * Saves a rule. `checkSources` (the deployment's allow-list) sees the template's own files now,
+   * so a rule that could only ever start refused jobs is refused itself.
+   */
+  async put(
+    name: string,
+    doc: unknown,
+    owner: string,
+    checkSources?: (files: string[]) => void,
+  ): Promise<Trigger> {
     const r = TriggerSchema.safeParse(doc);
     if (!r.success) {
       throw new InvalidInputError(
         `invalid trigger: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
       );
+    }
+    const files = r.data.workflow.files;
+    if (checkSources && Array.isArray(files)) {
+      checkSources(files.filter((f): f is string => typeof f === 'string' && f !== '{object}'));
     }
     const t = { ...r.data, owner: r.data.owner ?? owner };
     await this.store.put(key(name), JSON.stringify(t, null, 2), { contentType: 'application/json' });
@@ -67,6 +80,8 @@ export interface UploadedObject {
   key: string;
   /** the object version (or its ETag where versioning is off): one version starts at most one job per rule */
   version: string;
+  /** where the trainer reads it; default s3://bucket/key (a local store's notifier gives its path) */
+  url?: string;
 }
 
 /** The workflow a rule makes for a new object. */
@@ -78,21 +93,35 @@ export function workflowFor(t: Trigger, url: string): unknown {
   return { ...w, files: [...files, url], labels };
 }
 
-/** Starts a training job for every rule covering a newly uploaded .root object. */
+/**
+ * Starts a training job for every rule covering a newly uploaded .root object. The object's
+ * content is not read here: a file that is not ROOT, or is corrupt, fails its job with a message
+ * naming it. A rule that cannot start its job (a refused source, a broken template) does not stop
+ * the others; the first such error is thrown once every rule had its turn.
+ */
 export async function onObjectCreated(
   deps: SubmitDeps & { triggers: TriggerStore },
   obj: UploadedObject,
 ): Promise<JobRecord[]> {
   if (!obj.key.startsWith('incoming/') || !obj.key.endsWith('.root')) return [];
-  const url = `s3://${obj.bucket}/${obj.key}`;
+  const url = obj.url ?? `s3://${obj.bucket}/${obj.key}`;
   const started: JobRecord[] = [];
+  const errors: unknown[] = [];
   for (const { name, trigger } of await deps.triggers.list()) {
     if (!obj.key.startsWith(trigger.prefix)) continue;
-    // the same object version submitted again finds the job it started the first time
+    // the same object version submitted again finds the job it started the first time, so a
+    // retried notification (after an error below) does not start a rule's job twice
     const idem = `trigger:${name}:${url}@${obj.version}`;
-    started.push(
-      await submitJob(deps, trigger.owner ?? 'trigger', workflowFor(trigger, url), idem.slice(0, 128)),
-    );
+    try {
+      started.push(
+        await submitJob(deps, trigger.owner ?? 'trigger', workflowFor(trigger, url), idem.slice(0, 128)),
+      );
+    } catch (err) {
+      // the rule's name in the message, the error's class (and so its status) kept
+      if (err instanceof MlaasError) err.message = `trigger "${name}": ${err.message}`;
+      errors.push(err);
+    }
   }
+  if (errors.length) throw errors[0];
   return started;
 }

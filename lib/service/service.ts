@@ -1,7 +1,8 @@
-import { NotFoundError } from '../errors.js';
+import { MlaasError, NotFoundError } from '../errors.js';
+import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
-import { submitJob } from '../jobs/submit.js';
+import { allowedSourcesFromEnv, submitJob } from '../jobs/submit.js';
 import { onObjectCreated, type Trigger, TriggerStore, type UploadedObject } from '../jobs/triggers.js';
 import { ModelCache } from '../serving/model-cache.js';
 import { infer, metadata } from '../serving/open-inference.js';
@@ -23,6 +24,33 @@ export interface ServiceDeps {
   checkSources?(files: string[]): void;
   cacheBytes?: number;
   maxUploadBytes?: number;
+}
+
+/** The deployment's policy: what `serve` and the Lambda functions read from the environment alike. */
+export interface ServiceConfig {
+  /** per-user limits on predict and submit (MLAAS4HEP_RATE_LIMIT_PREDICT / _SUBMIT) */
+  rateLimits: RateLimits;
+  /** prefixes workflows may read (MLAAS4HEP_ALLOWED_SOURCES); undefined: any source */
+  allowedSources?: string[];
+}
+
+/**
+ * The one place the service's policy is read from the environment, once at start. A bad value is
+ * a Misconfigured error naming the variable, so the process (or the cold start) fails at once.
+ */
+export function serviceConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: { allowedSources?: string[] } = {},
+): ServiceConfig {
+  try {
+    return {
+      rateLimits: rateLimitsFromEnv(env),
+      allowedSources: allowedSourcesFromEnv(env) ?? defaults.allowedSources,
+    };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new MlaasError(`configuration: ${message}`, 500, 'Misconfigured', { cause: err });
+  }
 }
 
 /** A job as its owner sees it (the workflow echoed, internals left out). */
@@ -139,7 +167,7 @@ export class Service {
   }
 
   putTrigger(caller: Caller, name: string, doc: unknown): Promise<Trigger> {
-    return this.triggers.put(name, doc, caller.sub);
+    return this.triggers.put(name, doc, caller.sub, this.deps.checkSources);
   }
 
   getTrigger(name: string) {

@@ -3,13 +3,14 @@ import { createDevIssuer } from '../auth/dev-issuer.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
-import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
+import type { RateLimits } from '../http/rate-limit.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
+import { sourceAllowList } from '../jobs/submit.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { consumeQueue } from '../training/worker.js';
 import { routes } from './routes.js';
-import { Service } from './service.js';
+import { Service, serviceConfigFromEnv } from './service.js';
 
 export interface StackOptions {
   store: ObjectStore;
@@ -20,7 +21,10 @@ export interface StackOptions {
   host?: string;
   /** runs a trainer on the queue in this process (needs the dataset I/O and a TensorFlow.js backend) */
   worker?: { dataset: DatasetDeps; backend: string; pollMs?: number };
+  /** refuses sources outside an allow-list; default: `allowedSources` */
   checkSources?(files: string[]): void;
+  /** prefixes workflows may read (403 beyond them); default MLAAS4HEP_ALLOWED_SOURCES, unset: any */
+  allowedSources?: string[];
   /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
   rateLimits?: RateLimits;
   log?(entry: Record<string, unknown>): void;
@@ -40,8 +44,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const queue = o.queue ?? new MemoryQueue(3);
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
-  const service = new Service({ store: o.store, queue, checkSources: o.checkSources });
-  const api = createApi(routes(service, o.rateLimits ?? rateLimitsFromEnv()), { verifier, log: o.log });
+  // the same policy as the Lambda functions (functions/deps.ts), options taking precedence
+  const config = serviceConfigFromEnv();
+  const allowed = o.allowedSources ?? config.allowedSources;
+  const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
+  const service = new Service({ store: o.store, queue, checkSources });
+  const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
   const stop = new AbortController();
   const worker = o.worker

@@ -1,7 +1,13 @@
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
-import { MlaasError } from '../errors.js';
+import { MlaasError, UnavailableError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
+import {
+  DuplicateAttemptError,
+  type Publication,
+  publishingStore,
+  settlePublication,
+} from '../jobs/publication.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
 
@@ -19,7 +25,20 @@ export interface TrainerDeps {
   log?(line: string): void;
 }
 
-/** Runs one queued (or interrupted) job to its end, recording every step in the job store. */
+/**
+ * What the job's owner reads about a failure: the workflow's own errors, and which file or service
+ * was unavailable; anything else (a bug, memory) stays in our logs.
+ */
+function describeFailure(err: unknown): string {
+  if (err instanceof MlaasError && err.expose) return err.message;
+  if (err instanceof UnavailableError) return `temporarily unavailable: ${err.message}`;
+  return 'internal error while training';
+}
+
+/**
+ * Runs one queued (or interrupted) job to its end, recording every step in the job store. A job
+ * publishes at most one model version over all its attempts (see ../jobs/publication.ts).
+ */
 export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> {
   const { jobs } = deps;
   const start = await jobs.get(id);
@@ -32,6 +51,22 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
   }
   await jobs.transition(id, 'running', { error: undefined, transient: undefined });
   await jobs.log(id, `started (attempt ${start.attempts + 1}) on the ${deps.backend} backend`);
+  if (start.publishing) {
+    // an earlier attempt got as far as publishing: adopt its bundle if complete, else clear it away
+    const adopted = await settlePublication(deps.models, start.publishing);
+    if (adopted) {
+      await jobs.log(
+        id,
+        `model ${adopted.name} version ${adopted.version} was published by an earlier attempt`,
+      );
+      return await jobs.transition(id, 'succeeded', {
+        model: { name: adopted.name, version: adopted.version },
+        metrics: adopted.metrics,
+        publishing: undefined,
+      });
+    }
+    await jobs.update(id, (r) => ({ ...r, publishing: undefined }));
+  }
   const stop = new AbortController();
   let cancelled = false;
   const onShutdown = () => stop.abort();
@@ -51,13 +86,26 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
       })
       .catch(() => undefined);
   }, deps.pollMs ?? 2000);
+  // recorded before the bundle's first file, in turn with the progress writes (a store that ignores
+  // If-Match, like the local emulator, would otherwise let one overwrite the other)
+  const claim = (p: Publication): Promise<void> => {
+    const done = writing.then(() =>
+      jobs.update(id, (r) => {
+        if (r.publishing && r.publishing.version !== p.version)
+          throw new DuplicateAttemptError(id, r.publishing.version);
+        return { ...r, publishing: p };
+      }),
+    );
+    writing = done.catch(() => undefined);
+    return done.then(() => undefined);
+  };
   try {
     const w = parseWorkflow(start.workflow);
     const outcome = await runTrainingJob(
       w,
       {
         dataset: deps.dataset,
-        store: deps.models,
+        store: publishingStore(deps.models, claim),
         backend: deps.backend,
         signal: stop.signal,
         onProgress: (p) => {
@@ -94,13 +142,19 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
       progress: latest,
       model: { name: outcome.name, version: outcome.version! },
       metrics: { auc: m.auc, accuracy: m.accuracy, testEvents: m.testEvents, history: outcome.history },
+      publishing: undefined,
     });
   } catch (err) {
     clearInterval(timer);
     await writing;
-    // a physicist sees what was wrong with their workflow; internal failures stay in our logs
+    if (err instanceof DuplicateAttemptError) {
+      // the other attempt owns the job and its message now; leave both to it
+      await jobs.log(id, `stopped: ${err.message}`);
+      return await jobs.get(id);
+    }
+    // the workflow's fault (a 4xx: invalid, file missing or corrupt) fails at once; ours may pass
     const theirs = err instanceof MlaasError && err.expose && err.status < 500;
-    const message = err instanceof MlaasError && err.expose ? err.message : 'internal error while training';
+    const message = describeFailure(err);
     deps.log?.(`job ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (!theirs && deps.retry) {
       await jobs.log(id, `attempt failed: ${message}; it will be retried`);

@@ -1,3 +1,4 @@
+import { NotFoundError } from '../errors.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue, ReceivedMessage } from '../jobs/queue.js';
 import { runJob, type TrainerDeps } from './trainer.js';
@@ -23,7 +24,8 @@ export interface WorkerOptions {
  * returns it to the queue when the job was interrupted so another run resumes it. A failure of
  * ours is retried after a delay until the message's last receive; then the record says failed with
  * the last error and the queue's redrive policy moves the message to the dead-letter queue.
- * A malformed or unknown message is logged and deleted, never retried.
+ * A malformed or unknown message is never retried: it goes to the dead-letter queue at once (or is
+ * deleted when the queue has none to offer), with a log line either way.
  */
 export async function consumeQueue(
   queue: JobQueue,
@@ -59,26 +61,39 @@ export async function consumeQueue(
   }
   return handled;
 
-  async function handle(msg: ReceivedMessage): Promise<void> {
+  /**
+   * The job id a message names, or undefined when it names none that exists. A store that cannot
+   * be read says nothing about the job: that error propagates, and the message comes back later.
+   */
+  async function knownJob(body: string): Promise<string | undefined> {
     let jobId: unknown;
     try {
-      jobId = (JSON.parse(msg.body) as { jobId?: unknown }).jobId;
+      jobId = (JSON.parse(body) as { jobId?: unknown } | null)?.jobId;
     } catch {
-      jobId = undefined;
+      return undefined;
     }
-    if (
-      typeof jobId !== 'string' ||
-      !(await jobs.get(jobId).then(
-        () => true,
-        () => false,
-      ))
-    ) {
+    if (typeof jobId !== 'string') return undefined;
+    try {
+      await jobs.get(jobId);
+      return jobId;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async function handle(msg: ReceivedMessage): Promise<void> {
+    const jobId = await knownJob(msg.body);
+    if (jobId === undefined) {
+      // nothing any attempt could do with it: aside at once, rather than use up its receives
+      const reason = 'not a known job';
+      const moved = await (queue.deadLetter?.(msg, reason) ?? Promise.resolve(false));
+      if (!moved) await queue.delete(msg);
       log({
         level: 'warn',
-        message: 'poisoned message moved aside (not a known job)',
+        message: `poisoned message moved aside (${reason}): ${moved ? 'dead-lettered' : 'deleted'}`,
         body: msg.body.slice(0, 200),
       });
-      await queue.delete(msg);
       return;
     }
     const heartbeat = setInterval(
@@ -93,6 +108,9 @@ export async function consumeQueue(
       const rec = await runJob(jobId, { ...deps, jobs, shutdown: options.signal, retry });
       log({ level: 'info', message: 'job ended', jobId, status: rec.status, receiveCount: msg.receiveCount });
       if (rec.status === 'interrupted') await queue.release(msg);
+      else if (rec.status === 'running')
+        // another attempt of the job (a duplicate delivery) is publishing: the message is its
+        return;
       else if (rec.status === 'queued')
         // a failure of ours: the message comes back after a delay for another attempt
         await queue.extend(msg, (options.retryDelaySeconds ?? 30) * msg.receiveCount);

@@ -7,7 +7,7 @@ import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
 const USAGE =
-  'mlaas4hep worker --store <dir | s3://bucket/prefix> --queue <sqs queue url> [--max-messages N] [--visibility SECONDS]';
+  'mlaas4hep worker --store <dir | s3://bucket/prefix> --queue <sqs queue url> [--max-messages N] [--visibility SECONDS] [--dead-letter-queue <sqs queue url>]';
 
 /**
  * The trainer as a queue consumer (the ECS service's entry): long-polls SQS, trains, and on
@@ -23,6 +23,8 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
       // how long a message stays hidden while its job runs (extended every third): also how soon
       // a job comes back when its trainer dies without a word
       visibility: { type: 'string', default: '300' },
+      // where poisoned messages go at once (else they are deleted, with a log line)
+      'dead-letter-queue': { type: 'string' },
     },
     USAGE,
   );
@@ -31,6 +33,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const queue = new SqsJobQueue(
     createSqsClient(endpoint ? { endpoint } : {}),
     required(values.queue, '--queue', USAGE),
+    { deadLetterQueueUrl: values['dead-letter-queue'] },
   );
   const backend = await initBackend();
   const stop = new AbortController();

@@ -238,6 +238,8 @@ describe('the deployable stack (serverless package)', () => {
       's3://<DataBucket>',
       '--queue',
       '<JobQueue>',
+      '--dead-letter-queue',
+      '<JobDeadLetterQueue>',
     ]);
     expect(c.StopTimeout).toBe(120);
     const logs = (c.LogConfiguration as { LogDriver: string; Options: Record<string, unknown> }) ?? {};
@@ -258,12 +260,14 @@ describe('the deployable stack (serverless package)', () => {
 
   it('gives the trainer what it reads and writes (and ECS what it needs to start it)', () => {
     expect(grants('TrainerTaskRole')).toEqual({
-      's3:GetObject': [bucket('data/'), bucket('incoming/'), bucket('jobs/')],
+      's3:GetObject': [bucket('data/'), bucket('incoming/'), bucket('jobs/'), bucket('models/')],
       's3:PutObject': [bucket('jobs/'), bucket('models/')],
+      's3:DeleteObject': [bucket('models/')],
       's3:ListBucket': [BUCKET],
       'sqs:ReceiveMessage': [QUEUE],
       'sqs:DeleteMessage': [QUEUE],
       'sqs:ChangeMessageVisibility': [QUEUE],
+      'sqs:SendMessage': ['<JobDeadLetterQueue.Arn>'],
     });
     const exec = grants('TrainerExecutionRole');
     expect(Object.keys(exec).sort()).toEqual([

@@ -64,8 +64,7 @@ export class MemoryQueue implements JobQueue {
       const now = Date.now();
       const e = this.entries.find((x) => x.visibleAt <= now);
       if (e && e.receiveCount >= this.maxReceives) {
-        this.entries = this.entries.filter((x) => x !== e);
-        this.deadLetters.push(e.body);
+        this.moveAside(e);
         continue;
       }
       if (e) {
@@ -107,9 +106,13 @@ export class MemoryQueue implements JobQueue {
   async deadLetter(message: ReceivedMessage): Promise<boolean> {
     const e = this.find(message);
     if (!e) return false;
+    this.moveAside(e);
+    return true;
+  }
+
+  private moveAside(e: Entry): void {
     this.entries = this.entries.filter((x) => x !== e);
     this.deadLetters.push(e.body);
-    return true;
   }
 
   get size(): number {

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { createDevIssuer } from '../lib/auth/dev-issuer.js';
+import { createDevIssuer, devIssuerEnv } from '../lib/auth/dev-issuer.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { JobStore } from '../lib/jobs/job-store.js';
@@ -91,11 +91,7 @@ export async function startLocalStack(o: {
     MLAAS4HEP_QUEUE_URL: queueUrl,
     MLAAS4HEP_S3_ENDPOINT: s3Endpoint,
     MLAAS4HEP_SQS_ENDPOINT: `http://127.0.0.1:${sqsPort}`,
-    MLAAS4HEP_JWT_ISSUER: dev.config.issuer,
-    MLAAS4HEP_JWT_AUDIENCE: dev.config.audience,
-    MLAAS4HEP_JWT_JWKS_URI: dev.config.jwksUri,
-    MLAAS4HEP_DEV_JWKS: JSON.stringify(dev.jwks),
-    MLAAS4HEP_DEV_ISSUER: '1',
+    ...devIssuerEnv(dev),
   };
   const cli = require.resolve('serverless/bin/serverless.js');
   const offline: ChildProcess = spawn(

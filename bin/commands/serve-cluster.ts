@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createDevIssuer } from '../../lib/auth/dev-issuer.js';
+import { createDevIssuer, devIssuerEnv } from '../../lib/auth/dev-issuer.js';
 import { InvalidInputError } from '../../lib/errors.js';
 
 export interface ClusterOptions {
@@ -29,12 +29,7 @@ export async function serveCluster(o: ClusterOptions, out: NodeJS.WritableStream
   let token: string | undefined;
   if (o.dev && !process.env.MLAAS4HEP_DEV_JWKS) {
     const dev = createDevIssuer();
-    Object.assign(env, {
-      MLAAS4HEP_JWT_ISSUER: dev.config.issuer,
-      MLAAS4HEP_JWT_AUDIENCE: dev.config.audience,
-      MLAAS4HEP_JWT_JWKS_URI: dev.config.jwksUri,
-      MLAAS4HEP_DEV_JWKS: JSON.stringify(dev.jwks),
-    });
+    Object.assign(env, devIssuerEnv(dev));
     token = dev.mintToken({ sub: 'dev', scopes: ['submit', 'predict', 'admin'] });
   }
   const workers: Worker[] = [];

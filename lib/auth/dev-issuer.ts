@@ -47,6 +47,21 @@ export interface RunningDevIssuer extends DevIssuer {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment under which another process (serverless offline's functions, a `serve --workers`
+ * process) accepts this issuer's tokens with `verifierFromEnv`: its config and its public keys,
+ * preloaded, and the explicit MLAAS4HEP_DEV_ISSUER=1.
+ */
+export function devIssuerEnv(dev: DevIssuer): Record<string, string> {
+  return {
+    MLAAS4HEP_JWT_ISSUER: dev.config.issuer,
+    MLAAS4HEP_JWT_AUDIENCE: dev.config.audience,
+    MLAAS4HEP_JWT_JWKS_URI: dev.config.jwksUri,
+    MLAAS4HEP_DEV_JWKS: JSON.stringify(dev.jwks),
+    MLAAS4HEP_DEV_ISSUER: '1',
+  };
+}
+
 const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
 
 /** RS256 over `header.payload`, as JWS compact serialisation. */

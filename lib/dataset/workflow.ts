@@ -97,6 +97,10 @@ const Labels = z.union([
 const Training = z
   .object({
     mode: z.enum(['standard', 'chunk']).default('standard'),
+    /** train on standardised features (folded into the model's first Dense layer afterwards) */
+    standardize: z.boolean().default(true),
+    /** cosine: the learning rate falls to 1/20 of the model's over the epochs (standard mode) */
+    lr_schedule: z.enum(['cosine', 'constant']).default('cosine'),
     early_stopping: z
       .object({
         patience: z.number().int().positive().default(3),
@@ -114,7 +118,7 @@ export const WorkflowSchema = z
     params: Params.default(Params.parse({})),
     preproc: Preproc.optional(),
     model: z.unknown().optional(),
-    training: Training.default({ mode: 'standard' }),
+    training: Training.prefault({}),
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, "_", "." and "-" only')

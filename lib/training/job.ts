@@ -92,6 +92,8 @@ export async function runTrainingJob(
   try {
     const res = await trainModel(ds, def, {
       mode: w.training.mode,
+      standardize: w.training.standardize,
+      lrSchedule: w.training.lr_schedule,
       epochs: w.params.epochs,
       batchSize: w.params.batch_size,
       seed: w.params.seed,

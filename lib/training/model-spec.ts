@@ -35,7 +35,8 @@ export const ModelSpecSchema = z
   .object({
     layers: z.array(Layer).min(1).max(64),
     optimizer: z.enum(['adam', 'sgd', 'rmsprop', 'adagrad']).default('adam'),
-    learningRate: z.number().positive().max(10).default(0.001),
+    /** where the cosine schedule starts (standard mode); twice Keras's 0.001, as the schedule ends at 1/20 */
+    learningRate: z.number().positive().max(10).default(0.002),
     loss: z.enum(['binaryCrossentropy', 'categoricalCrossentropy', 'meanSquaredError']).optional(),
   })
   .strict();
@@ -51,7 +52,7 @@ export const DEFAULT_MODEL: ModelSpec = {
     { type: 'dropout', rate: 0.5 },
   ],
   optimizer: 'adam',
-  learningRate: 0.001,
+  learningRate: 0.002,
 };
 
 /** What a workflow's "model" may hold: our declarative spec, or a Keras topology (model.to_json()). */

@@ -4,6 +4,13 @@ import { deriveSeed, seededRandom, shuffleInPlace } from '../dataset/random.js';
 import { gather, gatherRows, TEST, TRAIN, VALIDATION } from '../dataset/split.js';
 import { auc, macroAuc } from './metrics.js';
 import { type BuiltModel, buildModel, type ModelDefinition } from './model-spec.js';
+import {
+  fitStandardizer,
+  foldStandardizer,
+  inputDense,
+  type Standardizer,
+  standardize,
+} from './standardize.js';
 
 export type TrainingMode = 'chunk' | 'standard';
 
@@ -13,6 +20,10 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   seed: number;
+  /** train on standardised features, folded into the first Dense layer at the end (default true) */
+  standardize?: boolean;
+  /** cosine: in standard mode the learning rate falls to 1/20 of the model's over the epochs (default) */
+  lrSchedule?: 'cosine' | 'constant';
   /** stop when the validation loss has not improved for `patience` epochs (standard mode) */
   earlyStopping?: { patience: number; minDelta?: number };
   /** aborting stops training at the next batch boundary */
@@ -38,6 +49,7 @@ export interface EpochMetrics {
   valLoss?: number;
   valAccuracy?: number;
   valAuc?: number;
+  learningRate?: number;
 }
 
 export interface Held {
@@ -178,6 +190,15 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
   let samples = 0;
   let interrupted = false;
   let stoppedEarly = false;
+  const scaled = (cfg.standardize ?? true) && inputDense(model) !== undefined;
+  let std: Standardizer | undefined;
+  // the first training rows seen set the standardisation (a seeded, proportional mix of every file)
+  const fx = (x: Float32Array): Float32Array => {
+    if (!scaled) return x;
+    std ??= fitStandardizer(x, width);
+    return standardize(std, x);
+  };
+  const fh = (h: Held): Held => ({ ...h, x: fx(h.x) });
 
   const fitRows = async (
     x: Float32Array,
@@ -235,12 +256,13 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
   if (cfg.mode === 'chunk') {
     for await (const c of ds.chunks()) {
       const train = part(c, TRAIN, deriveSeed(cfg.seed, c.index, 3));
+      const trainX = fx(train.x);
       const val = part(c, VALIDATION, 0);
       test.add(part(c, TEST, 0));
       validation.add(val);
-      const vh = { ...val, rows: val.y.length };
+      const vh = fh({ ...val, rows: val.y.length });
       const logs = await fitRows(
-        train.x,
+        trainX,
         train.y,
         cfg.epochs,
         { chunk: c.index + 1, chunks, epochs: cfg.epochs },
@@ -264,7 +286,13 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
     let best = Number.POSITIVE_INFINITY;
     let bestWeights: tf.Tensor[] | undefined;
     let since = 0;
+    let heldOut: Held | undefined;
+    const lr0 = learningRate(model);
     for (let epoch = 1; epoch <= cfg.epochs && !interrupted; epoch++) {
+      if ((cfg.lrSchedule ?? 'cosine') === 'cosine' && lr0 !== undefined && cfg.epochs > 1) {
+        const cos = 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / (cfg.epochs - 1)));
+        setLearningRate(model, lr0 / 20 + (lr0 - lr0 / 20) * cos);
+      }
       let lossSum = 0;
       let accSum = 0;
       let n = 0;
@@ -275,7 +303,8 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
           validation.add(part(c, VALIDATION, 0));
         }
         const train = part(c, TRAIN, deriveSeed(cfg.seed, c.index, epoch));
-        const [l] = await fitRows(train.x, train.y, 1, {
+        const trainX = fx(train.x);
+        const [l] = await fitRows(trainX, train.y, 1, {
           chunk: c.index + 1,
           chunks,
           epochs: cfg.epochs,
@@ -286,10 +315,11 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
           accSum += l.acc * train.y.length;
           n += train.y.length;
         }
-        lastTrain = { x: train.x, y: train.y, rows: train.y.length };
+        lastTrain = { x: trainX, y: train.y, rows: train.y.length };
         if (interrupted) break;
       }
-      const v = evaluate(model, validation.held(), width, classes);
+      heldOut ??= fh(validation.held());
+      const v = evaluate(model, heldOut, width, classes);
       const trainAuc = lastTrain ? evaluate(model, lastTrain, width, classes).auc : undefined;
       history.push({
         epoch,
@@ -299,6 +329,7 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
         valLoss: v.loss,
         valAccuracy: v.accuracy,
         valAuc: v.auc,
+        learningRate: learningRate(model),
       });
       if (cfg.earlyStopping && Number.isFinite(v.loss)) {
         if (v.loss < best - (cfg.earlyStopping.minDelta ?? 0)) {
@@ -315,6 +346,7 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
     if (stoppedEarly && bestWeights) model.setWeights(bestWeights);
     tf.dispose(bestWeights ?? []);
   }
+  if (std) foldStandardizer(model, std);
   return {
     ...built,
     history,
@@ -325,4 +357,17 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
     samples,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** The optimizer's current learning rate, when it has one we can read (Adam, RMSProp, SGD, ...). */
+function learningRate(model: tf.LayersModel): number | undefined {
+  const lr = (model.optimizer as unknown as { learningRate?: unknown }).learningRate;
+  return typeof lr === 'number' ? lr : undefined;
+}
+
+function setLearningRate(model: tf.LayersModel, lr: number): void {
+  // tfjs optimizers read this field on every step; SGD also has a setter
+  const opt = model.optimizer as unknown as { learningRate: number; setLearningRate?(lr: number): void };
+  if (opt.setLearningRate) opt.setLearningRate(lr);
+  else opt.learningRate = lr;
 }

@@ -1,5 +1,5 @@
 import type { BasketRef, BranchInfo } from './branch-info.js';
-import { decompressRecord, decompressRecordSync } from './codecs/decompress.js';
+import { decompressFramesSync, decompressRecord, joinParts } from './codecs/decompress.js';
 import { CorruptFileError } from './errors.js';
 
 /** A basket's payload after decompression: the entries' bytes and, for variable-size entries, where each starts. */
@@ -55,7 +55,7 @@ function parseHeader(raw: Uint8Array, source: string, branch: string): BasketHea
  * [count, offset_0 .. offset_{n-1}, 0], counted from the start of the key; we rebase them on the data.
  */
 function split(
-  payload: Uint8Array,
+  payload: Uint8Array | Uint8Array[],
   h: BasketHeader,
   ref: BasketRef,
   variable: boolean,
@@ -63,7 +63,10 @@ function split(
   branch: string,
 ): RawBasket {
   const border = h.last - h.keylen;
-  const data = payload.subarray(0, border);
+  // ROOT often compresses the entries and their offsets as separate frames: then no joining is needed
+  const parts = Array.isArray(payload) ? payload : [payload];
+  const whole = parts.length === 2 && parts[0].length === border ? undefined : joinParts(parts, h.objlen);
+  const data = whole ? whole.subarray(0, border) : parts[0];
   const n = ref.entryStop - ref.entryStart;
   if (h.nevbuf !== n) {
     throw new CorruptFileError(
@@ -72,7 +75,7 @@ function split(
     );
   }
   if (!variable) return { entryStart: ref.entryStart, entryStop: ref.entryStop, data };
-  const tail = payload.subarray(border);
+  const tail = whole ? whole.subarray(border) : parts[1];
   if (tail.length < 4 * (n + 1)) {
     throw new CorruptFileError(source, `basket of branch "${branch}" is missing its entry offsets`);
   }
@@ -105,6 +108,51 @@ function embeddedBasket(ref: BasketRef): RawBasket {
   return { entryStart: ref.entryStart, entryStop: ref.entryStop, data: e.data, byteOffsets: e.byteOffsets };
 }
 
+/** A basket record whose payload is zlib frames only: what a worker needs to inflate it. */
+export interface ZlibBasket {
+  header: BasketHeader;
+  /** each deflate stream: offset in the record, length, inflated size */
+  frames: Array<{ at: number; length: number; size: number }>;
+  /** inflated size of the whole payload (the frames' sizes add up to the key's) */
+  size: number;
+}
+
+/**
+ * The zlib frames of a basket record, or undefined when the payload is stored, uses another codec
+ * or has sizes that disagree (the general path decodes or reports those).
+ */
+export function zlibBasket(raw: Uint8Array, branch: BranchInfo, source: string): ZlibBasket | undefined {
+  const h = parseHeader(raw, source, branch.name);
+  let p = h.keylen;
+  if (raw.length - p === h.objlen) return;
+  const frames: ZlibBasket['frames'] = [];
+  let total = 0;
+  while (total < h.objlen) {
+    if (raw.length - p < 9 || raw[p] !== 0x5a || raw[p + 1] !== 0x4c) return;
+    const length = raw[p + 3] | (raw[p + 4] << 8) | (raw[p + 5] << 16);
+    const size = raw[p + 6] | (raw[p + 7] << 8) | (raw[p + 8] << 16);
+    if (size === 0 || p + 9 + length > raw.length) return;
+    frames.push({ at: p + 9, length, size });
+    total += size;
+    p += 9 + length;
+  }
+  if (total !== h.objlen || p !== raw.length) return;
+  return { header: h, frames, size: total };
+}
+
+/** Entry data of a basket whose zlib frames were inflated elsewhere. */
+export function finishZlibBasket(
+  payload: Uint8Array,
+  z: ZlibBasket,
+  ref: BasketRef,
+  branch: BranchInfo,
+  source: string,
+): RawBasket {
+  if (payload.length !== z.size)
+    throw new CorruptFileError(source, `ZL frames inflated to ${payload.length} bytes, expected ${z.size}`);
+  return split(payload, z.header, ref, hasEntryOffsets(branch), source, branch.name);
+}
+
 /** Turns the bytes of a basket record (as read from the file) into entry data. */
 export async function decodeBasket(
   raw: Uint8Array,
@@ -128,6 +176,6 @@ export function decodeBasketSync(
 ): RawBasket | undefined {
   if (ref.embedded) return embeddedBasket(ref);
   const h = parseHeader(raw, source, branch.name);
-  const payload = decompressRecordSync(raw.subarray(h.keylen), h.objlen, source);
-  return payload && split(payload, h, ref, hasEntryOffsets(branch), source, branch.name);
+  const parts = decompressFramesSync(raw.subarray(h.keylen), h.objlen, source);
+  return parts && split(parts, h, ref, hasEntryOffsets(branch), source, branch.name);
 }

@@ -1,9 +1,9 @@
 import { InvalidInputError } from '../errors.js';
-import { decodeBasket, decodeBasketSync } from './basket.js';
-import type { BasketRef, BranchInfo } from './branch-info.js';
+import { type BasketJob, decodeGroup, fetchGroup, readGroups } from './basket-groups.js';
+import type { BranchInfo } from './branch-info.js';
 import { UnsupportedBranchError } from './errors.js';
 import type { Tree } from './file.js';
-import { allocValues, type DecodedBasket, interpretBasket } from './interpret.js';
+import { allocValues, type DecodedBasket } from './interpret.js';
 import type { Column, TypedValues } from './types.js';
 
 export interface IterateOptions {
@@ -48,9 +48,8 @@ interface BranchState {
   next: number; // index of the first basket not yet decoded
 }
 
-interface Job {
+interface Job extends BasketJob {
   st: BranchState;
-  ref: BasketRef;
 }
 
 /** The baskets chunk [start, stop) needs that no earlier chunk decoded (advances each branch's cursor). */
@@ -59,37 +58,11 @@ function plan(states: BranchState[], start: number, stop: number): Job[] {
   for (const st of states) {
     const refs = st.info.baskets;
     while (st.next < refs.length && refs[st.next].entryStart < stop) {
-      if (refs[st.next].entryStop > start) jobs.push({ st, ref: refs[st.next] });
+      if (refs[st.next].entryStop > start) jobs.push({ st, info: st.info, ref: refs[st.next] });
       st.next++;
     }
   }
   return jobs;
-}
-
-/** Reads the compressed baskets of a plan in one call, so the source can merge neighbouring ranges. */
-async function fetchRaw(tree: Tree, jobs: Job[]): Promise<Uint8Array[]> {
-  const onDisk = jobs.filter((j) => !j.ref.embedded);
-  const raws = await tree.file.source.read(onDisk.map((j) => [j.ref.seek, j.ref.bytes] as const));
-  let i = 0;
-  return jobs.map((j) => (j.ref.embedded ? new Uint8Array(0) : raws[i++]));
-}
-
-async function decodeAll(
-  tree: Tree,
-  jobs: Job[],
-  raws: Uint8Array[],
-  parallel: boolean,
-): Promise<DecodedBasket[]> {
-  const name = tree.file.source.name;
-  return Promise.all(
-    jobs.map(async (j, i) => {
-      // single-threaded, decode synchronously: no promise per basket on the hot path
-      const raw =
-        (!parallel && decodeBasketSync(raws[i], j.ref, j.st.info, name)) ||
-        (await decodeBasket(raws[i], j.ref, j.st.info, name, parallel));
-      return interpretBasket(raw, j.st.info, name, !j.ref.embedded);
-    }),
-  );
 }
 
 /** Cuts entries [start, stop) out of the decoded baskets of one branch: views when one basket covers them. */
@@ -164,14 +137,20 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
     ),
   }));
   // Chunks are planned, read and decoded ahead of the caller (two by default): the next chunks'
-  // bytes arrive and inflate on worker threads while this one is assembled and consumed.
+  // bytes arrive and inflate on worker threads while this one is assembled and consumed. Inserting
+  // after the whole chunk decoded keeps one chunk's failure from leaving half its baskets behind.
   const prepare = (cs: number): Promise<void> => {
     const jobs = plan(states, cs, Math.min(cs + step, stop));
-    const done = fetchRaw(tree, jobs)
-      .then((raws) => decodeAll(tree, jobs, raws, parallel))
-      .then((decoded) => {
-        for (let i = 0; i < jobs.length; i++) insertSorted(jobs[i].st.decoded, decoded[i]);
-      });
+    // group by group: the first baskets decode while later bytes are still being read
+    const done = Promise.all(
+      readGroups(jobs).map(async (group) => {
+        const decoded = await decodeGroup(tree, group, await fetchGroup(tree, group), parallel);
+        return { group, decoded };
+      }),
+    ).then((parts) => {
+      for (const { group, decoded } of parts)
+        for (let i = 0; i < group.length; i++) insertSorted(group[i].st.decoded, decoded[i]);
+    });
     // a chunk that fails after the caller stopped iterating must not become an unhandled rejection
     done.catch(() => {});
     return done;

@@ -1,10 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/errors.js';
-import { BranchNotFoundError, TreeNotFoundError, UnsupportedBranchError } from '../../lib/root/errors.js';
+import {
+  BranchNotFoundError,
+  CorruptFileError,
+  TreeNotFoundError,
+  UnsupportedBranchError,
+} from '../../lib/root/errors.js';
 import { openRoot } from '../../lib/root/file.js';
 import { type Chunk, iterate, readColumns } from '../../lib/root/iterate.js';
 import { LocalSource } from '../../lib/root/source/local.js';
+import { MemorySource } from '../../lib/root/source/memory.js';
 import type { ByteRange } from '../../lib/root/source/types.js';
 import type { Column } from '../../lib/root/types.js';
 import { hasShared, ROOT_DIR, SYNTH_DIR } from '../helpers/reference.js';
@@ -66,9 +74,43 @@ describe.skipIf(!hasShared)('iterate', () => {
           return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
         };
         expect(bytes(a[i]).equals(bytes(b[i])), name).toBe(true);
+        expect(a[i].columns[name].offsets, name).toEqual(b[i].columns[name].offsets);
       }
     }
     await f.close();
+  });
+
+  it('reports a damaged zlib frame of a multi-frame basket (entries and offsets compressed apart) as a corrupt file, on worker threads or not, from disk or memory', async () => {
+    const clean = readFileSync(SIGNAL);
+    const f = await openRoot(SIGNAL);
+    const branch = (await f.tree('Events')).branch('Jet_pt');
+    const ref = branch.baskets[1];
+    await f.close();
+    const bytes = Uint8Array.from(clean);
+    const keylen = new DataView(bytes.buffer).getInt16(ref.seek + 14);
+    const first = ref.seek + keylen;
+    const firstLength = bytes[first + 3] | (bytes[first + 4] << 8) | (bytes[first + 5] << 16);
+    const second = first + 9 + firstLength;
+    expect(second).toBeLessThan(ref.seek + ref.bytes); // the basket really has a second frame
+    bytes[second + 9 + 100] ^= 0x5a; // inside the offsets frame's deflate stream
+    const dir = mkdtempSync(join(tmpdir(), 'mlaas4hep-frames-'));
+    const path = join(dir, 'damaged.root');
+    writeFileSync(path, bytes);
+    try {
+      for (const source of [path, new MemorySource('damaged.root', bytes)]) {
+        for (const parallel of [true, false]) {
+          const g = await openRoot(source);
+          const tree = await g.tree('Events');
+          const err = await collect(iterate(tree, { branches: ['Jet_pt'], parallel })).catch(
+            (e: unknown) => e,
+          );
+          expect(err, `parallel ${parallel}`).toBeInstanceOf(CorruptFileError);
+          await g.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads 250 k events in steps of 10 k touching each basket once and never more than a few chunks of bytes at a time', async () => {

@@ -61,7 +61,7 @@ export function inflateOptions(
   compressed = size,
 ): { maxOutputLength: number; chunkSize: number } {
   // deflate cannot expand more than ~1032:1, so a corrupt size field cannot make us allocate more
-  return { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size, compressed * 1040 + 1024)) };
+  return { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size + 64, compressed * 1040 + 1024)) };
 }
 
 /** Decodes one frame without waiting, or returns undefined when its codec needs async set-up (xz). */
@@ -151,7 +151,8 @@ async function decodeCheckedAsync(
   }
 }
 
-function join(parts: Uint8Array[], expected: number): Uint8Array {
+/** Frames' bytes back to back (the frame itself when there is one). */
+export function joinParts(parts: Uint8Array[], expected: number): Uint8Array {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(expected);
   let at = 0;
@@ -163,22 +164,23 @@ function join(parts: Uint8Array[], expected: number): Uint8Array {
 }
 
 /**
- * The same as decompressRecord without waiting, for the single-threaded hot path; undefined when
- * some frame needs an asynchronous codec (the caller then uses decompressRecord).
+ * The same as decompressRecord without waiting, for the single-threaded hot path, each frame's
+ * bytes apart; undefined when some frame needs an asynchronous codec (the caller then uses
+ * decompressRecord).
  */
-export function decompressRecordSync(
+export function decompressFramesSync(
   src: Uint8Array,
   expected: number,
   source: string,
-): Uint8Array | undefined {
-  if (src.length === expected) return src; // stored uncompressed
+): Uint8Array[] | undefined {
+  if (src.length === expected) return [src]; // stored uncompressed
   const parts: Uint8Array[] = [];
   for (const f of readFrames(src, expected, source)) {
     const out = decodeChecked(src, f, source);
     if (!out) return undefined;
     parts.push(out);
   }
-  return join(parts, expected);
+  return parts;
 }
 
 /**
@@ -197,5 +199,5 @@ export async function decompressRecord(
   // one frame after another: memory grows only as frames really decode, whatever the sizes claim
   const parts: Uint8Array[] = [];
   for (const f of frames) parts.push(await decodeCheckedAsync(src, f, source, parallel));
-  return join(parts, expected);
+  return joinParts(parts, expected);
 }

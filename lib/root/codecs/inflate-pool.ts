@@ -4,35 +4,62 @@ import { Worker } from 'node:worker_threads';
 /**
  * Inflates zlib streams on worker threads. node:zlib's async API also uses other threads, but
  * each call costs the main thread a stream object, events and a callback; a worker inflating a
- * batch of baskets per message leaves the main thread free to decode and assemble.
+ * group of baskets per message leaves the main thread free to decode and assemble. A group's
+ * bytes travel as one transferred buffer, so the main thread does not copy them either.
  * The workers are unref'd (they never keep the process alive) and stop after a few idle seconds.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { inflateSync } = require('node:zlib');
-parentPort.on('message', ({ id, jobs }) => {
+parentPort.on('message', ({ id, buf, items, counts }) => {
+  const src = new Uint8Array(buf);
+  const inflate = (k) => {
+    const size = items[k + 2];
+    const body = src.subarray(items[k], items[k] + items[k + 1]);
+    const chunkSize = Math.max(64, Math.min(size + 64, body.length * 1040 + 1024));
+    const r = inflateSync(body, { maxOutputLength: size, chunkSize });
+    if (r.length !== size) throw new Error('a frame inflated to ' + r.length + ' bytes, expected ' + size);
+    return r;
+  };
   const out = [];
   const transfer = [];
-  for (const j of jobs) {
+  let k = 0;
+  for (const n of counts) {
     try {
-      const chunkSize = Math.max(64, Math.min(j.size, j.body.byteLength * 1040 + 1024));
-      const r = inflateSync(j.body, { maxOutputLength: j.size, chunkSize });
-      // copy only when zlib handed back a slice of a larger buffer
-      const b = r.byteOffset === 0 && r.byteLength === r.buffer.byteLength ? r.buffer : r.buffer.slice(r.byteOffset, r.byteOffset + r.byteLength);
-      out.push({ ok: true, data: b });
+      let b;
+      if (n === 1) {
+        const r = inflate(k);
+        // copy only when zlib handed back a slice of a larger buffer
+        b = r.byteOffset === 0 && r.byteLength === r.buffer.byteLength ? r.buffer : r.buffer.slice(r.byteOffset, r.byteOffset + r.byteLength);
+      } else {
+        let total = 0;
+        for (let f = 0; f < n; f++) total += items[k + 3 * f + 2];
+        const joined = new Uint8Array(total);
+        for (let f = 0, at = 0; f < n; f++) {
+          joined.set(inflate(k + 3 * f), at);
+          at += items[k + 3 * f + 2];
+        }
+        b = joined.buffer;
+      }
+      out.push(b);
       transfer.push(b);
     } catch (err) {
-      out.push({ ok: false, message: err && err.message ? err.message : String(err) });
+      out.push(err && err.message ? err.message : String(err));
     }
+    k += 3 * n;
   }
   parentPort.postMessage({ id, out }, transfer);
 });
 `;
 
-interface Job {
-  body: ArrayBuffer;
-  size: number;
-  resolve(v: Uint8Array): void;
+/** One inflated stream, or why it could not be inflated. */
+export type InflateResult = Uint8Array | Error;
+
+interface Task {
+  buf: ArrayBuffer;
+  items: Int32Array;
+  counts: Int32Array;
+  resolve(v: InflateResult[]): void;
   reject(e: Error): void;
 }
 
@@ -42,25 +69,20 @@ interface Slot {
 }
 
 const IDLE_MS = 5_000;
-const BATCH = 8;
 
 class InflatePool {
   private slots: Slot[] = [];
-  private queue: Job[] = [];
-  private pending = new Map<number, Job[]>();
+  private queue: Task[] = [];
+  private pending = new Map<number, Task>();
   private nextId = 1;
   private idle: NodeJS.Timeout | undefined;
 
   constructor(private readonly size: number) {}
 
-  inflate(body: Uint8Array, size: number): Promise<Uint8Array> {
-    // the body travels to the worker, so it gets an ArrayBuffer of its own (not Buffer#slice: a view)
-    const own = new Uint8Array(body.length);
-    own.set(body);
-    const copy = own.buffer;
+  run(buf: ArrayBuffer, items: Int32Array, counts: Int32Array): Promise<InflateResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ body: copy, size, resolve, reject });
-      queueMicrotask(() => this.pump());
+      this.queue.push({ buf, items, counts, resolve, reject });
+      this.pump();
     });
   }
 
@@ -68,25 +90,18 @@ class InflatePool {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
     const slot: Slot = { worker, busy: 0 };
-    worker.on(
-      'message',
-      ({ id, out }: { id: number; out: Array<{ ok: boolean; data?: ArrayBuffer; message?: string }> }) => {
-        const jobs = this.pending.get(id) ?? [];
-        this.pending.delete(id);
-        slot.busy--;
-        jobs.forEach((j, i) => {
-          const r = out[i];
-          if (r.ok) j.resolve(new Uint8Array(r.data!));
-          else j.reject(new Error(r.message));
-        });
-        this.pump();
-      },
-    );
+    worker.on('message', ({ id, out }: { id: number; out: Array<ArrayBuffer | string> }) => {
+      const task = this.pending.get(id);
+      this.pending.delete(id);
+      slot.busy--;
+      task?.resolve(out.map((r) => (typeof r === 'string' ? new Error(r) : new Uint8Array(r))));
+      this.pump();
+    });
     worker.on('error', (err) => {
       // a crashed worker fails what it held; the next call spawns a fresh one
       this.slots = this.slots.filter((s) => s !== slot);
-      for (const [id, jobs] of this.pending) {
-        for (const j of jobs) j.reject(err);
+      for (const [id, task] of this.pending) {
+        task.reject(err);
         this.pending.delete(id);
       }
     });
@@ -101,15 +116,13 @@ class InflatePool {
         undefined,
       );
       if ((!slot || slot.busy > 0) && this.slots.length < this.size) slot = this.spawn();
+      // two tasks per worker: the next one is already there when the current one is done
       if (!slot || slot.busy >= 2) return;
-      const jobs = this.queue.splice(0, BATCH);
+      const task = this.queue.shift()!;
       const id = this.nextId++;
-      this.pending.set(id, jobs);
+      this.pending.set(id, task);
       slot.busy++;
-      slot.worker.postMessage(
-        { id, jobs: jobs.map((j) => ({ body: j.body, size: j.size })) },
-        jobs.map((j) => j.body),
-      );
+      slot.worker.postMessage({ id, buf: task.buf, items: task.items, counts: task.counts }, [task.buf]);
     }
     clearTimeout(this.idle);
     this.idle = setTimeout(() => this.stopIfIdle(), IDLE_MS);
@@ -125,8 +138,26 @@ class InflatePool {
 
 let pool: InflatePool | undefined;
 
-/** Inflates one zlib stream of known size on the shared worker pool (one worker per core). */
-export function inflateOnWorker(body: Uint8Array, size: number): Promise<Uint8Array> {
+/**
+ * Inflates records made of zlib streams held in one buffer on the shared worker pool (one worker
+ * per core): one result per record, its streams' bytes back to back. `items` holds an
+ * (offset, length, inflated size) triple per stream, `counts` the number of streams per record.
+ * `buf` is transferred, so the caller must not use it afterwards.
+ */
+export function inflateManyOnWorker(
+  buf: ArrayBuffer,
+  items: Int32Array,
+  counts: Int32Array,
+): Promise<InflateResult[]> {
   pool ??= new InflatePool(Math.max(1, availableParallelism()));
-  return pool.inflate(body, size);
+  return pool.run(buf, items, counts);
+}
+
+/** Inflates one zlib stream of known size on the shared worker pool. */
+export async function inflateOnWorker(body: Uint8Array, size: number): Promise<Uint8Array> {
+  // the body travels to the worker, so it gets an ArrayBuffer of its own (not Buffer#slice: a view)
+  const own = new Uint8Array(body);
+  const [r] = await inflateManyOnWorker(own.buffer, Int32Array.of(0, own.length, size), Int32Array.of(1));
+  if (r instanceof Error) throw r;
+  return r;
 }

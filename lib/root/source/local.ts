@@ -6,6 +6,7 @@ import type { ByteRange, ByteSource } from './types.js';
 /** Reads a file on the local disk with positioned reads (no stream, no whole-file buffer). */
 export class LocalSource implements ByteSource {
   readonly name: string;
+  readonly freshBuffers = true;
   private handle: Promise<FileHandle> | undefined;
   private stat: Promise<{ size: number; mtimeMs: number }> | undefined;
 

@@ -15,6 +15,11 @@ export interface ByteSource {
   size(): Promise<number>;
   /** Reads several ranges at once; implementations coalesce nearby ranges into fewer requests. */
   read(ranges: readonly ByteRange[]): Promise<Uint8Array[]>;
+  /**
+   * True when every read returns bytes in buffers allocated for that call alone and never kept by
+   * the source, so a reader may hand them to another thread instead of copying them.
+   */
+  readonly freshBuffers?: boolean;
   /** An identity that changes when the content changes (ETag, or size+mtime). */
   fingerprint(): Promise<string>;
   close(): Promise<void>;

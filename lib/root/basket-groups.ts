@@ -1,0 +1,146 @@
+import { decodeBasket, decodeBasketSync, finishZlibBasket, type ZlibBasket, zlibBasket } from './basket.js';
+import type { BasketRef, BranchInfo } from './branch-info.js';
+import { inflateManyOnWorker } from './codecs/inflate-pool.js';
+import { CorruptFileError } from './errors.js';
+import type { Tree } from './file.js';
+import { type DecodedBasket, interpretBasket } from './interpret.js';
+
+/** One basket a chunk needs. */
+export interface BasketJob {
+  info: BranchInfo;
+  ref: BasketRef;
+}
+
+/**
+ * Compressed bytes per read group: big enough that a remote source makes few requests, small
+ * enough that decoding starts soon after the first bytes arrive and groups spread over workers.
+ */
+const GROUP_BYTES = 1024 * 1024;
+
+/** Splits a chunk's baskets into groups of neighbouring bytes, in file order (embedded ones on their own). */
+export function readGroups<J extends BasketJob>(jobs: readonly J[]): J[][] {
+  const embedded = jobs.filter((j) => j.ref.embedded);
+  const onDisk = jobs.filter((j) => !j.ref.embedded).sort((a, b) => a.ref.seek - b.ref.seek);
+  const groups: J[][] = embedded.length ? [embedded] : [];
+  let cur: J[] = [];
+  let bytes = 0;
+  for (const j of onDisk) {
+    if (cur.length && bytes + j.ref.bytes > GROUP_BYTES) {
+      groups.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(j);
+    bytes += j.ref.bytes;
+  }
+  if (cur.length) groups.push(cur);
+  return groups;
+}
+
+/** Reads the compressed baskets of a group in one call, so the source can merge them into one request. */
+export async function fetchGroup(tree: Tree, jobs: readonly BasketJob[]): Promise<Uint8Array[]> {
+  const onDisk = jobs.filter((j) => !j.ref.embedded);
+  const raws = await tree.file.source.read(onDisk.map((j) => [j.ref.seek, j.ref.bytes] as const));
+  let i = 0;
+  return jobs.map((j) => (j.ref.embedded ? new Uint8Array(0) : raws[i++]));
+}
+
+/** Decodes a group's baskets; `parallel` inflates its zlib baskets on a worker thread. */
+export function decodeGroup(
+  tree: Tree,
+  jobs: readonly BasketJob[],
+  raws: Uint8Array[],
+  parallel: boolean,
+): Promise<DecodedBasket[]> {
+  const name = tree.file.source.name;
+  if (!parallel) {
+    // synchronously where the codec allows: no promise per basket on the hot path
+    const sync = jobs.map((j, i) => decodeBasketSync(raws[i], j.ref, j.info, name));
+    if (sync.every((r) => r))
+      return Promise.resolve(
+        sync.map((r, i) => interpretBasket(r!, jobs[i].info, name, !jobs[i].ref.embedded)),
+      );
+  }
+  return decodeOnWorker(jobs, raws, parallel, name, tree.file.source.freshBuffers === true);
+}
+
+async function decodeOnWorker(
+  jobs: readonly BasketJob[],
+  raws: Uint8Array[],
+  parallel: boolean,
+  name: string,
+  fresh: boolean,
+): Promise<DecodedBasket[]> {
+  const frames: Array<ZlibBasket | undefined> = jobs.map((j, i) =>
+    parallel && !j.ref.embedded ? zlibBasket(raws[i], j.info, name) : undefined,
+  );
+  const zl = jobs.map((_, i) => i).filter((i) => frames[i]);
+  const { buf, items, counts } = packFrames(
+    zl.map((i) => raws[i]),
+    zl.map((i) => frames[i]!),
+    fresh,
+  );
+  // the others decode from their own copy: the group's buffer is about to move to a worker
+  const others = Promise.all(
+    jobs.map((j, i) =>
+      frames[i]
+        ? undefined
+        : decodeBasket(j.ref.embedded ? raws[i] : new Uint8Array(raws[i]), j.ref, j.info, name, parallel),
+    ),
+  );
+  others.catch(() => {}); // reported below, unless the worker's failure is reported first
+  const inflated = zl.length ? await inflateManyOnWorker(buf, items, counts) : [];
+  const out = new Array<DecodedBasket>(jobs.length);
+  zl.forEach((i, k) => {
+    const r = inflated[k];
+    if (r instanceof Error)
+      throw new CorruptFileError(name, `cannot decompress a ZL frame (${r.message})`, { cause: r });
+    const raw = finishZlibBasket(r, frames[i]!, jobs[i].ref, jobs[i].info, name);
+    out[i] = interpretBasket(raw, jobs[i].info, name, true);
+  });
+  const rest = await others;
+  rest.forEach((raw, i) => {
+    if (raw) out[i] = interpretBasket(raw, jobs[i].info, name, !jobs[i].ref.embedded);
+  });
+  return out;
+}
+
+/**
+ * The deflate streams of a group as one transferable buffer: (offset, length, size) per frame and
+ * the number of frames per basket. The buffer the source read into is used as is when the source
+ * says its buffers are fresh and this one holds little but the group's bytes; otherwise the streams
+ * are copied into a new one.
+ */
+function packFrames(
+  raws: Uint8Array[],
+  baskets: ZlibBasket[],
+  fresh: boolean,
+): { buf: ArrayBuffer; items: Int32Array; counts: Int32Array } {
+  const counts = Int32Array.from(baskets, (b) => b.frames.length);
+  const items = new Int32Array(3 * counts.reduce((n, c) => n + c, 0));
+  if (!raws.length) return { buf: new ArrayBuffer(0), items, counts };
+  const shared = raws[0].buffer;
+  const span = raws.reduce((n, r) => n + r.length, 0);
+  // larger than Node's pool slab (never shared with other Buffers), and not much more than the group
+  const reuse =
+    fresh &&
+    shared instanceof ArrayBuffer &&
+    shared.byteLength > Buffer.poolSize &&
+    shared.byteLength <= 2 * span + 64 * 1024 &&
+    raws.every((r) => r.buffer === shared);
+  const bytes = reuse
+    ? undefined
+    : new Uint8Array(baskets.reduce((n, b) => n + b.frames.reduce((m, f) => m + f.length, 0), 0));
+  let k = 0;
+  let at = 0;
+  raws.forEach((r, i) => {
+    for (const f of baskets[i].frames) {
+      if (bytes) {
+        bytes.set(r.subarray(f.at, f.at + f.length), at);
+        items.set([at, f.length, f.size], 3 * k++);
+        at += f.length;
+      } else items.set([r.byteOffset + f.at, f.length, f.size], 3 * k++);
+    }
+  });
+  return { buf: bytes ? bytes.buffer : (shared as ArrayBuffer), items, counts };
+}

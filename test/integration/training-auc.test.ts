@@ -31,7 +31,7 @@ describe.skipIf(!hasShared)('training quality on the full synth pair', () => {
         files: [join(SYNTH_DIR, 'signal.root'), join(SYNTH_DIR, 'background.root')],
         labels: [1, 0],
         // every event; the workflow's defaults otherwise (default model, standard mode)
-        params: { branch: 'Events', nevts: -1, chunk_size: 50_000, epochs: 24, batch_size: 256 },
+        params: { branch: 'Events', nevts: -1, chunk_size: 50_000, epochs: 32, batch_size: 256 },
       });
       const t0 = performance.now();
       const outcome = await runTrainingJob(w, {

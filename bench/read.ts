@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { inflateSync } from 'node:zlib';
-import { decompressRecord, inflateOptions } from '../lib/root/codecs/decompress.js';
+import { decompressRecord, type Frame, inflateOptions, readFrames } from '../lib/root/codecs/decompress.js';
 import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
@@ -27,14 +27,22 @@ if (!path || !treeName) {
 const step = Number(values.step);
 const repeat = Number(values.repeat);
 
-/** Compressed bodies of every basket, read before timing so the floor measures inflation only. */
-async function basketBodies(tree: Tree): Promise<Array<{ body: Uint8Array; objlen: number }>> {
+interface Body {
+  body: Uint8Array;
+  objlen: number;
+  /** empty when the basket is stored uncompressed */
+  frames: Frame[];
+}
+
+/** Compressed bodies of every basket and their frames, read before timing so the floor measures inflation only. */
+async function basketBodies(tree: Tree): Promise<Body[]> {
   const refs = tree.numericBranches().flatMap((b) => b.baskets.filter((r) => !r.embedded));
   const raws = await tree.file.source.read(refs.map((r) => [r.seek, r.bytes] as const));
   return raws.map((raw) => {
     const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const keylen = v.getInt16(14);
-    return { body: raw.subarray(keylen), objlen: v.getInt32(6) };
+    const body = raw.subarray(v.getInt16(14));
+    const objlen = v.getInt32(6);
+    return { body, objlen, frames: body.length === objlen ? [] : readFrames(body, objlen, path) };
   });
 }
 
@@ -43,25 +51,23 @@ async function basketBodies(tree: Tree): Promise<Array<{ body: Uint8Array; objle
  * Every frame of every basket: ROOT splits a large basket into several zlib streams (a jagged
  * branch's values and its entry offsets, for instance), and each must be inflated.
  */
-async function floor(bodies: Array<{ body: Uint8Array; objlen: number }>, tuned: boolean): Promise<number> {
+async function floor(bodies: Body[], tuned: boolean): Promise<number> {
   const t0 = performance.now();
   let inflated = 0;
   let expected = 0;
-  for (const { body, objlen } of bodies) {
-    if (body.length === objlen) continue;
+  for (const { body, objlen, frames } of bodies) {
+    if (!frames.length) continue;
     expected += objlen;
-    for (let p = 0; p < body.length; ) {
-      const compressed = body[p + 3] | (body[p + 4] << 8) | (body[p + 5] << 16);
-      const size = body[p + 6] | (body[p + 7] << 8) | (body[p + 8] << 16);
-      const stream = body.subarray(p + 9, p + 9 + compressed);
-      if (body[p] === 0x5a && body[p + 1] === 0x4c) {
-        inflated += (tuned ? inflateSync(stream, inflateOptions(size, compressed)) : inflateSync(stream))
-          .length;
-      } else {
-        inflated += (await decompressRecord(body, objlen, path, false)).length; // another codec: the whole record
-        break;
-      }
-      p += 9 + compressed;
+    if (frames.some((f) => f.tag !== 'ZL')) {
+      inflated += (await decompressRecord(body, objlen, path, false)).length; // another codec: the whole record
+      continue;
+    }
+    for (const f of frames) {
+      const stream = body.subarray(f.start, f.start + f.compressed);
+      const out = tuned
+        ? inflateSync(stream, inflateOptions(f.uncompressed, f.compressed))
+        : inflateSync(stream);
+      inflated += out.length;
     }
   }
   const seconds = (performance.now() - t0) / 1000;

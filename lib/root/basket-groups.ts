@@ -75,17 +75,23 @@ async function decodeOnWorker(
     parallel && !j.ref.embedded ? zlibBasket(raws[i], j.info, name) : undefined,
   );
   const zl = jobs.map((_, i) => i).filter((i) => frames[i]);
-  const { buf, items, counts } = packFrames(
+  const { buf, items, counts, moved } = packFrames(
     zl.map((i) => raws[i]),
     zl.map((i) => frames[i]!),
     fresh,
   );
-  // the others decode from their own copy: the group's buffer is about to move to a worker
+  // when the group's buffer moves to a worker, the others decode from their own copy
   const others = Promise.all(
     jobs.map((j, i) =>
       frames[i]
         ? undefined
-        : decodeBasket(j.ref.embedded ? raws[i] : new Uint8Array(raws[i]), j.ref, j.info, name, parallel),
+        : decodeBasket(
+            moved && !j.ref.embedded ? new Uint8Array(raws[i]) : raws[i],
+            j.ref,
+            j.info,
+            name,
+            parallel,
+          ),
     ),
   );
   others.catch(() => {}); // reported below, unless the worker's failure is reported first
@@ -115,10 +121,10 @@ function packFrames(
   raws: Uint8Array[],
   baskets: ZlibBasket[],
   fresh: boolean,
-): { buf: ArrayBuffer; items: Int32Array; counts: Int32Array } {
+): { buf: ArrayBuffer; items: Int32Array; counts: Int32Array; moved: boolean } {
   const counts = Int32Array.from(baskets, (b) => b.frames.length);
   const items = new Int32Array(3 * counts.reduce((n, c) => n + c, 0));
-  if (!raws.length) return { buf: new ArrayBuffer(0), items, counts };
+  if (!raws.length) return { buf: new ArrayBuffer(0), items, counts, moved: false };
   const shared = raws[0].buffer;
   const span = raws.reduce((n, r) => n + r.length, 0);
   // larger than Node's pool slab (never shared with other Buffers), and not much more than the group
@@ -130,17 +136,18 @@ function packFrames(
     raws.every((r) => r.buffer === shared);
   const bytes = reuse
     ? undefined
-    : new Uint8Array(baskets.reduce((n, b) => n + b.frames.reduce((m, f) => m + f.length, 0), 0));
+    : new Uint8Array(baskets.reduce((n, b) => n + b.frames.reduce((m, f) => m + f.compressed, 0), 0));
   let k = 0;
   let at = 0;
   raws.forEach((r, i) => {
+    const base = baskets[i].header.keylen;
     for (const f of baskets[i].frames) {
       if (bytes) {
-        bytes.set(r.subarray(f.at, f.at + f.length), at);
-        items.set([at, f.length, f.size], 3 * k++);
-        at += f.length;
-      } else items.set([r.byteOffset + f.at, f.length, f.size], 3 * k++);
+        bytes.set(r.subarray(base + f.start, base + f.start + f.compressed), at);
+        items.set([at, f.compressed, f.uncompressed], 3 * k++);
+        at += f.compressed;
+      } else items.set([r.byteOffset + base + f.start, f.compressed, f.uncompressed], 3 * k++);
     }
   });
-  return { buf: bytes ? bytes.buffer : (shared as ArrayBuffer), items, counts };
+  return { buf: bytes ? bytes.buffer : (shared as ArrayBuffer), items, counts, moved: !bytes };
 }

@@ -1,5 +1,11 @@
 import type { BasketRef, BranchInfo } from './branch-info.js';
-import { decompressFramesSync, decompressRecord, joinParts } from './codecs/decompress.js';
+import {
+  decompressFramesSync,
+  decompressRecord,
+  type Frame,
+  joinParts,
+  readFrames,
+} from './codecs/decompress.js';
 import { CorruptFileError } from './errors.js';
 
 /** A basket's payload after decompression: the entries' bytes and, for variable-size entries, where each starts. */
@@ -111,33 +117,20 @@ function embeddedBasket(ref: BasketRef): RawBasket {
 /** A basket record whose payload is zlib frames only: what a worker needs to inflate it. */
 export interface ZlibBasket {
   header: BasketHeader;
-  /** each deflate stream: offset in the record, length, inflated size */
-  frames: Array<{ at: number; length: number; size: number }>;
-  /** inflated size of the whole payload (the frames' sizes add up to the key's) */
-  size: number;
+  /** the payload's frames; `start` counts from the start of the payload, at `header.keylen` in the record */
+  frames: Frame[];
 }
 
 /**
- * The zlib frames of a basket record, or undefined when the payload is stored, uses another codec
- * or has sizes that disagree (the general path decodes or reports those).
+ * The zlib frames of a basket record, or undefined when the payload is stored or some frame uses
+ * another codec (the general path decodes those). Frames that disagree with the key are reported.
  */
 export function zlibBasket(raw: Uint8Array, branch: BranchInfo, source: string): ZlibBasket | undefined {
   const h = parseHeader(raw, source, branch.name);
-  let p = h.keylen;
-  if (raw.length - p === h.objlen) return;
-  const frames: ZlibBasket['frames'] = [];
-  let total = 0;
-  while (total < h.objlen) {
-    if (raw.length - p < 9 || raw[p] !== 0x5a || raw[p + 1] !== 0x4c) return;
-    const length = raw[p + 3] | (raw[p + 4] << 8) | (raw[p + 5] << 16);
-    const size = raw[p + 6] | (raw[p + 7] << 8) | (raw[p + 8] << 16);
-    if (size === 0 || p + 9 + length > raw.length) return;
-    frames.push({ at: p + 9, length, size });
-    total += size;
-    p += 9 + length;
-  }
-  if (total !== h.objlen || p !== raw.length) return;
-  return { header: h, frames, size: total };
+  const payload = raw.subarray(h.keylen);
+  if (payload.length === h.objlen) return;
+  const frames = readFrames(payload, h.objlen, source);
+  return frames.every((f) => f.tag === 'ZL') ? { header: h, frames } : undefined;
 }
 
 /** Entry data of a basket whose zlib frames were inflated elsewhere. */
@@ -148,8 +141,12 @@ export function finishZlibBasket(
   branch: BranchInfo,
   source: string,
 ): RawBasket {
-  if (payload.length !== z.size)
-    throw new CorruptFileError(source, `ZL frames inflated to ${payload.length} bytes, expected ${z.size}`);
+  if (payload.length !== z.header.objlen) {
+    throw new CorruptFileError(
+      source,
+      `ZL frames inflated to ${payload.length} bytes, expected ${z.header.objlen}`,
+    );
+  }
   return split(payload, z.header, ref, hasEntryOffsets(branch), source, branch.name);
 }
 

@@ -11,14 +11,17 @@ const HEADER = 9;
 /** A frame never holds more than this many uncompressed bytes (3-byte size field). */
 const MAX_FRAME = 0xffffff;
 
-interface Frame {
+/** One compression frame of a record: its algorithm tag and where its compressed bytes lie. */
+export interface Frame {
   tag: string;
+  /** offset of the compressed bytes in the record (after the frame's 9-byte header) */
   start: number;
   compressed: number;
   uncompressed: number;
 }
 
-function readFrames(src: Uint8Array, expected: number, source: string): Frame[] {
+/** The frames of a compressed record, checked against the record's size in its key. */
+export function readFrames(src: Uint8Array, expected: number, source: string): Frame[] {
   const frames: Frame[] = [];
   let pos = 0;
   let total = 0;

@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '../lib/auth/verifier.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
-import { MlaasError } from '../lib/errors.js';
+import { MisconfiguredError } from '../lib/errors.js';
 import { createApi, type Route } from '../lib/http/api.js';
 import { sourceAllowList } from '../lib/jobs/submit.js';
 import { createS3Client } from '../lib/root/source/s3.js';
@@ -11,7 +11,7 @@ import { Service, serviceConfigFromEnv } from '../lib/service/service.js';
 /** Configuration read once per cold start; a missing variable is named in the error. */
 function need(name: string): string {
   const v = process.env[name];
-  if (!v) throw new MlaasError(`environment variable ${name} is not set`, 500, 'Misconfigured');
+  if (!v) throw new MisconfiguredError(`environment variable ${name} is not set`);
   return v;
 }
 

@@ -45,6 +45,85 @@ export class UnavailableError extends MlaasError {
   }
 }
 
+/** No usable bearer token: missing, malformed, badly signed, expired, or for someone else. */
+export class UnauthorizedError extends MlaasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 401, 'Unauthorized', options);
+  }
+}
+
+/** A valid token that lacks the scope this route needs (`scope` names it). */
+export class ForbiddenError extends MlaasError {
+  constructor(
+    message: string,
+    readonly scope?: string,
+  ) {
+    super(message, 403, 'Forbidden');
+  }
+}
+
+/** The route exists but not for this method; `allow` lists the methods it has. */
+export class MethodNotAllowedError extends MlaasError {
+  constructor(
+    message: string,
+    readonly allow: string[],
+  ) {
+    super(message, 405, 'MethodNotAllowed');
+  }
+}
+
+/** A conditional write lost against another writer (the object changed, or already exists). */
+export class PreconditionFailedError extends MlaasError {
+  constructor(key: string) {
+    super(`"${key}" was changed by someone else; read it again and retry`, 409, 'Conflict');
+  }
+}
+
+/** A job asked to move to a state that may not follow its current one. */
+export class InvalidTransitionError extends MlaasError {
+  constructor(id: string, from: string, to: string) {
+    super(`job ${id} is ${from}; it cannot become ${to}`, 409, 'Conflict');
+  }
+}
+
+/** Another attempt of the same job (a duplicate delivery) is publishing: this one must not. */
+export class DuplicateAttemptError extends MlaasError {
+  constructor(id: string, version: string) {
+    super(`another attempt of job ${id} is publishing version ${version}`, 409, 'DuplicateAttempt');
+  }
+}
+
+/** A request or upload bigger than the service accepts (HTTP 413). */
+export class PayloadTooLargeError extends MlaasError {
+  constructor(message: string, code = 'PayloadTooLarge') {
+    super(message, 413, code);
+  }
+}
+
+/** A model bundle that unpacks to more bytes (or files) than allowed. */
+export class BundleTooLargeError extends PayloadTooLargeError {
+  constructor(message: string) {
+    super(message, 'BundleTooLarge');
+  }
+}
+
+/** Over the per-user rate limit; the caller may retry after `retryAfterSeconds`. */
+export class TooManyRequestsError extends MlaasError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = `too many requests; retry in ${retryAfterSeconds} s`,
+  ) {
+    super(message, 429, 'TooManyRequests');
+  }
+}
+
+/** Configuration that cannot work: a deployment problem, so a 500 that names what to fix (in the log). */
+export class MisconfiguredError extends MlaasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 500, 'Misconfigured', options);
+  }
+}
+
 /** Edit distance, for "did you mean" suggestions on misspelt names. */
 export function levenshtein(a: string, b: string): number {
   const prev = new Array<number>(b.length + 1);

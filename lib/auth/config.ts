@@ -1,4 +1,4 @@
-import { MlaasError } from '../errors.js';
+import { MisconfiguredError } from '../errors.js';
 
 /** Where tokens come from and whom they are for: Amazon Cognito or any OIDC provider (CMS IAM). */
 export interface AuthConfig {
@@ -17,13 +17,6 @@ export const ENV_JWKS_URI = 'MLAAS4HEP_JWT_JWKS_URI';
 export const ENV_DEV_ISSUER = 'MLAAS4HEP_DEV_ISSUER';
 /** the development issuer's public keys as JSON, honoured only together with MLAAS4HEP_DEV_ISSUER=1 */
 export const ENV_DEV_JWKS = 'MLAAS4HEP_DEV_JWKS';
-
-/** Configuration that cannot work: a deployment problem, so a 500 that names what to fix (in the log). */
-export class MisconfiguredError extends MlaasError {
-  constructor(message: string) {
-    super(message, 500, 'Misconfigured');
-  }
-}
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -88,14 +81,4 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AuthConfig 
       },
     },
   );
-}
-
-/**
- * @deprecated use `configFromEnv` (or `verifierFromEnv`). Kept for callers that pass the local
- * stack's keys in MLAAS4HEP_DEV_JWKS without MLAAS4HEP_DEV_ISSUER=1: with either set, a loopback
- * http JWKS URI is accepted (it is never fetched: those keys are preloaded).
- */
-export function authConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuthConfig {
-  if (devIssuerEnabled(env) || !env[ENV_DEV_JWKS]) return configFromEnv(env);
-  return configFromEnv({ ...env, [ENV_DEV_ISSUER]: '1' });
 }

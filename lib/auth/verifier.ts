@@ -19,24 +19,21 @@ import {
   WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
 import type { JwksCache } from 'aws-jwt-verify/jwk';
-import { UnavailableError } from '../errors.js';
-import { ForbiddenError, UnauthorizedError } from '../http/errors.js';
+import { ForbiddenError, MisconfiguredError, UnauthorizedError, UnavailableError } from '../errors.js';
 import {
   type AuthConfig,
   configFromEnv,
   devIssuerEnabled,
   ENV_DEV_ISSUER,
   ENV_DEV_JWKS,
-  MisconfiguredError,
   validateAuthConfig,
 } from './config.js';
 import { type Jwks, loopbackJwksCache, preloadedJwksCache } from './jwks-cache.js';
 
-export { type AuthConfig, authConfigFromEnv, configFromEnv } from './config.js';
+export { type AuthConfig, configFromEnv } from './config.js';
 
 /** The scopes the service uses: submit jobs, get predictions, manage models. */
 export const SCOPES = ['submit', 'predict', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
 /** Members of this group hold every scope. */
 export const ADMIN_GROUP = 'admin';
 

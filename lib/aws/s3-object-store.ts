@@ -5,11 +5,10 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { UnavailableError } from '../errors.js';
+import { PreconditionFailedError, UnavailableError } from '../errors.js';
 import {
   checkKey,
   type ObjectStore,
-  PreconditionFailedError,
   type PutOptions,
   type StoredObject,
   toBytes,

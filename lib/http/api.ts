@@ -1,7 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
-import { MethodNotAllowedError } from './errors.js';
+import { InvalidInputError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { httpHandler } from './http-handler.js';
 import type { LogFn } from './request-logger.js';
 import type { HttpEvent, HttpEventResult, HttpRequest, HttpResult } from './types.js';

@@ -1,4 +1,4 @@
-import { PayloadTooLargeError } from './errors.js';
+import { PayloadTooLargeError } from '../errors.js';
 import { type HttpMiddleware, stateOf } from './request-state.js';
 import type { HttpEvent } from './types.js';
 

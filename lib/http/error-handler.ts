@@ -1,4 +1,4 @@
-import { errorResponse } from './errors.js';
+import { errorResponse } from './error-response.js';
 import { findState, type HttpMiddleware } from './request-state.js';
 
 /**

@@ -1,4 +1,4 @@
-import { TooManyRequestsError } from './errors.js';
+import { TooManyRequestsError } from '../errors.js';
 import { type HttpMiddleware, stateOf } from './request-state.js';
 
 export interface RateLimiterOptions {

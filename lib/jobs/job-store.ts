@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { MlaasError, NotFoundError, UnavailableError } from '../errors.js';
-import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.js';
+import {
+  InvalidTransitionError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+} from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -48,12 +53,6 @@ export interface JobRecord {
   metrics?: Record<string, unknown>;
   /** set by a cancel request while the job runs; the trainer stops at the next batch */
   cancelRequested?: boolean;
-}
-
-export class InvalidTransitionError extends MlaasError {
-  constructor(id: string, from: JobStatus, to: JobStatus) {
-    super(`job ${id} is ${from}; it cannot become ${to}`, 409, 'Conflict');
-  }
 }
 
 const key = (id: string): string => `jobs/${id}.json`;

@@ -1,4 +1,3 @@
-import { MlaasError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
@@ -15,13 +14,6 @@ export interface Publication {
 
 /** writeBundle's first write of a new version: the point to record which version this job publishes */
 const FIRST_FILE = /^models\/([^/]+)\/([^/]+)\/params\.json$/;
-
-/** Another attempt of the same job (a duplicate delivery) is publishing: this one must not. */
-export class DuplicateAttemptError extends MlaasError {
-  constructor(id: string, version: string) {
-    super(`another attempt of job ${id} is publishing version ${version}`, 409, 'DuplicateAttempt');
-  }
-}
 
 /**
  * The model store as one attempt of a job writes to it: `claim` runs (and must succeed) before the

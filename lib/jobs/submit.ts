@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseWorkflow } from '../dataset/workflow.js';
-import { InvalidInputError } from '../errors.js';
-import { ForbiddenError } from '../http/errors.js';
-import { PreconditionFailedError } from '../storage/object-store.js';
+import { ForbiddenError, InvalidInputError, PreconditionFailedError } from '../errors.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import type { JobQueue } from './queue.js';
 

@@ -1,11 +1,4 @@
-import {
-  InvalidInputError,
-  MlaasError,
-  NotFoundError,
-  nearestNames,
-  UnavailableError,
-  UnprocessableError,
-} from '../errors.js';
+import { MlaasError, NotFoundError, nearestNames, UnavailableError, UnprocessableError } from '../errors.js';
 
 /** The file (path, URL or object) does not exist or cannot be reached. */
 export class RootFileNotFoundError extends NotFoundError {
@@ -78,7 +71,5 @@ export class SourceChangedError extends UnavailableError {
     super(`${source} changed while it was being read (${detail}); read it again`);
   }
 }
-
-export class InvalidRangeError extends InvalidInputError {}
 
 export { MlaasError };

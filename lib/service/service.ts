@@ -1,4 +1,4 @@
-import { MlaasError, NotFoundError } from '../errors.js';
+import { MisconfiguredError, NotFoundError } from '../errors.js';
 import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -49,7 +49,7 @@ export function serviceConfigFromEnv(
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new MlaasError(`configuration: ${message}`, 500, 'Misconfigured', { cause: err });
+    throw new MisconfiguredError(`configuration: ${message}`, { cause: err });
   }
 }
 

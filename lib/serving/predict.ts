@@ -1,6 +1,5 @@
 import { transformRecords } from '../dataset/transform.js';
-import { InvalidInputError, nearestNames, UnprocessableError } from '../errors.js';
-import { PayloadTooLargeError } from './errors.js';
+import { InvalidInputError, nearestNames, PayloadTooLargeError, UnprocessableError } from '../errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
 import { scoreRows } from './scoring.js';
 

@@ -1,5 +1,5 @@
-import { InvalidInputError, NotFoundError } from '../errors.js';
-import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.js';
+import { InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { type BundleParams, checkModelName, writeBundle } from '../training/bundle.js';
 import { type UploadLimits, unpackBundle } from './bundle-upload.js';
 

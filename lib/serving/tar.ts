@@ -1,6 +1,5 @@
 import { gunzip } from 'node:zlib';
-import { InvalidInputError } from '../errors.js';
-import { BundleTooLargeError } from './errors.js';
+import { BundleTooLargeError, InvalidInputError } from '../errors.js';
 
 /** One regular file of a tar archive: its normalised relative path and its bytes. */
 export interface TarFile {

@@ -2,14 +2,8 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import {
-  checkKey,
-  type ObjectStore,
-  PreconditionFailedError,
-  type PutOptions,
-  type StoredObject,
-  toBytes,
-} from './object-store.js';
+import { PreconditionFailedError } from '../errors.js';
+import { checkKey, type ObjectStore, type PutOptions, type StoredObject, toBytes } from './object-store.js';
 
 const etagOf = (b: Uint8Array): string => `"${createHash('md5').update(b).digest('hex')}"`;
 

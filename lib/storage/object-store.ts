@@ -1,4 +1,4 @@
-import { MlaasError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
 
 export interface StoredObject {
   body: Uint8Array;
@@ -32,18 +32,10 @@ export interface ObjectStore {
   stamp?(key: string): Promise<string | undefined>;
 }
 
-/** A conditional write lost against another writer. */
-export class PreconditionFailedError extends MlaasError {
-  constructor(key: string) {
-    super(`"${key}" was changed by someone else; read it again and retry`, 409, 'Conflict');
-  }
-}
-
 const SAFE_KEY = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._~@=+,\-/ ]+$/;
 
 export function checkKey(key: string): string {
-  if (!SAFE_KEY.test(key) || key.includes('//'))
-    throw new MlaasError(`invalid object key "${key}"`, 400, 'InvalidInput');
+  if (!SAFE_KEY.test(key) || key.includes('//')) throw new InvalidInputError(`invalid object key "${key}"`);
   return key;
 }
 

@@ -1,13 +1,8 @@
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
-import { MlaasError, UnavailableError } from '../errors.js';
+import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
-import {
-  DuplicateAttemptError,
-  type Publication,
-  publishingStore,
-  settlePublication,
-} from '../jobs/publication.js';
+import { type Publication, publishingStore, settlePublication } from '../jobs/publication.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
 

@@ -10,8 +10,7 @@ import {
 } from '../../lib/auth/dev-issuer.js';
 import { loopbackJwksCache } from '../../lib/auth/jwks-cache.js';
 import { createVerifier, type TokenVerifier, verifierFromEnv } from '../../lib/auth/verifier.js';
-import { UnavailableError } from '../../lib/errors.js';
-import { ForbiddenError, UnauthorizedError } from '../../lib/http/errors.js';
+import { ForbiddenError, UnauthorizedError, UnavailableError } from '../../lib/errors.js';
 import { httpHandler } from '../../lib/http/http-handler.js';
 import type { HttpEvent, HttpRequest } from '../../lib/http/types.js';
 

@@ -2,9 +2,15 @@ import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDevIssuer } from '../../lib/auth/dev-issuer.js';
 import { createVerifier } from '../../lib/auth/verifier.js';
-import { InvalidInputError, MlaasError, NotFoundError, UnavailableError } from '../../lib/errors.js';
+import {
+  InvalidInputError,
+  MlaasError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnavailableError,
+} from '../../lib/errors.js';
 import { createApi, type Route } from '../../lib/http/api.js';
-import { errorResponse, TooManyRequestsError } from '../../lib/http/errors.js';
+import { errorResponse } from '../../lib/http/error-response.js';
 import { httpHandler } from '../../lib/http/http-handler.js';
 import { parseJson } from '../../lib/http/json-body.js';
 import type { HttpHandlerOptions } from '../../lib/http/options.js';

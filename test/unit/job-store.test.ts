@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../lib/errors.js';
-import { InvalidTransitionError, JobStore } from '../../lib/jobs/job-store.js';
+import { InvalidTransitionError, NotFoundError } from '../../lib/errors.js';
+import { JobStore } from '../../lib/jobs/job-store.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 
 let dir: string;

@@ -5,11 +5,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createDevIssuer, devIssuerEnv } from '../lib/auth/dev-issuer.js';
+import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
-import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
+import { createSqsClient } from '../lib/aws/sqs-client.js';
+import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { JobStore } from '../lib/jobs/job-store.js';
 import { openRoot } from '../lib/root/index.js';
-import { createS3Client } from '../lib/root/source/s3.js';
 import { initBackend } from '../lib/training/backend.js';
 import { consumeQueue } from '../lib/training/worker.js';
 

@@ -1,10 +1,11 @@
 import { verifierFromEnv } from '../lib/auth/verifier.js';
+import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
-import { createSqsClient, SqsJobQueue } from '../lib/aws/sqs-queue.js';
+import { createSqsClient } from '../lib/aws/sqs-client.js';
+import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { MisconfiguredError } from '../lib/errors.js';
 import { createApi, type Route } from '../lib/http/api.js';
 import { sourceAllowList } from '../lib/jobs/submit.js';
-import { createS3Client } from '../lib/root/source/s3.js';
 import { routes } from '../lib/service/routes.js';
 import { Service, serviceConfigFromEnv } from '../lib/service/service.js';
 

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lib/aws/s3-client.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import type { OpenSourceOptions } from '../../lib/root/source/open.js';
 
@@ -45,8 +47,19 @@ export function endpointFromEnv(
   return env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
 }
 
-/** How the CLI reaches S3: the standard AWS environment (credentials, region) plus the endpoint override. */
-export function sourceOptions(env: NodeJS.ProcessEnv = process.env): OpenSourceOptions {
+let s3Client: S3Client | undefined;
+
+/**
+ * The CLI's one S3 client, built on first use: the standard AWS environment (credentials, region)
+ * plus the endpoint override. Every file, folder and store of a command shares it.
+ */
+export function cliS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = endpointFromEnv('S3', env);
-  return endpoint ? { s3: { endpoint } } : {};
+  s3Client ??= createS3Client(endpoint ? { endpoint } : {});
+  return s3Client;
+}
+
+/** How the CLI opens files: local paths, http(s) URLs and s3:// through the CLI's client. */
+export function sourceOptions(): OpenSourceOptions {
+  return { s3Client: cliS3Client() };
 }

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
-import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { createSqsClient } from '../../lib/aws/sqs-client.js';
+import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
 import { type ServiceConfig, serviceConfigFromEnv } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';

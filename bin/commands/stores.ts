@@ -1,17 +1,15 @@
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { InvalidInputError } from '../../lib/errors.js';
-import { createS3Client } from '../../lib/root/source/s3.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
-import { endpointFromEnv } from './args.js';
+import { cliS3Client } from './args.js';
 
 /** A model store from a CLI location: a local directory or s3://bucket/prefix. */
 export function storeAt(location: string, env: NodeJS.ProcessEnv = process.env): ObjectStore {
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
   if (s3) {
-    const endpoint = endpointFromEnv('S3', env);
     const prefix = s3[2] && !s3[2].endsWith('/') ? `${s3[2]}/` : s3[2];
-    return new S3ObjectStore(createS3Client(endpoint ? { endpoint } : {}), s3[1], prefix);
+    return new S3ObjectStore(cliS3Client(env), s3[1], prefix);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location))
     throw new InvalidInputError(`a model store is a local folder or s3://bucket/prefix, not "${location}"`);

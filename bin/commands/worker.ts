@@ -1,4 +1,5 @@
-import { createSqsClient, SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { createSqsClient } from '../../lib/aws/sqs-client.js';
+import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { consumeQueue } from '../../lib/training/worker.js';

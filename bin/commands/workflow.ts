@@ -7,7 +7,6 @@ import { parseWorkflow, type Workflow } from '../../lib/dataset/workflow.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import { openRoot } from '../../lib/root/index.js';
 import { listRootFiles } from '../../lib/root/source/folder.js';
-import { createS3Client } from '../../lib/root/source/s3.js';
 import { sourceOptions } from './args.js';
 
 /** Reads a workflow JSON file; relative file paths in it are taken from the workflow's own folder. */
@@ -39,9 +38,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The CLI's I/O for datasets: local, HTTP and S3 files, and a specs cache on disk. */
 export function datasetDeps(): DatasetDeps {
-  const opts = sourceOptions();
-  // one client for every file of a run (openSource would otherwise build one per file)
-  const s3Client = opts.s3 ? createS3Client(opts.s3) : undefined;
+  const { s3Client } = sourceOptions();
   return {
     openFile: (spec) => openRoot(spec, { s3Client }),
     listFolder: (spec) => listRootFiles(spec, { s3Client }),

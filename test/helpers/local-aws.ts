@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createSqsClient } from '../../lib/aws/sqs-queue.js';
-import { createS3Client } from '../../lib/root/source/s3.js';
+import { createS3Client } from '../../lib/aws/s3-client.js';
+import { createSqsClient } from '../../lib/aws/sqs-client.js';
 
 // SDK 3.x warns once per process that Node 20 support is ending; the warning is noise in test output
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

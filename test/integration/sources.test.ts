@@ -5,7 +5,13 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, UnavailableError, UnprocessableError } from '../../lib/errors.js';
+import { createS3Client } from '../../lib/aws/s3-client.js';
+import {
+  InvalidInputError,
+  MisconfiguredError,
+  UnavailableError,
+  UnprocessableError,
+} from '../../lib/errors.js';
 import { CorruptFileError, RootFileNotFoundError, SourceChangedError } from '../../lib/root/errors.js';
 import { HttpSource } from '../../lib/root/source/http.js';
 import { LocalSource } from '../../lib/root/source/local.js';
@@ -261,11 +267,15 @@ describe('openSource', () => {
   it('dispatches http(s), s3, file:// and plain paths to the matching source', () => {
     expect(openSource('https://example.org/f.root')).toBeInstanceOf(HttpSource);
     expect(openSource('http://127.0.0.1:1/f.root')).toBeInstanceOf(HttpSource);
-    expect(openSource('s3://bucket/dir/f.root', { s3: { region: 'us-east-1' } }).name).toBe(
-      's3://bucket/dir/f.root',
-    );
+    const s3Client = createS3Client({ region: 'us-east-1' });
+    expect(openSource('s3://bucket/dir/f.root', { s3Client }).name).toBe('s3://bucket/dir/f.root');
+    s3Client.destroy();
     expect(openSource('file:///tmp/f.root').name).toBe('/tmp/f.root');
     expect(openSource('data/f.root')).toBeInstanceOf(LocalSource);
+  });
+
+  it('needs an injected client for s3:// (clients are built once, in lib/aws)', () => {
+    expect(() => openSource('s3://bucket/f.root')).toThrow(MisconfiguredError);
   });
 
   it('refuses local files when allowLocal is false', () => {

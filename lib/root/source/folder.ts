@@ -1,9 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, MisconfiguredError } from '../../errors.js';
 import { RootFileNotFoundError } from '../errors.js';
-import { createS3Client } from './s3.js';
 
 /**
  * Every .root file in a folder spec: `s3://bucket/prefix/` (all objects under the prefix, paged)
@@ -16,7 +15,8 @@ export async function listRootFiles(
   const s3 = /^s3:\/\/([^/]+)\/(.*)$/.exec(spec);
   if (s3) {
     const [, bucket, prefix] = s3;
-    const client = options.s3Client ?? createS3Client();
+    const client = options.s3Client;
+    if (!client) throw new MisconfiguredError(`no S3 client to list ${spec} with`);
     const keys: string[] = [];
     let token: string | undefined;
     do {

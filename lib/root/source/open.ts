@@ -1,16 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, MisconfiguredError } from '../../errors.js';
 import { HttpSource, type HttpSourceOptions } from './http.js';
 import { LocalSource } from './local.js';
-import { createS3Client, type S3ClientOptions, S3Source, type S3SourceOptions } from './s3.js';
+import { S3Source, type S3SourceOptions } from './s3.js';
 import type { ByteSource } from './types.js';
 
 export interface OpenSourceOptions {
-  /** Preferred for s3:// specs: a client built once at cold start (or pointing at a test emulator). */
+  /** The client s3:// specs are read with: built once by the caller (lib/aws/s3-client.ts), at cold start or in a test. */
   s3Client?: S3Client;
-  /** Used only without s3Client: a client is built for this source and destroyed by its close(). */
-  s3?: S3ClientOptions;
   /** Coalescing, concurrency and timeout for s3:// sources. */
   s3Source?: S3SourceOptions;
   http?: HttpSourceOptions;
@@ -23,8 +21,6 @@ export interface OpenSourceOptions {
 
 const SUPPORTED = 'use an s3://bucket/key or https:// URL, or a local path';
 
-let defaultClient: S3Client | undefined;
-
 /** Chooses the byte source for a file spec: http(s) URL, s3://bucket/key, file:// URL or local path. */
 export function openSource(spec: string, options: OpenSourceOptions = {}): ByteSource {
   if (typeof spec !== 'string' || spec.trim() === '')
@@ -36,16 +32,8 @@ export function openSource(spec: string, options: OpenSourceOptions = {}): ByteS
       return new HttpSource(parseHttpUrl(spec), options.http);
     case 's3': {
       const { bucket, key } = parseS3Url(spec);
-      if (options.s3Client) return new S3Source(options.s3Client, bucket, key, options.s3Source);
-      if (options.s3) {
-        return new S3Source(createS3Client(options.s3), bucket, key, {
-          ...options.s3Source,
-          ownsClient: true,
-        });
-      }
-      // One shared client per process, created on first use, as Lambda handlers would at module scope.
-      defaultClient ??= createS3Client();
-      return new S3Source(defaultClient, bucket, key, options.s3Source);
+      if (!options.s3Client) throw new MisconfiguredError(`no S3 client to read ${spec} with`);
+      return new S3Source(options.s3Client, bucket, key, options.s3Source);
     }
     case 'file':
     case undefined:

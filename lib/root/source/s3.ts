@@ -1,54 +1,15 @@
-import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MlaasError, UnavailableError } from '../../errors.js';
 import { RootFileNotFoundError, SourceChangedError } from '../errors.js';
 import { checkRanges, coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
 import { forEachConcurrent } from './concurrency.js';
 import type { ByteRange, ByteSource, CoalesceOptions } from './types.js';
 
-export interface S3ClientOptions {
-  /** Override, e.g. a local emulator; implies path-style addressing unless forcePathStyle says otherwise. */
-  endpoint?: string;
-  /** Defaults to the SDK's own resolution (AWS_REGION, profile), or us-east-1 with an endpoint override. */
-  region?: string;
-  forcePathStyle?: boolean;
-  credentials?: S3ClientConfig['credentials'];
-  /** Per-request timeout in ms, also used as the socket idle timeout (default 30 s). */
-  timeoutMs?: number;
-  /** Attempts including the SDK's own retries of throttling, 5xx and network errors (default 3). */
-  maxAttempts?: number;
-}
-
-/** Builds a client once (at cold start or in a test); sources only ever receive one. */
-export function createS3Client(options: S3ClientOptions = {}): S3Client {
-  const timeout = options.timeoutMs ?? 30_000;
-  const config: S3ClientConfig = {
-    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-    maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: {
-      connectionTimeout: Math.min(timeout, 5_000),
-      requestTimeout: timeout,
-      // Without it the handler only logs a warning when requestTimeout passes.
-      throwOnRequestTimeout: true,
-      socketTimeout: timeout,
-    },
-    // S3-compatible stores (Ceph at CERN, emulators) often reject the newer default checksum headers.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  };
-  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-  const region = options.region ?? (options.endpoint !== undefined ? 'us-east-1' : undefined);
-  if (region !== undefined) config.region = region;
-  if (options.credentials !== undefined) config.credentials = options.credentials;
-  return new S3Client(config);
-}
-
 export interface S3SourceOptions extends CoalesceOptions {
   /** Ranged GETs in flight at once (default 8). */
   concurrency?: number;
   /** Abort a request after this many ms (default 30 s). */
   timeoutMs?: number;
-  /** Destroy the client on close(): only when the caller created it for this source alone. */
-  ownsClient?: boolean;
 }
 
 interface Meta {
@@ -94,8 +55,8 @@ export class S3Source implements ByteSource {
   }
 
   async close(): Promise<void> {
+    // the client is the caller's, shared by every source it opens
     this.meta = undefined;
-    if (this.options.ownsClient) this.client.destroy();
   }
 
   private info(): Promise<Meta> {

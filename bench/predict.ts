@@ -15,8 +15,8 @@ import { MemorySpecsCache } from '../lib/dataset/cache.js';
 import { parseWorkflow } from '../lib/dataset/workflow.js';
 import { openRoot } from '../lib/root/file.js';
 import { LocalObjectStore } from '../lib/storage/local.js';
+import { runTrainingJob } from '../lib/trainer/job.js';
 import { initBackend } from '../lib/training/backend.js';
-import { runTrainingJob } from '../lib/training/job.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

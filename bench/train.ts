@@ -12,8 +12,8 @@ import { MemorySpecsCache } from '../lib/dataset/cache.js';
 import { parseWorkflow } from '../lib/dataset/workflow.js';
 import { openRoot } from '../lib/root/file.js';
 import { LocalObjectStore } from '../lib/storage/local.js';
+import { runTrainingJob } from '../lib/trainer/job.js';
 import { initBackend } from '../lib/training/backend.js';
-import { runTrainingJob } from '../lib/training/job.js';
 import { DEFAULT_MODEL } from '../lib/training/model-spec.js';
 import { predictRows } from '../lib/training/train.js';
 

@@ -11,8 +11,8 @@ import { createSqsClient } from '../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { JobStore } from '../lib/jobs/job-store.js';
 import { openRoot } from '../lib/root/index.js';
+import { consumeQueue } from '../lib/trainer/worker.js';
 import { initBackend } from '../lib/training/backend.js';
-import { consumeQueue } from '../lib/training/worker.js';
 
 const require = createRequire(import.meta.url);
 export const BUCKET = 'mlaas4hep-local';

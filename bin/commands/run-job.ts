@@ -1,6 +1,6 @@
 import { JobStore } from '../../lib/jobs/job-store.js';
+import { runJob } from '../../lib/trainer/trainer.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { runJob } from '../../lib/training/trainer.js';
 import { parse, required } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';

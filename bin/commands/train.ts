@@ -1,5 +1,5 @@
+import { runTrainingJob } from '../../lib/trainer/job.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { runTrainingJob } from '../../lib/training/job.js';
 import type { Progress } from '../../lib/training/train.js';
 import { parse, required } from './args.js';
 import { storeAt } from './stores.js';

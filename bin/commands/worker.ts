@@ -1,8 +1,8 @@
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
+import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { consumeQueue } from '../../lib/training/worker.js';
 import { endpointFromEnv, int, parse, required } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';

@@ -8,7 +8,7 @@ import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { consumeQueue } from '../training/worker.js';
+import { consumeQueue } from '../trainer/worker.js';
 import { routes } from './routes.js';
 import { Service, serviceConfigFromEnv } from './service.js';
 

@@ -10,8 +10,8 @@ import { openRoot } from '../../lib/root/file.js';
 import { generateSynth } from '../../lib/root/writer/synth.js';
 import { type Stack, startStack } from '../../lib/service/stack.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
+import { runTrainingJob } from '../../lib/trainer/job.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { runTrainingJob } from '../../lib/training/job.js';
 
 // a barrage of bad requests against the real HTTP server, with real tokens and a tiny trained
 // model: every one answered with a 4xx that says what was wrong, none a 5xx, the server alive after

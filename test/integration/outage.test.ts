@@ -9,8 +9,8 @@ import { submitJob } from '../../lib/jobs/submit.js';
 import { openRoot } from '../../lib/root/file.js';
 import { generateSynth } from '../../lib/root/writer/synth.js';
 import { type Stack, startStack } from '../../lib/service/stack.js';
+import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { consumeQueue } from '../../lib/training/worker.js';
 import { type S3Emulator, type SqsEmulator, startS3, startSqs } from '../helpers/local-aws.js';
 
 // The service in this process on the real emulators (s3rver, local-aws-sqs); each is stopped as an

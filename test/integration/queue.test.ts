@@ -13,8 +13,8 @@ import { MemoryQueue } from '../../lib/jobs/queue.js';
 import { submitJob } from '../../lib/jobs/submit.js';
 import { openRoot } from '../../lib/root/file.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
+import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { consumeQueue } from '../../lib/training/worker.js';
 import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
 
 const workflow = {

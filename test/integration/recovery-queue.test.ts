@@ -16,8 +16,8 @@ import { submitJob } from '../../lib/jobs/submit.js';
 import { openRoot } from '../../lib/root/index.js';
 import { generateSynth } from '../../lib/root/writer/synth.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
+import { consumeQueue, type WorkerOptions } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { consumeQueue, type WorkerOptions } from '../../lib/training/worker.js';
 import { type S3Emulator, type SqsEmulator, startS3, startSqs } from '../helpers/local-aws.js';
 
 // Recovery in the trainer's queue handling, in this process against the real emulators: s3rver

@@ -6,8 +6,8 @@ import { MemorySpecsCache } from '../../lib/dataset/cache.js';
 import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { openRoot } from '../../lib/root/file.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
+import { runTrainingJob } from '../../lib/trainer/job.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { runTrainingJob } from '../../lib/training/job.js';
 import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
 
 /** The Bayes-optimal AUC of the synth pair (../shared/README.md), from the exact likelihood ratio. */

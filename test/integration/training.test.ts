@@ -9,9 +9,9 @@ import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
 import { openRoot } from '../../lib/root/file.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
+import { runTrainingJob, type TrainingOutcome } from '../../lib/trainer/job.js';
+import { runJob } from '../../lib/trainer/trainer.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { runTrainingJob, type TrainingOutcome } from '../../lib/training/job.js';
-import { runJob } from '../../lib/training/trainer.js';
 import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
 
 const SIGNAL = join(SYNTH_DIR, 'signal.root');

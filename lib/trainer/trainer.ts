@@ -2,9 +2,9 @@ import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
-import { type Publication, publishingStore, settlePublication } from '../jobs/publication.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
+import { type Publication, publishingStore, settlePublication } from './publication.js';
 
 export interface TrainerDeps {
   jobs: JobStore;
@@ -32,7 +32,7 @@ function describeFailure(err: unknown): string {
 
 /**
  * Runs one queued (or interrupted) job to its end, recording every step in the job store. A job
- * publishes at most one model version over all its attempts (see ../jobs/publication.ts).
+ * publishes at most one model version over all its attempts (see ./publication.ts).
  */
 export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> {
   const { jobs } = deps;

@@ -3,7 +3,7 @@ import { type DatasetDeps, prepareDataset } from '../dataset/dataset.js';
 import { transformSpecOf } from '../dataset/transform.js';
 import type { Workflow } from '../dataset/workflow.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { type BundleParams, checkModelName, newVersion, writeBundle } from './bundle.js';
+import { type BundleParams, checkModelName, newVersion, writeBundle } from '../training/bundle.js';
 import {
   auc,
   confusionMatrix,
@@ -12,10 +12,10 @@ import {
   oneVsRestAuc,
   rocCurve,
   scoreHistograms,
-} from './metrics.js';
-import { parseModelDefinition } from './model-spec.js';
-import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from './plots.js';
-import { type EpochMetrics, type Progress, predictRows, trainModel } from './train.js';
+} from '../training/metrics.js';
+import { parseModelDefinition } from '../training/model-spec.js';
+import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from '../training/plots.js';
+import { type EpochMetrics, type Progress, predictRows, trainModel } from '../training/train.js';
 
 export interface TrainingJobDeps {
   dataset: DatasetDeps;

@@ -59,7 +59,11 @@ export function cliS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   return s3Client;
 }
 
-/** How the CLI opens files: local paths, http(s) URLs and s3:// through the CLI's client. */
+/** How the CLI opens files: local paths, http(s) URLs and s3:// through the CLI's client (built only for s3://). */
 export function sourceOptions(): OpenSourceOptions {
-  return { s3Client: cliS3Client() };
+  return {
+    get s3Client() {
+      return cliS3Client();
+    },
+  };
 }

@@ -1,8 +1,10 @@
 import { createWriteStream } from 'node:fs';
+import { readFolder } from '../../lib/bundles/bundle-store.js';
 import { transformFile } from '../../lib/dataset/transform.js';
+import { InvalidInputError } from '../../lib/errors.js';
 import { openRoot } from '../../lib/root/index.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { readBundleAt } from '../../lib/training/bundle.js';
+import { loadModel, type ModelJson } from '../../lib/training/model-io.js';
 import { predictRows } from '../../lib/training/train.js';
 import { parse, required, sourceOptions } from './args.js';
 import { storeAt } from './stores.js';
@@ -17,8 +19,18 @@ export async function predict(argv: string[], out: NodeJS.WritableStream): Promi
     USAGE,
   );
   await initBackend();
-  const bundle = await readBundleAt(storeAt(required(values.model, '--model', USAGE)), '');
-  const spec = { ...bundle.params.transform, tree: values.tree ?? bundle.params.transform.tree };
+  const where = required(values.model, '--model', USAGE);
+  const bundle = await readFolder(storeAt(where), '');
+  const { transform } = bundle.params;
+  if (!transform)
+    throw new InvalidInputError(
+      `the bundle in ${where} has no transform (it was uploaded without one), so ROOT files cannot be turned into its inputs`,
+    );
+  const spec = { ...transform, tree: values.tree ?? transform.tree };
+  const model = await loadModel(
+    JSON.parse(new TextDecoder().decode(bundle.modelJson)) as ModelJson,
+    bundle.weights,
+  );
   const file = await openRoot(required(positionals[0], 'the ROOT file to score', USAGE), sourceOptions());
   const sink: NodeJS.WritableStream = values.out ? createWriteStream(values.out) : out;
   const classes = bundle.params.classes;
@@ -30,7 +42,7 @@ export async function predict(argv: string[], out: NodeJS.WritableStream): Promi
     await write(multi ? `entry,${classes.map((c) => `p_${c}`).join(',')}\n` : 'entry,score\n');
     const width = bundle.params.features.length;
     for await (const block of transformFile(file, spec)) {
-      const scores = predictRows(bundle.model, block.x, width);
+      const scores = predictRows(model, block.x, width);
       const k = multi ? classes.length : 1;
       const lines: string[] = [];
       for (let i = 0; i < block.rows; i++) {

@@ -38,10 +38,10 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The CLI's I/O for datasets: local, HTTP and S3 files, and a specs cache on disk. */
 export function datasetDeps(): DatasetDeps {
-  const { s3Client } = sourceOptions();
+  const options = sourceOptions();
   return {
-    openFile: (spec) => openRoot(spec, { s3Client }),
-    listFolder: (spec) => listRootFiles(spec, { s3Client }),
+    openFile: (spec) => openRoot(spec, options),
+    listFolder: (spec) => listRootFiles(spec, options),
     cache: new DirectorySpecsCache(cacheDir()),
   };
 }

@@ -1,8 +1,16 @@
-import * as tf from '@tensorflow/tfjs';
-import type { TransformSpec } from '../dataset/transform.js';
+import type * as tf from '@tensorflow/tfjs';
+import type { BundleContent } from '../bundles/bundle-store.js';
+import {
+  type BundleParams,
+  checkBundleParams,
+  checkModelName,
+  issuePath,
+  newVersion,
+  TransformSchema,
+} from '../bundles/params.js';
 import { InvalidInputError } from '../errors.js';
 import { initBackend } from '../training/backend.js';
-import { type BundleParams, checkModelName, newVersion } from '../training/bundle.js';
+import { loadModel } from '../training/model-io.js';
 import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
 
 export interface UploadLimits {
@@ -11,10 +19,8 @@ export interface UploadLimits {
   maxEntries?: number;
 }
 
-/** A validated, loaded bundle ready for `writeBundle`; nothing has been written yet. */
-export interface UnpackedBundle {
-  params: BundleParams;
-  model: tf.LayersModel;
+/** A validated bundle ready for BundleStore.write (its weights in one weights.bin); nothing written yet. */
+export interface UnpackedBundle extends BundleContent {
   extras: Record<string, Uint8Array>;
   /** files of the archive that are not part of a bundle */
   ignored: string[];
@@ -50,20 +56,6 @@ function expectedWeightBytes(specs: tf.io.WeightsManifestEntry[]): number | unde
     total += s.shape.reduce((a, b) => a * b, 1) * per;
   }
   return total;
-}
-
-function isTransform(t: unknown, width: number): t is TransformSpec {
-  const s = t as TransformSpec;
-  const strings = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
-  if (!s || typeof s !== 'object' || !s.layout || !s.branches || typeof s.branches !== 'object') return false;
-  const { flat, jagged, names } = s.layout;
-  if (!strings(flat) || !strings(names) || names.length !== width || !Array.isArray(jagged)) return false;
-  const branch = (n: string): boolean =>
-    typeof s.branches[n]?.min === 'number' && typeof s.branches[n]?.max === 'number';
-  return (
-    flat.every(branch) &&
-    jagged.every((j) => typeof j?.name === 'string' && Number.isInteger(j.jdim) && branch(j.name))
-  );
 }
 
 /**
@@ -141,17 +133,23 @@ export async function unpackBundle(
   await initBackend();
   let model: tf.LayersModel;
   try {
-    model = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: mj.modelTopology, weightSpecs, weightData: weights.buffer }),
+    model = await loadModel(
+      { modelTopology: mj.modelTopology, weightsManifest: mj.weightsManifest },
+      weights,
     );
   } catch (err) {
     throw new InvalidInputError(`${modelPath} cannot be loaded: ${(err as Error).message}`);
   }
   try {
-    return finish(name, given, model, files, used);
-  } catch (err) {
+    const { params, extras, ignored } = finish(name, given, model, files, used);
+    // one weights file, as bundles written here have
+    const modelJson = JSON.stringify({
+      ...mj,
+      weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
+    });
+    return { params, modelJson, weights, extras, ignored };
+  } finally {
     model.dispose();
-    throw err;
   }
 }
 
@@ -161,7 +159,7 @@ function finish(
   model: tf.LayersModel,
   files: Map<string, Uint8Array>,
   used: Set<string>,
-): UnpackedBundle {
+): Pick<UnpackedBundle, 'params' | 'extras' | 'ignored'> {
   const inShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
   const outShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
   const width = inShape[1];
@@ -170,11 +168,7 @@ function finish(
       `the model must take one input of shape [batch, features] and give one output of shape [batch, classes]; it takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`,
     );
   const outputs = outShape[1];
-  const transform = given.transform === undefined ? undefined : given.transform;
-  if (transform !== undefined && !isTransform(transform, width))
-    throw new InvalidInputError(
-      `params.json "transform" is not a transform of ${width} features (layout.flat/jagged/names and branches min/max)`,
-    );
+  const transform = given.transform === undefined ? undefined : checkTransform(given.transform, width);
   let features: string[];
   if (given.features !== undefined) {
     const f = given.features as unknown;
@@ -203,30 +197,56 @@ function finish(
   const str = (k: keyof BundleParams, d: string): string =>
     typeof given[k] === 'string' ? (given[k] as string) : d;
   const timestamp = new Date().toISOString();
-  const params = {
-    ...given,
-    name,
-    model: 'model.json',
-    labels: 'labels.txt',
-    inputNode: str('inputNode', model.inputs[0].name),
-    outputNode: str('outputNode', model.outputs[0].name),
-    description: str('description', ''),
-    timestamp: str('timestamp', timestamp),
-    version: newVersion(new Date(timestamp)),
-    features,
-    classes,
-    transform,
-    metrics: given.metrics && typeof given.metrics === 'object' ? given.metrics : {},
-    workflow: given.workflow ?? null,
-    datasetFingerprint: str('datasetFingerprint', ''),
-    backend: str('backend', 'uploaded'),
-    versions: given.versions && typeof given.versions === 'object' ? given.versions : {},
-  } as BundleParams;
+  const params = checkBundleParams(
+    {
+      ...given,
+      name,
+      model: 'model.json',
+      labels: 'labels.txt',
+      inputNode: str('inputNode', model.inputs[0].name),
+      outputNode: str('outputNode', model.outputs[0].name),
+      description: str('description', ''),
+      timestamp: str('timestamp', timestamp),
+      version: newVersion(new Date(timestamp)),
+      features,
+      classes,
+      transform,
+      metrics: given.metrics && typeof given.metrics === 'object' ? given.metrics : {},
+      workflow: given.workflow ?? null,
+      datasetFingerprint: str('datasetFingerprint', ''),
+      backend: str('backend', 'uploaded'),
+      versions: given.versions && typeof given.versions === 'object' ? given.versions : {},
+    },
+    `the uploaded bundle "${name}"`,
+  );
   const extras: Record<string, Uint8Array> = {};
   const ignored: string[] = [];
   for (const [path, data] of files) {
     if (PLOT.test(path)) extras[path] = data;
     else if (!used.has(path)) ignored.push(path);
   }
-  return { params, model, extras, ignored };
+  return { params, extras, ignored };
+}
+
+/**
+ * An uploaded transform as serving will read it: the schema's fields, every input branch with
+ * its min and max, and as many feature names as the model has inputs.
+ */
+function checkTransform(t: unknown, width: number): BundleParams['transform'] {
+  const r = TransformSchema.safeParse(t);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InvalidInputError(`params.json "transform.${issuePath(i.path)}": ${i.message}`);
+  }
+  const s = r.data;
+  if (s.layout.names.length !== width)
+    throw new InvalidInputError(
+      `params.json "transform.layout.names" has ${s.layout.names.length} names but the model takes ${width} features`,
+    );
+  const missing = [...s.layout.flat, ...s.layout.jagged.map((j) => j.name)].filter((b) => !s.branches[b]);
+  if (missing.length)
+    throw new InvalidInputError(
+      `params.json "transform.branches" has no min/max for ${missing.map((m) => `"${m}"`).join(', ')}`,
+    );
+  return s as BundleParams['transform'];
 }

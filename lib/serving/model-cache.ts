@@ -1,9 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { BundleStore } from '../bundles/bundle-store.js';
+import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
+import { InvalidInputError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { initBackend } from '../training/backend.js';
-import { type BundleParams, checkModelName, readBundle } from '../training/bundle.js';
-import { checkVersion } from './registry.js';
+import { loadModel, type ModelJson } from '../training/model-io.js';
 
 /** A loaded model with what predictions need, computed once per load. */
 export interface ServedModel {
@@ -53,7 +54,6 @@ export interface CacheStats {
   evictions: number;
 }
 
-const dec = new TextDecoder();
 const ignore = () => undefined;
 
 interface Resolved {
@@ -84,6 +84,7 @@ export class ModelCache {
   private readonly rounds = new Map<string, Round>();
   /** per model name: the stamp of `latest` when it was last read, and the version it named */
   private readonly latest = new Map<string, { stamp: string; version: string }>();
+  private readonly bundles: BundleStore;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -93,6 +94,7 @@ export class ModelCache {
     readonly store: ObjectStore,
     options: ModelCacheOptions = {},
   ) {
+    this.bundles = new BundleStore(store);
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.revalidateMs = options.revalidateMs ?? 0;
   }
@@ -207,34 +209,30 @@ export class ModelCache {
    */
   private async read(ck: string, name: string, want: string | undefined): Promise<Resolved> {
     const now = Date.now();
-    const store = this.store;
-    const stampOf = store.stamp
-      ? (key: string) => store.stamp!(key)
-      : (key: string) => store.get(key).then((o) => o?.etag);
-    const complete = (v: string) => `models/${name}/${v}/COMPLETE`;
+    const bundles = this.bundles;
     let version = want;
     let etag: string | undefined;
     if (version === undefined) {
       const prev = this.latest.get(name);
       const [stamp, prevComplete] = await Promise.all([
-        stampOf(`models/${name}/latest`),
-        prev ? stampOf(complete(prev.version)) : undefined,
+        bundles.latestStamp(name),
+        prev ? bundles.completeStamp(name, prev.version) : undefined,
       ]);
       if (stamp !== undefined && prev?.stamp === stamp) {
         version = prev.version;
         etag = prevComplete;
       } else {
-        const latest = stamp === undefined ? undefined : await store.get(`models/${name}/latest`);
+        const latest = stamp === undefined ? undefined : await bundles.latest(name);
         if (!latest) {
           this.forget(name);
           throw new NotFoundError(`no model named "${name}"`, 'ModelNotFound');
         }
-        version = dec.decode(latest.body).trim();
+        version = latest;
         // the stamp was taken before the read: a newer body only costs one more read next time
         this.latest.set(name, { stamp: stamp!, version });
       }
     }
-    etag ??= await stampOf(complete(version));
+    etag ??= await bundles.completeStamp(name, version);
     if (etag === undefined) {
       this.forget(name, version);
       throw new NotFoundError(
@@ -249,8 +247,9 @@ export class ModelCache {
 
   private async load(name: string, version: string, etag: string): Promise<Entry> {
     await initBackend();
-    const b = await readBundle(this.store, name, version);
-    const { params, model } = b;
+    const b = await this.bundles.read(name, version);
+    const { params } = b;
+    const model = await buildModel(b.modelJson, b.weights, `version "${version}" of model "${name}"`);
     const width = model.inputs[0].shape[1] ?? params.features.length;
     const t = params.transform;
     const e: Entry = {
@@ -259,7 +258,7 @@ export class ModelCache {
       etag,
       params,
       model,
-      bytes: b.bytes,
+      bytes: b.modelJson.length + b.weights.length,
       width,
       outputs: model.outputs[0].shape[1] ?? 1,
       featureIndex: new Map(params.features.map((f, i) => [f, i])),
@@ -306,4 +305,15 @@ export class ModelCache {
     if (eviction) this.evictions++;
     setImmediate(() => dispose(e));
   }
+}
+
+/** The engine's model from a bundle's bytes: the one place models are built for serving. */
+async function buildModel(modelJson: Uint8Array, weights: Uint8Array, what: string): Promise<tf.LayersModel> {
+  let json: ModelJson;
+  try {
+    json = JSON.parse(new TextDecoder().decode(modelJson)) as ModelJson;
+  } catch {
+    throw new UnprocessableError(`model.json of ${what} is not valid JSON`, 'CorruptBundle');
+  }
+  return loadModel(json, weights);
 }

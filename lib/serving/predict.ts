@@ -1,4 +1,4 @@
-import { transformRecords } from '../dataset/transform.js';
+import { type TransformSpec, transformRecords } from '../dataset/transform.js';
 import { InvalidInputError, nearestNames, PayloadTooLargeError, UnprocessableError } from '../errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
 import { scoreRows } from './scoring.js';
@@ -79,7 +79,13 @@ function normalisedRows(m: ServedModel, keys: readonly string[], values: unknown
 }
 
 /** Rows of raw branch values, normalised and padded by the bundle's own transform. */
-function rawRows(m: ServedModel, keys: readonly string[], values: unknown[], limits?: PredictLimits) {
+function rawRows(
+  m: ServedModel,
+  transform: TransformSpec,
+  keys: readonly string[],
+  values: unknown[],
+  limits?: PredictLimits,
+) {
   const jagged = keys.map((k) => m.rawNames!.get(k)!);
   // one row holds numbers (and lists for jagged branches); a batch holds rows. Only when every key
   // is jagged is a list of lists ambiguous: lists of numbers of keys.length are then one row.
@@ -98,7 +104,7 @@ function rawRows(m: ServedModel, keys: readonly string[], values: unknown[], lim
       return v.map((x, k) => finite(x, `${where}[${k}]`));
     });
   });
-  return { x: transformRecords(m.params.transform, keys, checked), n: rows.length };
+  return { x: transformRecords(transform, keys, checked), n: rows.length };
 }
 
 /** Builds the input rows of a `/json` request, choosing normalised features or raw branch values by key names. */
@@ -110,7 +116,8 @@ export function jsonRows(
 ): { x: Float32Array; n: number } {
   const allFeatures = keys.every((k) => m.featureIndex.has(k));
   if (allFeatures && keys.length === m.width) return normalisedRows(m, keys, values, limits);
-  if (m.rawNames && keys.every((k) => m.rawNames!.has(k))) return rawRows(m, keys, values, limits);
+  const t = m.params.transform;
+  if (t && m.rawNames && keys.every((k) => m.rawNames!.has(k))) return rawRows(m, t, keys, values, limits);
   const unknown = keys.filter((k) => !m.featureIndex.has(k) && !m.rawNames?.has(k));
   if (unknown.length) {
     const names = [...m.featureIndex.keys(), ...(m.rawNames?.keys() ?? [])];

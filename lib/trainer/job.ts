@@ -1,9 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
+import { BundleStore } from '../bundles/bundle-store.js';
+import { type BundleParams, checkModelName, newVersion } from '../bundles/params.js';
 import { type DatasetDeps, prepareDataset } from '../dataset/dataset.js';
 import { transformSpecOf } from '../dataset/transform.js';
 import type { Workflow } from '../dataset/workflow.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { type BundleParams, checkModelName, newVersion, writeBundle } from '../training/bundle.js';
 import {
   auc,
   confusionMatrix,
@@ -13,6 +14,7 @@ import {
   rocCurve,
   scoreHistograms,
 } from '../training/metrics.js';
+import { serializeModel } from '../training/model-io.js';
 import { parseModelDefinition } from '../training/model-spec.js';
 import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from '../training/plots.js';
 import { type EpochMetrics, type Progress, predictRows, trainModel } from '../training/train.js';
@@ -24,6 +26,11 @@ export interface TrainingJobDeps {
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
   versions?: Record<string, string>;
+  /**
+   * Runs before the first file of the new version is written, and must succeed: the trainer
+   * records there which version this job publishes (lib/trainer/publication.ts).
+   */
+  claim?(p: { name: string; version: string }): Promise<void>;
 }
 
 export interface FinalMetrics {
@@ -153,7 +160,12 @@ export async function runTrainingJob(
       backend: deps.backend,
       versions: deps.versions ?? {},
     };
-    outcome.version = await writeBundle(deps.store, res.model, { params, extras });
+    const bundles = new BundleStore(deps.store);
+    const model = await serializeModel(res.model);
+    await deps.claim?.({ name, version: params.version });
+    await bundles.write({ params, ...model, extras });
+    await bundles.publish(name, params.version);
+    outcome.version = params.version;
     return outcome;
   } finally {
     await ds.close();

@@ -4,7 +4,7 @@ import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.j
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
-import { type Publication, publishingStore, settlePublication } from './publication.js';
+import { type Publication, settlePublication } from './publication.js';
 
 export interface TrainerDeps {
   jobs: JobStore;
@@ -100,7 +100,8 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
       w,
       {
         dataset: deps.dataset,
-        store: publishingStore(deps.models, claim),
+        store: deps.models,
+        claim,
         backend: deps.backend,
         signal: stop.signal,
         onProgress: (p) => {

@@ -138,10 +138,10 @@ describe('the HTTP API of `mlaas4hep serve`', () => {
         .slice(1, 6)
         .map((l) => Number(l.split(',')[1]));
       const { transformFile } = await import('../../lib/dataset/transform.js');
-      const { readBundle } = await import('../../lib/training/bundle.js');
-      const bundle = await readBundle(new LocalObjectStore(dir), 'http-model');
+      const { BundleStore } = await import('../../lib/bundles/bundle-store.js');
+      const bundle = await new BundleStore(new LocalObjectStore(dir)).read('http-model');
       const f = await openRoot(SIGNAL);
-      const first = (await transformFile(f, bundle.params.transform, 5).next()).value!;
+      const first = (await transformFile(f, bundle.params.transform!, 5).next()).value!;
       await f.close();
       const width = model.features.length;
       const rows = Array.from({ length: 5 }, (_, i) =>

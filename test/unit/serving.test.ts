@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BundleParams } from '../../lib/bundles/params.js';
 import { type BranchSpec, featureLayout } from '../../lib/dataset/features.js';
 import type { TransformSpec } from '../../lib/dataset/transform.js';
 import { BundleTooLargeError, MlaasError } from '../../lib/errors.js';
@@ -15,7 +16,7 @@ import { readTar } from '../../lib/serving/tar.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { type BundleParams, writeBundle } from '../../lib/training/bundle.js';
+import { saveBundle } from '../helpers/bundles.js';
 
 const BRANCHES: Record<string, BranchSpec> = {
   a: { min: 0, max: 10, jagged: false, jdim: 0 },
@@ -81,7 +82,7 @@ function version(): string {
 }
 
 async function publish(name: string, model: tf.LayersModel, v = version(), classes?: Array<number | string>) {
-  return writeBundle(store, model, {
+  return saveBundle(store, model, {
     params: paramsFor(name, v, classes),
     extras: { 'plots/loss.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>' },
   });
@@ -141,7 +142,7 @@ function tarGz(entries: TarEntry[]): Uint8Array {
 /** A TFaaS-style bundle of `model` under a folder: TFaaS params + features, weights in two shards. */
 async function bundleEntries(model: tf.LayersModel, folder = 'bundle/'): Promise<TarEntry[]> {
   const tmp = new LocalObjectStore(await mkdtemp(join(tmpdir(), 'mlaas4hep-src-')));
-  await writeBundle(tmp, model, { params: paramsFor('src', 'v1') });
+  await saveBundle(tmp, model, { params: paramsFor('src', 'v1') });
   const mj = JSON.parse(new TextDecoder().decode((await tmp.get('models/src/v1/model.json'))!.body));
   const weights = (await tmp.get('models/src/v1/weights.bin'))!.body;
   mj.weightsManifest = [

@@ -14,7 +14,7 @@ import { openRoot } from '../lib/root/file.js';
 import { LocalObjectStore } from '../lib/storage/local.js';
 import { runTrainingJob } from '../lib/trainer/job.js';
 import { initBackend } from '../lib/training/backend.js';
-import { DEFAULT_MODEL } from '../lib/training/model-spec.js';
+import { DEFAULT_MODEL } from '../lib/training/model-schema.js';
 import { predictRows } from '../lib/training/train.js';
 
 const { values } = parseArgs({

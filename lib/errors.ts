@@ -124,6 +124,13 @@ export class MisconfiguredError extends MlaasError {
   }
 }
 
+/** Where a schema issue is, as a physicist reads it: `params.split.test`, `model.layers[2].units`. */
+export function issuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  const parts = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  const joined = `${prefix}${parts}`;
+  return joined.startsWith('.') ? joined.slice(1) : joined || '(top level)';
+}
+
 /** Edit distance, for "did you mean" suggestions on misspelt names. */
 export function levenshtein(a: string, b: string): number {
   const prev = new Array<number>(b.length + 1);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { TransformSpec } from '../dataset/transform.js';
-import { InvalidInputError, UnprocessableError } from '../errors.js';
+import { InvalidInputError, issuePath, UnprocessableError } from '../errors.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -97,13 +97,8 @@ export interface BundleParams {
   versions: Record<string, string>;
 }
 
-/** Where a schema issue is, as a physicist reads it: `transform.layout.names[3]`. */
-export function issuePath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
-
 function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${issuePath(i.path) || '(top level)'}: ${i.message}`).join('; ');
+  return error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ');
 }
 
 /** Checks a params object; a bad field is a 422 naming it and the bundle (`what`). */

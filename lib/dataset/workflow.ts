@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, issuePath } from '../errors.js';
 
 /** MLaaS4HEP's params.json keys, plus our own (seed, split); unknown keys are refused, not ignored. */
 const Params = z
@@ -139,23 +139,14 @@ export type Workflow = z.output<typeof WorkflowSchema>;
 export type WorkflowParams = Workflow['params'];
 export type CutSpec = z.output<typeof Cut>;
 
-function where(path: ReadonlyArray<PropertyKey>): string {
-  return path.length
-    ? path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-        .join('')
-        .slice(1)
-    : '(top level)';
-}
-
 /** Validates a workflow document; errors name the offending field, e.g. `params.chunk_size: ...`. */
 export function parseWorkflow(doc: unknown): Workflow {
   const r = WorkflowSchema.safeParse(doc);
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => {
     if (i.code === 'unrecognized_keys')
-      return `${where(i.path)}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${where(i.path)}: ${i.message}`;
+      return `${issuePath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${issuePath(i.path)}: ${i.message}`;
   });
   throw new InvalidInputError(`invalid workflow: ${lines.join('; ')}`);
 }

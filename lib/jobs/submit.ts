@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseWorkflow } from '../dataset/workflow.js';
+import { parseModelDefinition } from '../training/model-schema.js';
 import { ForbiddenError, InvalidInputError, PreconditionFailedError } from '../errors.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import type { JobQueue } from './queue.js';
@@ -8,8 +9,6 @@ import type { JobQueue } from './queue.js';
 export interface SubmitDeps {
   jobs: JobStore;
   queue: JobQueue;
-  /** checks a workflow's model section (kept out of this module so it does not load TensorFlow.js) */
-  checkModel?(model: unknown): void;
   /** refuses sources outside an allow-list, in a deployment */
   checkSources?(files: string[]): void;
 }
@@ -100,7 +99,8 @@ export async function submitJob(
   idempotencyKey?: string,
 ): Promise<JobRecord> {
   const w = parseWorkflow(doc);
-  deps.checkModel?.(w.model);
+  // the model section too (422 naming the field), by a schema that loads no TensorFlow.js
+  parseModelDefinition(w.model);
   deps.checkSources?.(w.files);
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
     throw new InvalidInputError('Idempotency-Key must be 1 to 128 printable characters');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError, MlaasError, NotFoundError } from '../errors.js';
+import { InvalidInputError, issuePath, MlaasError, NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRecord } from './job-store.js';
 import { type SubmitDeps, submitJob } from './submit.js';
@@ -44,7 +44,7 @@ export class TriggerStore {
     const r = TriggerSchema.safeParse(doc);
     if (!r.success) {
       throw new InvalidInputError(
-        `invalid trigger: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
+        `invalid trigger: ${r.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`,
       );
     }
     const files = r.data.workflow.files;

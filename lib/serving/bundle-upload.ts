@@ -4,11 +4,10 @@ import {
   type BundleParams,
   checkBundleParams,
   checkModelName,
-  issuePath,
   newVersion,
   TransformSchema,
 } from '../bundles/params.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, issuePath } from '../errors.js';
 import { initBackend } from '../training/backend.js';
 import { loadModel } from '../training/model-io.js';
 import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
@@ -236,7 +235,7 @@ function checkTransform(t: unknown, width: number): BundleParams['transform'] {
   const r = TransformSchema.safeParse(t);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new InvalidInputError(`params.json "transform.${issuePath(i.path)}": ${i.message}`);
+    throw new InvalidInputError(`params.json "${issuePath(i.path, 'transform')}": ${i.message}`);
   }
   const s = r.data;
   if (s.layout.names.length !== width)

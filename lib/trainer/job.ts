@@ -15,7 +15,7 @@ import {
   scoreHistograms,
 } from '../training/metrics.js';
 import { serializeModel } from '../training/model-io.js';
-import { parseModelDefinition } from '../training/model-spec.js';
+import { parseModelDefinition } from '../training/model-schema.js';
 import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from '../training/plots.js';
 import { type EpochMetrics, type Progress, predictRows, trainModel } from '../training/train.js';
 

@@ -3,7 +3,8 @@ import type { Dataset, DatasetChunk } from '../dataset/dataset.js';
 import { deriveSeed, seededRandom, shuffleInPlace } from '../dataset/random.js';
 import { gather, gatherRows, TEST, TRAIN, VALIDATION } from '../dataset/split.js';
 import { auc, macroAuc } from './metrics.js';
-import { type BuiltModel, buildModel, type ModelDefinition } from './model-spec.js';
+import type { ModelDefinition } from './model-schema.js';
+import { type BuiltModel, buildModel } from './model-spec.js';
 import {
   fitStandardizer,
   foldStandardizer,

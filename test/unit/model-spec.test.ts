@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../lib/errors.js';
+import { UnprocessableError } from '../../lib/errors.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { buildModel, DEFAULT_MODEL, parseModelDefinition } from '../../lib/training/model-spec.js';
+import { DEFAULT_MODEL, parseModelDefinition } from '../../lib/training/model-schema.js';
+import { buildModel } from '../../lib/training/model-spec.js';
 
 /** A Keras 2 `model.to_json()` of a small Sequential model. */
 function kerasTopology(inputs: number, lastClass = 'Dense') {
@@ -59,9 +60,9 @@ describe('model definitions', () => {
 
   it('names the bad field of a declarative spec', () => {
     expect(() => parseModelDefinition({ layers: [{ type: 'dense', units: -3 }] })).toThrow(
-      /model\.layers\.0\.units/,
+      /model\.layers\[0\]\.units/,
     );
-    expect(() => parseModelDefinition({ layers: [{ type: 'conv9d' }] })).toThrow(InvalidInputError);
+    expect(() => parseModelDefinition({ layers: [{ type: 'conv9d' }] })).toThrow(UnprocessableError);
     expect(() => parseModelDefinition({ layers: [{ type: 'dense', units: 4 }], optimiser: 'adam' })).toThrow(
       /optimiser/,
     );

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../lib/errors.js';
+import { NotFoundError, UnprocessableError } from '../../lib/errors.js';
 import { MemoryQueue } from '../../lib/jobs/queue.js';
 import { type Caller, Service } from '../../lib/service/service.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
@@ -44,6 +44,28 @@ describe('service operations', () => {
     await expect(service.cancelJob(alice, job_id)).rejects.toThrow(
       /is cancelled; it cannot become cancelled/,
     );
+  });
+
+  it('refuses a bad model section at submit with 422 naming the field, before recording anything', async () => {
+    const before = queue.size;
+    const jobs = (await service.listJobs(alice)).length;
+    const bad = [
+      [{ layers: [{ type: 'dense', units: 0 }] }, /model\.layers\[0\]\.units/],
+      [{ layers: [{ type: 'dense', units: 8 }], optimiser: 'adam' }, /model: .*"optimiser"/],
+      [
+        { keras: { class_name: 'Sequential', config: { layers: [{ config: {} }] } } },
+        /model\.keras\.config\.layers\[0\]\.class_name/,
+      ],
+      [{ keras: '{not json' }, /model\.keras is not valid JSON/],
+    ] as const;
+    for (const [model, message] of bad) {
+      const err = await service.submit(alice, { ...workflow, model }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnprocessableError);
+      expect((err as UnprocessableError).status).toBe(422);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(queue.size).toBe(before);
+    expect((await service.listJobs(alice)).length).toBe(jobs);
   });
 
   it('refuses sources outside the allow-list before recording anything', async () => {

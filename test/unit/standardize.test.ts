@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/training/backend.js';
-import { buildModel, parseModelDefinition } from '../../lib/training/model-spec.js';
+import { parseModelDefinition } from '../../lib/training/model-schema.js';
+import { buildModel } from '../../lib/training/model-spec.js';
 import {
   fitStandardizer,
   foldStandardizer,

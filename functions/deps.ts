@@ -4,8 +4,9 @@ import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient } from '../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { MisconfiguredError } from '../lib/errors.js';
-import { createApi, type Route } from '../lib/http/api.js';
+import { createApi } from '../lib/http/api.js';
 import { sourceAllowList } from '../lib/jobs/submit.js';
+import type { FunctionName } from '../lib/service/route-table.js';
 import { routes } from '../lib/service/routes.js';
 import { Service, serviceConfigFromEnv } from '../lib/service/service.js';
 
@@ -39,8 +40,7 @@ export const service = new Service({
 // local stage sets
 const verifier = verifierFromEnv();
 
-/** The API restricted to some routes: each function serves its own part of it. */
-export function apiFor(paths: (path: string) => boolean) {
-  const mine: Route[] = routes(service, config.rateLimits).filter((r) => paths(r.path));
-  return createApi(mine, { verifier });
+/** The API restricted to the route table's rows of one function. */
+export function apiFor(fn: FunctionName) {
+  return createApi(routes(service, config.rateLimits, fn), { verifier });
 }

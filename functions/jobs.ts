@@ -1,4 +1,4 @@
 import { apiFor } from './deps.js';
 
-/** GET /jobs, GET /jobs/{id}, GET /jobs/{id}/logs, DELETE /jobs/{id} */
-export const handler = apiFor((p) => p.startsWith('/jobs'));
+/** The `jobs` rows of the route table (lib/service/route-table.ts). */
+export const handler = apiFor('jobs');

@@ -1,4 +1,4 @@
 import { apiFor } from './deps.js';
 
-/** POST /json (TFaaS) and the Open Inference Protocol v2 routes, health included */
-export const handler = apiFor((p) => p === '/json' || p.startsWith('/v2/'));
+/** The `predict` rows of the route table: TFaaS /json and the Open Inference Protocol v2. */
+export const handler = apiFor('predict');

@@ -1,4 +1,4 @@
 import { apiFor } from './deps.js';
 
-/** POST /submit */
-export const handler = apiFor((p) => p === '/submit');
+/** The `submit` row of the route table: POST /submit. */
+export const handler = apiFor('submit');

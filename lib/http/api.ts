@@ -5,29 +5,6 @@ import { httpHandler } from './http-handler.js';
 import type { LogFn } from './request-logger.js';
 import type { HttpEvent, HttpEventResult, HttpRequest, HttpResult } from './types.js';
 
-export interface ApiRequest {
-  method: string;
-  path: string;
-  params: Record<string, string>;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  /** parsed JSON for json routes, raw bytes for the others */
-  body: unknown;
-  raw: Uint8Array;
-  caller?: Principal;
-  requestId: string;
-  /** adds keys (jobId, model) to this request's log line */
-  appendLogKeys(keys: Record<string, unknown>): void;
-}
-
-export interface ApiResult {
-  status: number;
-  body?: unknown;
-  /** a non-JSON body (SVG plots, logs) */
-  text?: { content: string | Uint8Array; type: string };
-  headers?: Record<string, string>;
-}
-
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** e.g. /jobs/{id} */
@@ -39,7 +16,7 @@ export interface Route {
   maxBodyBytes?: number;
   /** this route's rate limit, when it differs from the API's */
   rateLimit?: { perMinute: number };
-  handle(req: ApiRequest): Promise<ApiResult>;
+  handle(req: HttpRequest): Promise<HttpResult>;
 }
 
 export interface ApiOptions {
@@ -72,28 +49,6 @@ function compile(path: string): { re: RegExp; names: string[] } {
   return { re: new RegExp(`^${re}$`), names };
 }
 
-function toApiRequest(req: HttpRequest): ApiRequest {
-  return {
-    method: req.method,
-    path: req.path,
-    params: req.pathParameters,
-    query: req.query,
-    headers: req.headers,
-    body: req.body,
-    raw: req.rawBody,
-    caller: req.user,
-    requestId: req.requestId,
-    appendLogKeys: req.appendLogKeys,
-  };
-}
-
-function toHttpResult(res: ApiResult): HttpResult {
-  if (res.text) {
-    return { status: res.status, raw: res.text.content, contentType: res.text.type, headers: res.headers };
-  }
-  return { status: res.status, body: res.body, headers: res.headers };
-}
-
 /**
  * The HTTP API as one Lambda handler for API Gateway HTTP API and function URL events (payload
  * 2.0): a router in front of one `httpHandler` stack per route (its scope, body kind and limits),
@@ -106,7 +61,7 @@ export function createApi(routes: Route[], options: ApiOptions): ApiHandler {
   }
   const table: Compiled[] = routes.map((route) => {
     const name = `${route.method} ${route.path}`;
-    const handler = httpHandler(async (req) => toHttpResult(await route.handle(toApiRequest(req))), {
+    const handler = httpHandler((req) => route.handle(req), {
       auth: route.scope ? { scopes: [route.scope] } : false,
       verifier: options.verifier,
       maxBodyBytes: route.maxBodyBytes ?? options.maxBodyBytes,

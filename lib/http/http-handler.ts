@@ -24,13 +24,13 @@ function queryOf(event: HttpEvent): Record<string, string> {
 }
 
 function requestOf(event: HttpEvent, state: RequestState, signal: AbortSignal | undefined): HttpRequest {
-  const pathParameters: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) pathParameters[k] = v;
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) params[k] = v;
   return {
     method: state.method,
     path: state.path,
     route: state.route,
-    pathParameters,
+    params,
     query: queryOf(event),
     headers: state.headers,
     body: 'body' in state ? state.body : state.rawBody,

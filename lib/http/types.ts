@@ -14,7 +14,8 @@ export interface HttpRequest {
   path: string;
   /** the route in log lines and rate-limit keys, e.g. "GET /jobs/{id}" */
   route: string;
-  pathParameters: Record<string, string>;
+  /** path parameters, percent-decoded: {id} of /jobs/{id} */
+  params: Record<string, string>;
   query: Record<string, string>;
   /** names lower-cased; cookies folded into `cookie` */
   headers: Record<string, string>;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseWorkflow } from '../dataset/workflow.js';
-import { parseModelDefinition } from '../training/model-schema.js';
 import { ForbiddenError, InvalidInputError, PreconditionFailedError } from '../errors.js';
+import { parseModelDefinition } from '../training/model-schema.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import type { JobQueue } from './queue.js';
 

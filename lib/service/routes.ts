@@ -1,173 +1,81 @@
 import { InvalidInputError } from '../errors.js';
-import type { ApiRequest, Route } from '../http/api.js';
+import type { Route } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
+import type { HttpRequest, HttpResult } from '../http/types.js';
+import { type FunctionName, ROUTES, type RouteKey, routeKey } from './route-table.js';
 import type { Caller, Service } from './service.js';
 
-const caller = (req: ApiRequest): Caller => req.caller!;
-const ok = (body: unknown, status = 200) => ({ status, body });
-const MB = 1024 * 1024;
+type Handle = (req: HttpRequest) => Promise<HttpResult>;
+
+const caller = (req: HttpRequest): Caller => req.user!;
+const ok = (body: unknown, status = 200): HttpResult => ({ status, body });
+
+/** What each route of the table does, as calls on the service. */
+function handlers(service: Service): Record<RouteKey, Handle> {
+  return {
+    'POST /submit': async (req) =>
+      ok(await service.submit(caller(req), req.body, req.headers['idempotency-key']), 202),
+    'GET /jobs': async (req) => ok(await service.listJobs(caller(req))),
+    'GET /jobs/{id}': async (req) => ok(await service.getJob(caller(req), req.params.id)),
+    'GET /jobs/{id}/logs': async (req) => ({
+      raw: await service.jobLogs(caller(req), req.params.id),
+      contentType: 'text/plain; charset=utf-8',
+    }),
+    'DELETE /jobs/{id}': async (req) => ok(await service.cancelJob(caller(req), req.params.id)),
+    'GET /models': async () => ok(await service.listModels()),
+    'GET /models/{name}': async (req) => ok(await service.describeModel(req.params.name)),
+    'GET /models/{name}/{version}/plots/{file}': async (req) => {
+      const file = req.params.file.replace(/\.svg$/, '');
+      const version = req.params.version === 'latest' ? undefined : req.params.version;
+      return { raw: await service.plot(req.params.name, version, file), contentType: 'image/svg+xml' };
+    },
+    'POST /upload': async (req) => {
+      const name = req.query.name ?? req.headers['x-model-name'];
+      if (!name)
+        throw new InvalidInputError(
+          'name the model: POST /upload?name=<model> with the tar.gz bundle as the body',
+        );
+      return ok(await service.uploadModel(name, req.rawBody), 201);
+    },
+    'DELETE /delete/{name}': async (req) => ok(await service.deleteModel(req.params.name)),
+    'DELETE /delete/{name}/{version}': async (req) =>
+      ok(await service.deleteModel(req.params.name, req.params.version)),
+    'PUT /triggers/{name}': async (req) =>
+      ok(await service.putTrigger(caller(req), req.params.name, req.body)),
+    'GET /triggers/{name}': async (req) => ok(await service.getTrigger(req.params.name)),
+    'DELETE /triggers/{name}': async (req) => {
+      await service.deleteTrigger(req.params.name);
+      return { status: 204 };
+    },
+    'POST /json': async (req) => ok(await service.predictJson(req.body)),
+    'POST /v2/models/{name}/infer': async (req) =>
+      ok(await service.infer(req.params.name, undefined, req.body)),
+    'POST /v2/models/{name}/versions/{version}/infer': async (req) =>
+      ok(await service.infer(req.params.name, req.params.version, req.body)),
+    'GET /v2/models/{name}': async (req) => ok(await service.modelMetadata(req.params.name)),
+    'GET /v2/models/{name}/ready': async (req) => {
+      const ready = await service.modelReady(req.params.name);
+      return ok({ name: req.params.name, ready }, ready ? 200 : 503);
+    },
+    'GET /v2/health/live': async () => ok({ live: true }),
+    'GET /v2/health/ready': async () => ok({ ready: true }),
+  };
+}
 
 /**
- * The HTTP API of mlaas4hep: TFaaS-compatible routes, jobs, triggers and Open Inference Protocol v2.
+ * The HTTP API of mlaas4hep (TFaaS-compatible routes, jobs, triggers, Open Inference Protocol v2):
+ * the route table's rows, every one or only those of one Lambda function, bound to the service.
  * `limits` caps each user's submissions and predictions (429 with Retry-After beyond them).
  */
-export function routes(service: Service, limits: RateLimits = {}): Route[] {
-  return [
-    // jobs
-    {
-      method: 'POST',
-      path: '/submit',
-      scope: 'submit',
-      body: 'json',
-      rateLimit: limits.submit,
-      handle: async (req) =>
-        ok(await service.submit(caller(req), req.body, req.headers['idempotency-key']), 202),
-    },
-    {
-      method: 'GET',
-      path: '/jobs',
-      scope: 'submit',
-      handle: async (req) => ok(await service.listJobs(caller(req))),
-    },
-    {
-      method: 'GET',
-      path: '/jobs/{id}',
-      scope: 'submit',
-      handle: async (req) => ok(await service.getJob(caller(req), req.params.id)),
-    },
-    {
-      method: 'GET',
-      path: '/jobs/{id}/logs',
-      scope: 'submit',
-      handle: async (req) => ({
-        status: 200,
-        text: {
-          content: await service.jobLogs(caller(req), req.params.id),
-          type: 'text/plain; charset=utf-8',
-        },
-      }),
-    },
-    {
-      method: 'DELETE',
-      path: '/jobs/{id}',
-      scope: 'submit',
-      handle: async (req) => ok(await service.cancelJob(caller(req), req.params.id)),
-    },
-    // the model registry, as TFaaS
-    { method: 'GET', path: '/models', scope: 'predict', handle: async () => ok(await service.listModels()) },
-    {
-      method: 'GET',
-      path: '/models/{name}',
-      scope: 'predict',
-      handle: async (req) => ok(await service.describeModel(req.params.name)),
-    },
-    {
-      method: 'GET',
-      path: '/models/{name}/{version}/plots/{file}',
-      scope: 'predict',
-      handle: async (req) => {
-        const file = req.params.file.replace(/\.svg$/, '');
-        const version = req.params.version === 'latest' ? undefined : req.params.version;
-        return {
-          status: 200,
-          text: { content: await service.plot(req.params.name, version, file), type: 'image/svg+xml' },
-        };
-      },
-    },
-    {
-      method: 'POST',
-      path: '/upload',
-      scope: 'admin',
-      body: 'binary',
-      maxBodyBytes: 64 * MB,
-      handle: async (req) => {
-        const name = req.query.name ?? req.headers['x-model-name'];
-        if (!name)
-          throw new InvalidInputError(
-            'name the model: POST /upload?name=<model> with the tar.gz bundle as the body',
-          );
-        return ok(await service.uploadModel(name, req.body as Uint8Array), 201);
-      },
-    },
-    {
-      method: 'DELETE',
-      path: '/delete/{name}',
-      scope: 'admin',
-      handle: async (req) => ok(await service.deleteModel(req.params.name)),
-    },
-    {
-      method: 'DELETE',
-      path: '/delete/{name}/{version}',
-      scope: 'admin',
-      handle: async (req) => ok(await service.deleteModel(req.params.name, req.params.version)),
-    },
-    // predictions
-    {
-      method: 'POST',
-      path: '/json',
-      scope: 'predict',
-      body: 'json',
-      maxBodyBytes: 32 * MB,
-      rateLimit: limits.predict,
-      handle: async (req) => ok(await service.predictJson(req.body)),
-    },
-    {
-      method: 'POST',
-      path: '/v2/models/{name}/infer',
-      scope: 'predict',
-      body: 'json',
-      maxBodyBytes: 32 * MB,
-      rateLimit: limits.predict,
-      handle: async (req) => ok(await service.infer(req.params.name, undefined, req.body)),
-    },
-    {
-      method: 'POST',
-      path: '/v2/models/{name}/versions/{version}/infer',
-      scope: 'predict',
-      body: 'json',
-      maxBodyBytes: 32 * MB,
-      rateLimit: limits.predict,
-      handle: async (req) => ok(await service.infer(req.params.name, req.params.version, req.body)),
-    },
-    {
-      method: 'GET',
-      path: '/v2/models/{name}',
-      scope: 'predict',
-      handle: async (req) => ok(await service.modelMetadata(req.params.name)),
-    },
-    {
-      method: 'GET',
-      path: '/v2/models/{name}/ready',
-      scope: 'predict',
-      handle: async (req) => {
-        const ready = await service.modelReady(req.params.name);
-        return ok({ name: req.params.name, ready }, ready ? 200 : 503);
-      },
-    },
-    { method: 'GET', path: '/v2/health/live', scope: null, handle: async () => ok({ live: true }) },
-    { method: 'GET', path: '/v2/health/ready', scope: null, handle: async () => ok({ ready: true }) },
-    // upload triggers
-    {
-      method: 'PUT',
-      path: '/triggers/{name}',
-      scope: 'admin',
-      body: 'json',
-      handle: async (req) => ok(await service.putTrigger(caller(req), req.params.name, req.body)),
-    },
-    {
-      method: 'GET',
-      path: '/triggers/{name}',
-      scope: 'admin',
-      handle: async (req) => ok(await service.getTrigger(req.params.name)),
-    },
-    {
-      method: 'DELETE',
-      path: '/triggers/{name}',
-      scope: 'admin',
-      handle: async (req) => {
-        await service.deleteTrigger(req.params.name);
-        return { status: 204 };
-      },
-    },
-  ];
+export function routes(service: Service, limits: RateLimits = {}, fn?: FunctionName): Route[] {
+  const handle = handlers(service);
+  return ROUTES.filter((r) => fn === undefined || r.fn === fn).map((r) => ({
+    method: r.method,
+    path: r.path,
+    scope: r.scope,
+    body: 'body' in r ? r.body : undefined,
+    maxBodyBytes: 'maxBodyBytes' in r ? r.maxBodyBytes : undefined,
+    rateLimit: 'limit' in r ? limits[r.limit] : undefined,
+    handle: handle[routeKey(r) as RouteKey],
+  }));
 }

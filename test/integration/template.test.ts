@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, routeKey } from '../../lib/service/route-table.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
 type Parameter = { Type: string; Default?: unknown; AllowedPattern?: string; AllowedValues?: string[] };
@@ -72,6 +73,22 @@ describe('the deployable stack (serverless package)', () => {
     for (const [, r] of lambdas()) expect(r.Properties.Runtime).toBe('nodejs22.x');
     expect(ofType('AWS::ApiGatewayV2::Api')).toHaveLength(1);
     expect(ofType('AWS::Lambda::Url').map(([k]) => k)).toEqual(['PredictLambdaFunctionUrl']);
+  });
+
+  it("routes exactly the route table's rows, each to the function the table names", () => {
+    const fnOf = (integration: string) => {
+      const uri = resources[integration].Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+      return uri['Fn::GetAtt'][0].replace(/LambdaFunction$/, '');
+    };
+    const shipped = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => {
+        const target = show(r.Properties.Target);
+        return `${r.Properties.RouteKey} -> ${fnOf(/^integrations\/<(.+)>$/.exec(target)![1])}`;
+      })
+      .sort();
+    const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+    const table = ROUTES.map((r) => `${routeKey(r)} -> ${cap(r.fn)}`).sort();
+    expect(shipped).toEqual(table);
   });
 
   it('has the job queue with a dead-letter queue after 3 receives', () => {

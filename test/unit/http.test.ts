@@ -255,7 +255,7 @@ describe('the request a handler sees', () => {
     expect(req).toMatchObject({
       method: 'GET',
       path: '/jobs/j-1',
-      pathParameters: { id: 'j-1' },
+      params: { id: 'j-1' },
       query: { name: 'a b', limit: '5' },
       headers: { 'x-model-name': 'higgs', accept: 'application/json', cookie: 'a=1; b=2' },
       requestId: 'req-1',
@@ -364,7 +364,7 @@ describe('createApi', () => {
       method: 'GET',
       path: '/models/{name}',
       scope: 'predict',
-      handle: async (req) => ({ status: 200, body: { name: req.params.name, sub: req.caller?.sub } }),
+      handle: async (req) => ({ status: 200, body: { name: req.params.name, sub: req.user?.sub } }),
     },
     {
       method: 'DELETE',
@@ -404,5 +404,31 @@ describe('createApi', () => {
 
   it('an unknown option throws', () => {
     expect(() => createApi(routes, { verifier, logs: log } as never)).toThrow(/unknown option "logs"/);
+  });
+
+  it("the route's handler gets the Lambda timeout signal, aborted just before the time runs out", async () => {
+    let seen: AbortSignal | undefined;
+    const slow = createApi(
+      [
+        {
+          method: 'GET',
+          path: '/slow',
+          scope: null,
+          handle: (req) => {
+            seen = req.signal;
+            return new Promise((_, reject) =>
+              req.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+            );
+          },
+        },
+      ],
+      { verifier, log },
+    );
+    const res = await slow(event({ method: 'GET', path: '/slow' }), {
+      ...context,
+      getRemainingTimeInMillis: () => 30,
+    });
+    expect(seen?.aborted).toBe(true);
+    expect(res.statusCode).toBe(500);
   });
 });

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import type { Principal, TokenVerifier } from '../auth/verifier.js';
+import type { TokenVerifier } from '../auth/verifier.js';
 import { InvalidInputError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { httpHandler } from './http-handler.js';
 import type { LogFn } from './request-logger.js';

@@ -18,6 +18,7 @@ import { LocalSource } from '../../lib/root/source/local.js';
 import { openSource, parseS3Url } from '../../lib/root/source/open.js';
 import { S3Source } from '../../lib/root/source/s3.js';
 import type { ByteRange } from '../../lib/root/source/types.js';
+import { XRootDSource } from '../../lib/root/source/xrootd.js';
 import { type RangeServer, type RangeServerOptions, startRangeServer } from '../helpers/range-server.js';
 import { type S3Emulator, startS3Emulator } from '../helpers/s3-emulator.js';
 
@@ -264,7 +265,11 @@ describe('S3Source', () => {
 });
 
 describe('openSource', () => {
-  it('dispatches http(s), s3, file:// and plain paths to the matching source', () => {
+  it('dispatches http(s), s3, root(s), file:// and plain paths to the matching source', () => {
+    expect(openSource('root://eospublic.cern.ch//eos/f.root')).toBeInstanceOf(XRootDSource);
+    expect(openSource('roots://eospublic.cern.ch:1095/eos/f.root?authz=secret').name).toBe(
+      'roots://eospublic.cern.ch:1095//eos/f.root?…',
+    );
     expect(openSource('https://example.org/f.root')).toBeInstanceOf(HttpSource);
     expect(openSource('http://127.0.0.1:1/f.root')).toBeInstanceOf(HttpSource);
     const s3Client = createS3Client({ region: 'us-east-1' });
@@ -288,7 +293,8 @@ describe('openSource', () => {
   it.each([
     ['', /no file given/],
     ['ftp://host/f.root', /unsupported URL scheme "ftp:\/\/"/],
-    ['root://eospublic.cern.ch//eos/f.root', /XRootD \(root:\/\/\) is not supported/],
+    ['root://eospublic.cern.ch//eos/', /names a folder/],
+    ['root://eospublic.cern.ch', /no file path/],
     ['s3://', /valid bucket/],
     ['s3://bucket', /no object key/],
     ['s3://bucket/', /no object key/],

@@ -4,7 +4,8 @@ import { InvalidInputError, MisconfiguredError } from '../../errors.js';
 import { HttpSource, type HttpSourceOptions } from './http.js';
 import { LocalSource } from './local.js';
 import { S3Source, type S3SourceOptions } from './s3.js';
-import type { ByteSource } from './types.js';
+import type { ByteSource, HostCheck } from './types.js';
+import { XRootDSource, type XRootDSourceOptions } from './xrootd.js';
 
 export interface OpenSourceOptions {
   /** The client s3:// specs are read with: built once by the caller (lib/aws/s3-client.ts), at cold start or in a test. */
@@ -12,6 +13,10 @@ export interface OpenSourceOptions {
   /** Coalescing, concurrency and timeout for s3:// sources. */
   s3Source?: S3SourceOptions;
   http?: HttpSourceOptions;
+  /** Connection pool, retries and limits for root:// and roots:// sources. */
+  xrootd?: XRootDSourceOptions;
+  /** Asked before contacting a remote host (every hop of an XRootD redirect chain). */
+  checkHost?: HostCheck;
   /**
    * Whether plain paths and file:// URLs are accepted (default true, for the CLI and tests).
    * Pass false wherever the spec comes from a caller, so a request cannot read the server's own files.
@@ -19,9 +24,9 @@ export interface OpenSourceOptions {
   allowLocal?: boolean;
 }
 
-const SUPPORTED = 'use an s3://bucket/key or https:// URL, or a local path';
+const SUPPORTED = 'use an s3://bucket/key, https:// or root:// URL, or a local path';
 
-/** Chooses the byte source for a file spec: http(s) URL, s3://bucket/key, file:// URL or local path. */
+/** Chooses the byte source for a file spec: http(s) or root(s) URL, s3://bucket/key, file:// URL or local path. */
 export function openSource(spec: string, options: OpenSourceOptions = {}): ByteSource {
   if (typeof spec !== 'string' || spec.trim() === '')
     throw new InvalidInputError(`no file given; ${SUPPORTED}`);
@@ -44,11 +49,10 @@ export function openSource(spec: string, options: OpenSourceOptions = {}): ByteS
       }
       return new LocalSource(scheme ? localPath(spec) : spec);
     case 'root':
+    case 'roots':
     case 'xroot':
-      throw new InvalidInputError(
-        `XRootD (${scheme}://) is not supported: "${spec}". Copy the file to S3, or use the server's HTTPS endpoint ` +
-          '(EOS and most XRootD servers also serve https://host/path)',
-      );
+    case 'xroots':
+      return new XRootDSource(spec, { checkHost: options.checkHost, ...options.xrootd });
     default:
       throw new InvalidInputError(`unsupported URL scheme "${scheme}://" in "${spec}"; ${SUPPORTED}`);
   }

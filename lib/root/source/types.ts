@@ -32,3 +32,10 @@ export interface CoalesceOptions {
   /** Upper bound on one merged request. */
   maxRequestBytes?: number;
 }
+
+/**
+ * Decides whether a remote server may be contacted; throws (a typed error) to refuse. Sources call it
+ * before every connection they open, redirects included, so a policy (no private addresses, say)
+ * holds for every hop and not only for the URL the user gave.
+ */
+export type HostCheck = (target: { protocol: string; host: string; port: number }) => void | Promise<void>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, issuePath } from '../errors.js';
+import { checkRedirector, throughRedirector } from '../root/source/xrootd/url.js';
 
 /** MLaaS4HEP's params.json keys, plus our own (seed, split); unknown keys are refused, not ignored. */
 const Params = z
@@ -24,7 +25,14 @@ const Params = z
       .union([z.array(z.string()), z.literal('').transform(() => [])])
       .optional()
       .transform((v) => v ?? []),
-    redirector: z.string().optional(),
+    /** MLaaS4HEP's XRootD redirector: /store/... names are read as <redirector>//store/... */
+    redirector: z
+      .string()
+      .superRefine((r, ctx) => {
+        const why = checkRedirector(r);
+        if (why) ctx.addIssue({ code: 'custom', message: why });
+      })
+      .optional(),
     hist: z.string().optional(),
     verbose: z.number().int().optional(),
     seed: z.number().int().nonnegative().default(42),
@@ -139,10 +147,18 @@ export type Workflow = z.output<typeof WorkflowSchema>;
 export type WorkflowParams = Workflow['params'];
 export type CutSpec = z.output<typeof Cut>;
 
-/** Validates a workflow document; errors name the offending field, e.g. `params.chunk_size: ...`. */
+/**
+ * Validates a workflow document; errors name the offending field, e.g. `params.chunk_size: ...`.
+ * With `params.redirector`, /store/... names come back as XRootD URLs through it, as MLaaS4HEP reads them.
+ */
 export function parseWorkflow(doc: unknown): Workflow {
   const r = WorkflowSchema.safeParse(doc);
-  if (r.success) return r.data;
+  if (r.success) {
+    const { redirector } = r.data.params;
+    return redirector
+      ? { ...r.data, files: r.data.files.map((f) => throughRedirector(f, redirector)) }
+      : r.data;
+  }
   const lines = r.error.issues.map((i) => {
     if (i.code === 'unrecognized_keys')
       return `${issuePath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;

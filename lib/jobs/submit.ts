@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { ForbiddenError, InvalidInputError, PreconditionFailedError } from '../errors.js';
+import { canonicalXRootD, isXRootDUrl } from '../root/source/xrootd/url.js';
 import { parseModelDefinition } from '../training/model-schema.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import type { JobQueue } from './queue.js';
@@ -30,18 +31,23 @@ function prefixOf(entry: string): string {
   const url = URL_PREFIX.exec(e);
   if (url) {
     if (!url[2]) throw bad('names no bucket or host');
-    return `${url[1].toLowerCase()}://${url[2]}${url[3] ?? '/'}`;
+    return comparable(`${url[1].toLowerCase()}://${url[2]}${url[3] ?? '/'}`);
   }
   if (!e.startsWith('/')) {
-    throw bad('is neither a URL prefix (s3://bucket/prefix/, https://host/path/) nor an absolute folder');
+    throw bad(
+      'is neither a URL prefix (s3://bucket/prefix/, https://host/path/, root://host/path/) nor an absolute folder',
+    );
   }
   const folder = resolve(e);
   return folder.endsWith('/') ? folder : `${folder}/`;
 }
 
+/** XRootD URLs compared in one form: root://host/path and root://host:1094//path are the same file. */
+const comparable = (s: string) => (isXRootDUrl(s) ? canonicalXRootD(s) : s);
+
 /**
  * The deployment's allow-list of sources as a `checkSources`: every file of a workflow must start
- * with one of `prefixes` (s3://bucket/prefix/, https://host/path/, or an absolute local folder),
+ * with one of `prefixes` (s3://bucket/prefix/, https://host/path/, root://host/path/, or an absolute local folder),
  * so a caller cannot make the trainer read the server's own files or any URL it likes. A refused
  * file is a 403 that names it and the allowed prefixes.
  */
@@ -56,7 +62,7 @@ export function sourceAllowList(prefixes: readonly string[]): (files: string[]) 
           `source "${f}" has a "." or ".." path segment; name files by their plain path under the allowed sources (${listed})`,
         );
       }
-      if (!allowed.some((p) => f.startsWith(p))) {
+      if (!allowed.some((p) => comparable(f).startsWith(p))) {
         throw new ForbiddenError(`source "${f}" is outside the allowed sources (${listed})`);
       }
     }

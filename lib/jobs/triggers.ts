@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, issuePath, MlaasError, NotFoundError } from '../errors.js';
+import { throughRedirector } from '../root/source/xrootd/url.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRecord } from './job-store.js';
 import { type SubmitDeps, submitJob } from './submit.js';
@@ -49,7 +50,14 @@ export class TriggerStore {
     }
     const files = r.data.workflow.files;
     if (checkSources && Array.isArray(files)) {
-      checkSources(files.filter((f): f is string => typeof f === 'string' && f !== '{object}'));
+      // the files as the job will read them: /store/... names through the template's redirector
+      const params = r.data.workflow.params as { redirector?: unknown } | undefined;
+      const redirector = typeof params?.redirector === 'string' ? params.redirector : undefined;
+      checkSources(
+        files
+          .filter((f): f is string => typeof f === 'string' && f !== '{object}')
+          .map((f) => throughRedirector(f, redirector)),
+      );
     }
     const t = { ...r.data, owner: r.data.owner ?? owner };
     await this.store.put(key(name), JSON.stringify(t, null, 2), { contentType: 'application/json' });

@@ -71,6 +71,8 @@ export async function credentials(
       head.writeUInt16BE(tok.length, 8);
       return { credentials: Buffer.concat([head, tok]) };
     }
+    case 'gsi':
+      return { why: 'gsi (X.509 proxy certificates) is not supported' };
     default:
       return { why: `${p.name} is not supported` };
   }
@@ -83,12 +85,9 @@ export function unsupportedAuth(
   why: string[],
 ): UnprocessableError {
   const names = offered.map((p) => p.name).join(', ');
-  const gsi = offered.some((p) => p.name === 'gsi')
-    ? '; GSI (X.509 proxy certificates) is not supported by mlaas4hep: use a token (ztn over roots://), or copy the files to S3'
-    : '';
   return new UnprocessableError(
-    `${label} asks for authentication by ${names}; mlaas4hep speaks ${SUPPORTED.join(', ')} ` +
-      `(${why.join('; ')})${gsi}`,
+    `${label} asks for authentication by ${names}; mlaas4hep speaks ${SUPPORTED.join(', ')} (${why.join('; ')}). ` +
+      'Use a bearer token (ztn, over roots://) where the site accepts one, or copy the files to S3',
     'AuthenticationUnsupported',
   );
 }

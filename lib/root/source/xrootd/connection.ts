@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { UnavailableError } from '../../../errors.js';
+import { UnavailableError, UnprocessableError } from '../../../errors.js';
 import { Attn, encodeRequest, handshake, REQUEST_NAMES, RESPONSE_HEADER, Status } from './protocol.js';
 
 /** A final answer to one request: kXR_ok (with every kXR_oksofar part before it), error, redirect, wait or authmore. */
@@ -120,10 +120,15 @@ export class Connection {
         clearTimeout(timer);
         fail(err);
       });
-    }).catch((err: Error) => {
-      const e = new UnavailableError(`${this.label}: TLS could not be set up (${err.message})`, {
-        cause: err,
-      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      // a certificate that does not verify will not verify on the next attempt either
+      const e = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(err.code ?? '')
+        ? new UnprocessableError(
+            `${this.label}: its TLS certificate is not trusted (${err.message}); add its CA to NODE_EXTRA_CA_CERTS`,
+            'TLSCertificate',
+            { cause: err },
+          )
+        : new UnavailableError(`${this.label}: TLS could not be set up (${err.message})`, { cause: err });
       this.destroy(e);
       throw e;
     });

@@ -46,7 +46,9 @@ export class XRootDFile {
     const hops: string[] = [];
     for (;;) {
       await options.checkHost?.({ protocol: at.tls ? 'roots:' : 'root:', host: at.host, port: at.port });
-      const conn = await options.pool.acquire(at);
+      const conn = await options.pool.acquire(at).catch((err: unknown) => {
+        throw about(name, err);
+      });
       const path = Buffer.from(opaque ? `${url.path}?${opaque}` : url.path, 'utf8');
       const r = await send(conn, name, options.maxWaitSeconds, () =>
         conn.request(
@@ -235,6 +237,16 @@ function redirectTarget(
   if (!host || !(p >= 1 && p <= 65535))
     throw new UnavailableError(`${name}: an invalid redirect to "${where}:${port}"`);
   return { at: { host: host.toLowerCase(), port: p, tls: from.tls, user: url.user }, opaque };
+}
+
+/** A connection-level error (shared by every file on that server) restated for the file being opened. */
+function about(name: string, err: unknown): unknown {
+  const why = err instanceof Error ? err.message : String(err);
+  if (err instanceof UnprocessableError)
+    return new UnprocessableError(`cannot read ${name}: ${why}`, err.code, { cause: err });
+  if (err instanceof UnavailableError)
+    return new UnavailableError(`cannot read ${name}: ${why}`, { cause: err });
+  return err;
 }
 
 interface Stat {

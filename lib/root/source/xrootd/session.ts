@@ -1,6 +1,6 @@
 import { isIP, connect as tcpConnect } from 'node:net';
 import { userInfo } from 'node:os';
-import { UnavailableError } from '../../../errors.js';
+import { UnavailableError, UnprocessableError } from '../../../errors.js';
 import { type AuthContext, credentials, parseSecurity, type TokenSource, unsupportedAuth } from './auth.js';
 import { Connection, type Response } from './connection.js';
 import { serverError } from './errors.js';
@@ -80,8 +80,9 @@ async function setUp(conn: Connection, e: Endpoint, options: SessionOptions): Pr
   }
   conn.serverFlags = protocol.body.readUInt32BE(4);
   if (e.tls && !(conn.serverFlags & ServerFlag.haveTLS)) {
-    throw new UnavailableError(
-      `${conn.label} does not offer TLS; roots:// needs a server configured with xrd.tls`,
+    throw new UnprocessableError(
+      `${conn.label} does not offer TLS (roots://); use root:// if the site allows it`,
+      'TLSUnavailable',
     );
   }
   if (conn.serverFlags & ServerFlag.gotoTLS) await conn.startTls(tlsOptions);

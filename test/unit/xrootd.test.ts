@@ -189,11 +189,18 @@ describe('XRootD authentication', () => {
     });
   });
 
-  it('names every offered protocol and the GSI alternative when none can be used', () => {
-    const e = unsupportedAuth('root://h', parseSecurity('&P=gsi,v:1&P=krb5,x'), ['gsi is not supported']);
+  it('names every offered protocol, why each cannot be used, and the token alternative', async () => {
+    const offered = parseSecurity('&P=gsi,v:1&P=krb5,x');
+    const why = await Promise.all(offered.map(async (p) => credentials(p, ctx(false))));
+    const e = unsupportedAuth(
+      'root://h',
+      offered,
+      why.map((w) => ('why' in w ? w.why : '')),
+    );
     expect(e).toMatchObject({ status: 422, code: 'AuthenticationUnsupported' });
     expect(e.message).toMatch(/root:\/\/h asks for authentication by gsi, krb5/);
-    expect(e.message).toMatch(/X\.509/);
+    expect(e.message).toMatch(/gsi \(X\.509 proxy certificates\) is not supported; krb5 is not supported/);
+    expect(e.message).toMatch(/bearer token \(ztn, over roots:\/\/\)/);
   });
 
   it('finds WLCG bearer tokens: BEARER_TOKEN, then BEARER_TOKEN_FILE, then XDG_RUNTIME_DIR/bt_u<uid>', async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -83,10 +84,11 @@ export async function runDaemon(
   lines: string[],
   ready: RegExp,
 ): Promise<XRootDProcess & { child: ChildProcess }> {
+  // an xrootd and its cmsd share the admin folder: they talk through a socket there
   const admin = join(dir, `admin-${name}`);
-  await mkdir(admin, { mode: 0o777 });
+  await mkdir(admin, { mode: 0o777, recursive: true });
   await chmod(admin, 0o777);
-  const cfg = join(dir, `${name}.cfg`);
+  const cfg = join(dir, `${name}-${program}.cfg`);
   await writeFile(cfg, [...lines, `all.adminpath ${admin}`, `all.pidpath ${admin}`, ''].join('\n'));
   const tool = xrootdTool(program) ?? program;
   const asRoot = process.getuid?.() === 0;
@@ -116,21 +118,26 @@ export async function runDaemon(
   child.removeAllListeners('exit');
   const pid = Number((await readFile(join(admin, `${program}.pid`), 'utf8')).trim());
   const port = Number(/^xrd\.port (\d+)/m.exec(lines.join('\n'))?.[1] ?? 0);
-  const signal = (s: NodeJS.Signals) => {
+  const signal = (s: NodeJS.Signals, target = pid) => {
     try {
-      process.kill(pid, s);
+      process.kill(target, s);
     } catch {}
+  };
+  // runuser stops itself when its child stops (job control): wake both, by their ids
+  const wake = () => {
+    signal('SIGCONT');
+    if (child.pid) signal('SIGCONT', child.pid);
   };
   return {
     child,
     url: `root://127.0.0.1:${port}`,
     port,
     pause: () => signal('SIGSTOP'),
-    resume: () => signal('SIGCONT'),
+    resume: wake,
     kill: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((ok) => child.once('exit', ok));
-      signal('SIGCONT');
+      wake();
       signal('SIGKILL');
       await exited;
     },
@@ -178,6 +185,8 @@ export async function startXRootDCluster(options: XRootDServerOptions): Promise<
     'all.role manager',
     `xrd.port ${mgr} if exec xrootd`,
     `xrd.port ${cms} if exec cmsd`,
+    // serve as soon as one server subscribes (the default waits 90 s after start-up), look files up fast
+    'cms.delay startup 1 servers 1 service 1 lookup 1',
     ...common,
   ];
   const server = ['all.role server', `xrd.port ${srv} if exec xrootd`, `oss.localroot ${data}`, ...common];
@@ -187,12 +196,12 @@ export async function startXRootDCluster(options: XRootDServerOptions): Promise<
     await cleanup();
   };
   try {
-    started.push(await runDaemon('cmsd', dir, 'mcms', manager, /initialization completed/));
+    started.push(await runDaemon('cmsd', dir, 'manager', manager, /initialization completed/));
     const front = await runDaemon('xrootd', dir, 'manager', manager, /xrootd \S+ initialization completed/);
     started.push(front);
     const back = await runDaemon('xrootd', dir, 'server', server, /xrootd \S+ initialization completed/);
     started.push(back);
-    started.push(await runDaemon('cmsd', dir, 'scms', server, /Logged into/));
+    started.push(await runDaemon('cmsd', dir, 'server', server, /Logged into/));
     return {
       url: `root://127.0.0.1:${mgr}`,
       server: { ...back, url: `root://127.0.0.1:${srv}`, port: srv },
@@ -204,31 +213,102 @@ export async function startXRootDCluster(options: XRootDServerOptions): Promise<
   }
 }
 
-/** A self-signed certificate for 127.0.0.1 (Debian's openssl), for roots:// tests. */
-export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string; pem: string }> {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
+export interface TestPki {
+  /** the CA certificate (PEM) clients must trust */
+  ca: string;
+  /** a folder with the CA under its hash name, as xrd.tlsca certdir and gsi's -certdir want */
+  caDir: string;
+  /** the server's certificate and key (an end-entity certificate for 127.0.0.1, signed by the CA) */
+  cert: string;
+  key: string;
+}
+
+/** A throw-away CA and a server certificate for 127.0.0.1 (Debian's openssl), for roots:// and gsi. */
+export async function testPki(dir: string): Promise<TestPki> {
+  const pki = join(dir, 'pki');
+  const caDir = join(dir, 'ca');
+  await mkdir(pki, { mode: 0o755 });
+  await mkdir(caDir, { mode: 0o755 });
+  const run = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const f = (n: string) => join(pki, n);
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=mlaas4hep test CA',
   );
-  await chmod(key, 0o644);
-  return { cert, key, pem: await readFile(cert, 'utf8') };
+  run(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('key.pem'),
+    '-out',
+    f('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  );
+  await writeFile(
+    f('ext'),
+    'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  run(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('cert.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    f('ext'),
+  );
+  const hash = execFileSync('openssl', ['x509', '-hash', '-noout', '-in', f('ca.pem')])
+    .toString()
+    .trim();
+  const ca = await readFile(f('ca.pem'), 'utf8');
+  await writeFile(join(caDir, `${hash}.0`), ca, { mode: 0o644 });
+  await chmod(f('cert.pem'), 0o644);
+  // the server reads its key as "nobody" and refuses keys others can read
+  if (process.getuid?.() === 0) execFileSync('chown', ['nobody', f('key.pem')]);
+  await chmod(f('key.pem'), 0o400);
+  return { ca, caDir, cert: f('cert.pem'), key: f('key.pem') };
+}
+
+/**
+ * A macaroon (libmacaroons' version 1 format), the token XRootD's macaroons plugin validates for ztn:
+ * HMAC-SHA256 chained from a key derived from `secret` over the identifier and each caveat.
+ */
+export function macaroon(secret: Buffer, location: string, caveats: string[]): string {
+  const packet = (key: string, value: Buffer | string) => {
+    const body = Buffer.concat([Buffer.from(`${key} `), Buffer.from(value), Buffer.from('\n')]);
+    return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
+  };
+  const generator = Buffer.alloc(32);
+  generator.write('macaroons-key-generator');
+  const id = randomBytes(8).toString('hex');
+  let sig = createHmac('sha256', createHmac('sha256', generator).update(secret).digest()).update(id).digest();
+  for (const c of caveats) sig = createHmac('sha256', sig).update(c).digest();
+  return Buffer.concat([
+    packet('location', location),
+    packet('identifier', id),
+    ...caveats.map((c) => packet('cid', c)),
+    packet('signature', sig),
+  ]).toString('base64url');
 }

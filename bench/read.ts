@@ -4,7 +4,8 @@
  * The floor is inflating every basket of the file (every zlib frame of it) with node:zlib alone (no
  * decoding, one thread); a second, stricter floor calls zlib the way the reader does (one output
  * chunk per frame);
- * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores.
+ * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores;
+ * last, the same read from disk, over HTTP and over XRootD from local servers (read-remote.ts).
  * Prints, last, one JSON line with the figures.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ import { decompressRecord, type Frame, inflateOptions, readFrames } from '../lib
 import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
+import { remoteReads } from './read-remote.js';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -114,6 +116,8 @@ console.error(`  reader, 1 thread                     ${r(single)} s  ratio ${r(
 console.error(
   `  reader, worker threads (all cores)   ${r(parallel)} s  ratio ${r(parallel / floorSeconds, 3)}`,
 );
+console.error('  the same read from disk, over HTTP and over XRootD (local servers), interleaved:');
+const remote = await remoteReads(path, treeName, repeat, (t) => readAll(t, true));
 console.log(
   JSON.stringify({
     events,
@@ -126,5 +130,6 @@ console.log(
     tuned_floor_seconds: r(tunedFloorSeconds),
     ratio_to_tuned_floor: r(parallel / tunedFloorSeconds, 3),
     single_thread_ratio_to_tuned_floor: r(single / tunedFloorSeconds, 3),
+    ...remote,
   }),
 );

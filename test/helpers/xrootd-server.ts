@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, delimiter, join } from 'node:path';
+import { basename, delimiter, join, resolve } from 'node:path';
 
 /** The path of a Debian xrootd tool (xrootd, cmsd, xrdcp), or undefined when it is not installed. */
 export function xrootdTool(name: string): string | undefined {
@@ -66,7 +66,7 @@ export async function serverDir(): Promise<{ dir: string; cleanup(): Promise<voi
 export async function dataDir(dir: string, files: string[]): Promise<string> {
   const data = join(dir, 'data');
   await mkdir(join(data, 'store'), { recursive: true, mode: 0o777 });
-  for (const f of files) await symlink(f, join(data, 'store', basename(f)));
+  for (const f of files) await symlink(resolve(f), join(data, 'store', basename(f)));
   await chmod(data, 0o777);
   await chmod(join(data, 'store'), 0o777);
   return data;

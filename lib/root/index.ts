@@ -11,7 +11,7 @@ export type { ByteSource } from './source/types.js';
 export { type BranchStats, parseStatsJson, statsToJson, type TreeStats, treeStats } from './stats.js';
 export type { Column, DType, TypedValues } from './types.js';
 
-/** Opens a ROOT file from a local path, an http(s) URL or s3://bucket/key (or an existing byte source). */
+/** Opens a ROOT file from a local path, an http(s) or root(s) URL, or s3://bucket/key (or an existing byte source). */
 export function openRoot(spec: string | ByteSource, options?: OpenSourceOptions): Promise<RootFile> {
   return openFromSource(typeof spec === 'string' ? openSource(spec, options) : spec);
 }

@@ -76,10 +76,11 @@ export class XRootDSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    const f = this.current;
+    // an open still under way is waited for, so its handle is closed too
+    const opening = this.opened;
     this.opened = undefined;
     this.current = undefined;
-    await f?.close();
+    await (await opening?.catch(() => undefined))?.close();
   }
 
   private file(): Promise<XRootDFile> {

@@ -1,10 +1,18 @@
 import type { Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { UnavailableError, UnprocessableError } from '../../../errors.js';
-import { Attn, encodeRequest, handshake, REQUEST_NAMES, RESPONSE_HEADER, Status } from './protocol.js';
+import {
+  Attn,
+  encodeRequest,
+  handshake,
+  REQUEST_NAMES,
+  RESPONSE_HEADER,
+  Request,
+  Status,
+} from './protocol.js';
 
 /** A final answer to one request: kXR_ok (with every kXR_oksofar part before it), error, redirect, wait or authmore. */
-export interface Response {
+export interface Answer {
   status: number;
   body: Buffer;
 }
@@ -15,7 +23,7 @@ interface Pending {
   bytes: number;
   /** refuses answers that would grow past this many bytes (a server cannot make us buffer without bound) */
   limit: number;
-  resolve(r: Response): void;
+  resolve(r: Answer): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
 }
@@ -74,10 +82,10 @@ export class Connection {
   /** Sends the handshake and a kXR_protocol request in one write, as current clients do. */
   async handshake(
     protocolRequest: (streamId: number) => Buffer,
-  ): Promise<{ server: Buffer; protocol: Response }> {
+  ): Promise<{ server: Buffer; protocol: Answer }> {
     const hs = this.register(0, 0, SMALL_ANSWER);
     const id = this.allocate();
-    const pr = this.register(id, 3006, SMALL_ANSWER);
+    const pr = this.register(id, Request.protocol, SMALL_ANSWER);
     this.write(Buffer.concat([handshake(), protocolRequest(id)]));
     const [server, protocol] = await Promise.all([hs, pr]);
     return { server: server.body, protocol };
@@ -89,7 +97,7 @@ export class Connection {
     fill?: (b: Buffer) => void,
     payload?: Uint8Array,
     options: RequestOptions = {},
-  ): Promise<Response> {
+  ): Promise<Answer> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.allocate();
     const answer = this.register(id, code, Math.max(options.maxBytes ?? 0, SMALL_ANSWER));
@@ -178,8 +186,8 @@ export class Connection {
     throw new UnavailableError(`${this.label}: too many requests in flight`);
   }
 
-  private register(id: number, code: number, limit: number): Promise<Response> {
-    return new Promise<Response>((resolve, reject) => {
+  private register(id: number, code: number, limit: number): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
       const timer = this.timer(code);
       this.pending.set(id, { code, parts: [], bytes: 0, limit, resolve, reject, timer });
       // sockets keep the process alive only while something waits for an answer

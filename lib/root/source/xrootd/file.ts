@@ -1,7 +1,7 @@
 import { UnavailableError, UnprocessableError } from '../../../errors.js';
 import { RootFileNotFoundError } from '../../errors.js';
 import type { HostCheck } from '../types.js';
-import type { Connection, Response } from './connection.js';
+import type { Answer, Connection } from './connection.js';
 import { serverError } from './errors.js';
 import type { XRootDPool } from './pool.js';
 import { OPEN_READ, OPEN_RETSTAT, READV_ELEMENT, Request, Status, text } from './protocol.js';
@@ -167,7 +167,7 @@ export class XRootDFile {
     fill?: (b: Buffer) => void,
     payload?: Uint8Array,
     maxBytes?: number,
-  ): Promise<Response> {
+  ): Promise<Answer> {
     const r = await send(this.conn, this.name, this.options.maxWaitSeconds, () =>
       this.conn.request(code, fill, payload, { maxBytes }),
     );
@@ -182,12 +182,7 @@ export class XRootDFile {
  * Sends a request until it is not told to wait: kXR_wait is honoured (up to `maxWaitSeconds` in all),
  * kXR_error becomes a typed error; ok and redirect are returned.
  */
-async function send(
-  conn: Connection,
-  name: string,
-  maxWaitSeconds: number,
-  request: () => Promise<Response>,
-) {
+async function send(conn: Connection, name: string, maxWaitSeconds: number, request: () => Promise<Answer>) {
   let waited = 0;
   for (;;) {
     const r = await request();

@@ -2,7 +2,7 @@ import { isIP, connect as tcpConnect } from 'node:net';
 import { userInfo } from 'node:os';
 import { UnavailableError, UnprocessableError } from '../../../errors.js';
 import { type AuthContext, credentials, parseSecurity, type TokenSource, unsupportedAuth } from './auth.js';
-import { Connection, type Response } from './connection.js';
+import { type Answer, Connection } from './connection.js';
 import { serverError } from './errors.js';
 import {
   CLIENT_VERSION,
@@ -133,7 +133,7 @@ async function authenticate(conn: Connection, sec: string, ctx: AuthContext): Pr
   throw unsupportedAuth(conn.label, offered, why);
 }
 
-async function withWaits(send: () => Promise<Response>): Promise<Response> {
+async function withWaits(send: () => Promise<Answer>): Promise<Answer> {
   for (let i = 0; ; i++) {
     const r = await send();
     if (r.status !== Status.wait || i >= MAX_LOGIN_WAITS) return r;

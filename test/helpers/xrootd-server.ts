@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, resolve } from 'node:path';
@@ -55,6 +55,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+function readableByServer(path: string): boolean {
+  if (process.getuid?.() !== 0) return true;
+  try {
+    execFileSync('runuser', ['-u', 'nobody', '--', 'test', '-r', path], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A temporary folder the server's user can read and write, removed by `cleanup`. */
 export async function serverDir(): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'xrootd-'));
@@ -62,11 +72,19 @@ export async function serverDir(): Promise<{ dir: string; cleanup(): Promise<voi
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A data folder with /store/<file> symlinks to the shared files (world-readable, never copied). */
+/**
+ * A data folder with /store/<file> for each file: a symlink to it, or a copy in this temporary folder
+ * when the server's user ("nobody" under root) cannot reach the original (a checkout in a private
+ * folder, as CI may have).
+ */
 export async function dataDir(dir: string, files: string[]): Promise<string> {
   const data = join(dir, 'data');
   await mkdir(join(data, 'store'), { recursive: true, mode: 0o777 });
-  for (const f of files) await symlink(resolve(f), join(data, 'store', basename(f)));
+  for (const f of files) {
+    const target = join(data, 'store', basename(f));
+    if (readableByServer(resolve(f))) await symlink(resolve(f), target);
+    else await copyFile(f, target);
+  }
   await chmod(data, 0o777);
   await chmod(join(data, 'store'), 0o777);
   return data;

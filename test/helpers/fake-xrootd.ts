@@ -48,6 +48,7 @@ export interface FakeServer {
 export async function startFakeXRootD(handlers: Handler[], options: FakeOptions = {}): Promise<FakeServer> {
   const requests: FakeRequest[] = [];
   const sockets = new Set<Socket>();
+  let logins = 0;
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -82,7 +83,8 @@ export async function startFakeXRootD(handlers: Handler[], options: FakeOptions 
           b.writeUInt32BE(options.flags ?? 1, 4);
           reply.send(0, b);
         } else if (req.code === 3007) {
-          reply.send(0, Buffer.concat([Buffer.alloc(16, 7), Buffer.from(options.security ?? '')]));
+          // session ids 1, 2, 3... in every byte, so a test can tell which session a kXR_endsess names
+          reply.send(0, Buffer.concat([Buffer.alloc(16, ++logins), Buffer.from(options.security ?? '')]));
         } else {
           requests.push(req);
           let done = false;
@@ -154,7 +156,10 @@ export function redirectBody(host: string, port: number): Buffer {
 }
 
 /** Answers kXR_open, kXR_stat, kXR_read, kXR_readv and kXR_close for one file; `part` splits answers into kXR_oksofar frames. */
-export function serveFile(data: Uint8Array, options: { part?: number; mtime?: number } = {}): Handler {
+export function serveFile(
+  data: Uint8Array,
+  options: { part?: number; mtime?: number; retstat?: boolean } = {},
+): Handler {
   const part = options.part ?? 1 << 30;
   const stat = Buffer.from(`1 ${data.length} 16 ${options.mtime ?? 1700000000}\0`);
   const chunked = (reply: Replier, body: Buffer) => {
@@ -167,7 +172,13 @@ export function serveFile(data: Uint8Array, options: { part?: number; mtime?: nu
   return (req, reply) => {
     switch (req.code) {
       case 3010:
-        reply.send(0, Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.alloc(8), stat]));
+        reply.send(
+          0,
+          Buffer.concat([
+            Buffer.from([0, 0, 0, 1]),
+            ...(options.retstat === false ? [] : [Buffer.alloc(8), stat]),
+          ]),
+        );
         return true;
       case 3017:
         reply.send(0, stat);

@@ -224,6 +224,17 @@ describe('XRootD protocol paths (scripted server)', () => {
     const s = await fake([drop, serveFile(DATA)]);
     expect(same(await source(`${s.url}//store/f.root`).read(RANGES))).toEqual(RANGES.map(() => 0));
     expect(codes(s, 3010)).toBe(2);
+    // the new connection ends the broken session (id 1), so the server frees what it held at once
+    const ends = s.requests.filter((r) => r.code === 3023);
+    expect(ends.map((r) => [...r.header.subarray(4, 20)])).toEqual([Array(16).fill(1)]);
+  });
+
+  it('asks kXR_stat for the size when the open answer carries no stat information', async () => {
+    const s = await fake([serveFile(DATA, { retstat: false })]);
+    const src = source(`${s.url}//store/f.root`);
+    expect(await src.fingerprint()).toBe(`size=${DATA.length};mtime=1700000000`);
+    const stat = s.requests.find((r) => r.code === 3017);
+    expect(stat?.header.subarray(16, 20)).toEqual(Buffer.from([0, 0, 0, 1]));
   });
 
   it('refuses to mix versions: a reopen that finds another size is a SourceChangedError', async () => {

@@ -15,12 +15,18 @@ interface Slot {
   connections: Connection[];
   /** connections being opened, so concurrent callers share them */
   opening: Array<Promise<Connection>>;
+  /** sessions of connections that broke: ended (kXR_endsess) from the next connection, freeing their files */
+  stale: Buffer[];
 }
+
+/** Broken sessions remembered per server (the server also ends them itself, later). */
+const MAX_STALE = 8;
 
 /**
  * Logged-in connections per server (host, port, TLS, user), shared by every file read from it. A new
  * connection is opened while all existing ones are busy and the per-host limit allows; dead ones are
- * dropped and replaced on the next acquire; idle ones are closed (kXR_endsess) after `idleMs`.
+ * dropped and replaced on the next acquire (which ends their sessions, kXR_endsess, so the server frees
+ * their open files at once); idle ones are ended and closed after `idleMs`.
  */
 export class XRootDPool {
   private readonly slots = new Map<string, Slot>();
@@ -40,9 +46,11 @@ export class XRootDPool {
     const key = `${e.tls ? 'roots' : 'root'}://${e.user ? `${e.user}@` : ''}${hostPort(e)}`;
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = { connections: [], opening: [] };
+      slot = { connections: [], opening: [], stale: [] };
       this.slots.set(key, slot);
     }
+    for (const c of slot.connections) if (!c.alive && c.sessionId) slot.stale.push(c.sessionId);
+    slot.stale.splice(0, slot.stale.length - MAX_STALE);
     slot.connections = slot.connections.filter((c) => c.alive);
     const best = slot.connections.reduce<Connection | undefined>(
       (b, c) => (b === undefined || load(c) < load(b) ? c : b),
@@ -83,6 +91,9 @@ export class XRootDPool {
       (c) => {
         done();
         slot.connections.push(c);
+        for (const id of slot.stale.splice(0)) {
+          void c.request(Request.endsess, (b) => id.copy(b, 4)).catch(() => undefined);
+        }
         return c;
       },
       (err: unknown) => {
@@ -112,6 +123,7 @@ const load = (c: Connection) => c.load + c.openFiles;
 /** kXR_endsess with our own session id: the server ends the session and closes the link. */
 function endSession(c: Connection): void {
   const id = c.sessionId;
+  c.sessionId = undefined; // ended here: not a broken session to end again from another connection
   if (id) c.notify(Request.endsess, (b) => id.copy(b, 4));
   // the server closes the link on its side; do not wait for it
   setTimeout(() => c.destroy(), 100).unref();

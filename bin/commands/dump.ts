@@ -38,7 +38,7 @@ export async function dump(argv: string[], out: NodeJS.WritableStream): Promise<
     throw new InvalidInputError(`--format must be csv or jsonl, got "${format}"`);
   const file = await openRoot(required(positionals[0], 'the source file', USAGE), sourceOptions());
   try {
-    const tree = await file.tree(required(values.tree, '--tree', USAGE));
+    const tree = await file.entrySource(required(values.tree, '--tree', USAGE));
     let header = false;
     const opts = {
       branches: list(values.branches),

@@ -1,5 +1,5 @@
+import type { EntrySource } from '../root/entry-source.js';
 import { UnsupportedBranchError } from '../root/errors.js';
-import type { Tree } from '../root/file.js';
 import type { Preprocessing } from './preproc.js';
 import type { Workflow } from './workflow.js';
 
@@ -16,7 +16,7 @@ export interface Selection {
  * Which branches a workflow reads and which become features: selected_branches (or every numeric
  * branch), minus identifiers, exclude_branches, the label branch and dropped ones, plus new branches.
  */
-export function selectBranches(tree: Tree, w: Workflow, pre: Preprocessing): Selection {
+export function selectBranches(tree: EntrySource, w: Workflow, pre: Preprocessing): Selection {
   const p = w.params;
   const labelBranch = typeof w.labels === 'string' ? w.labels : undefined;
   if (labelBranch) tree.branch(labelBranch);

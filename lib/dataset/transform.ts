@@ -47,7 +47,7 @@ export async function* transformFile(
   stepSize = 50_000,
   counters: TransformCounters = { truncatedEvents: 0, nonFinite: 0 },
 ): AsyncGenerator<TransformedBlock> {
-  const tree = await file.tree(spec.tree);
+  const tree = await file.entrySource(spec.tree);
   const pre = compilePreproc(
     spec.preproc,
     tree.branches.map((b) => b.name),

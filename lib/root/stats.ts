@@ -1,4 +1,4 @@
-import type { Tree } from './file.js';
+import type { EntrySource } from './entry-source.js';
 import { iterate } from './iterate.js';
 import type { Column } from './types.js';
 
@@ -81,7 +81,7 @@ class Accumulator {
 
 /** Streams every (or the given) numeric branch once and summarises it. */
 export async function treeStats(
-  tree: Tree,
+  tree: EntrySource,
   branches?: readonly string[],
   stepSize = 100_000,
 ): Promise<TreeStats> {

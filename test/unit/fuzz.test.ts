@@ -30,7 +30,7 @@ const TIME_BOUND_MS = 10_000;
  */
 async function protectedRanges(name: string, bytes: Uint8Array): Promise<Array<[number, number]>> {
   const f = await openRoot(new MemorySource(name, bytes));
-  const records: Array<[number, number]> = f.jsroot.fKeys.map((k) => [k.fSeekKey, k.fNbytes]);
+  const records: Array<[number, number]> = f.keyRecords().map((k) => [k.seek, k.nbytes]);
   for (const t of f.treeNames()) {
     for (const b of (await f.tree(t)).branches)
       for (const r of b.baskets) if (!r.embedded) records.push([r.seek, r.bytes]);
@@ -49,7 +49,8 @@ async function protectedRanges(name: string, bytes: Uint8Array): Promise<Array<[
 async function readEverything(name: string, bytes: Uint8Array): Promise<Record<string, TreeStats>> {
   const f = await openRoot(new MemorySource(name, bytes));
   const out: Record<string, TreeStats> = {};
-  for (const t of f.treeNames()) out[t] = await treeStats(await f.tree(t), undefined, 1000);
+  for (const t of [...f.treeNames(), ...f.rntupleNames()])
+    out[t] = await treeStats(await f.entrySource(t), undefined, 1000);
   return out;
 }
 

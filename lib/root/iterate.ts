@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { type BasketJob, decodeGroup, fetchGroup, readGroups } from './basket-groups.js';
 import type { BranchInfo } from './branch-info.js';
 import type { ChunkPlan, EntryBranch, EntrySource } from './entry-source.js';
-import { UnsupportedBranchError } from './errors.js';
+import { CorruptFileError, UnsupportedBranchError } from './errors.js';
 import type { Tree } from './file.js';
 import { allocValues, type DecodedBasket } from './interpret.js';
 import type { Column, TypedValues } from './types.js';
@@ -155,6 +155,13 @@ export async function* treeChunks(
     const done = Promise.all(
       readGroups(jobs).map(async (group) => {
         const decoded = await decodeGroup(tree, group, await fetchGroup(tree, group), parallel);
+        await Promise.all(
+          decoded.map((d, i) =>
+            group[i].info.shape === 'jagged' && !d.offsets
+              ? generateOffsets(tree, group[i].info, d)
+              : undefined,
+          ),
+        );
         return { group, decoded };
       }),
     ).then((parts) => {
@@ -185,6 +192,41 @@ export async function* treeChunks(
     }
     yield { entryStart: cs, entryStop: ce, columns };
   }
+}
+
+/**
+ * ROOT 6.12+ may leave a counted branch's entry offsets out of its baskets: each entry then holds
+ * as many values as its counter says, times the fixed inner dimensions.
+ */
+async function generateOffsets(tree: Tree, info: BranchInfo, d: DecodedBasket): Promise<void> {
+  const counter = tree.branch(info.counter!);
+  if (counter.unsupported || counter.shape !== 'scalar') {
+    throw new CorruptFileError(
+      tree.file.name,
+      `branch "${info.name}" left out its entry offsets, and its counter "${counter.name}" cannot give them`,
+    );
+  }
+  const { columns } = await readColumns(tree, {
+    branches: [counter.name],
+    entryStart: d.entryStart,
+    entryStop: d.entryStop,
+    parallel: false,
+  });
+  const counts = columns[counter.name].values;
+  const per = (info.inner ?? [1]).reduce((a, b) => a * b, 1);
+  const offsets = new Int32Array(d.entryStop - d.entryStart + 1);
+  for (let i = 0; i < counts.length; i++) {
+    const c = Number(counts[i]);
+    if (c < 0) throw new CorruptFileError(tree.file.name, `counter "${counter.name}" holds ${c}`);
+    offsets[i + 1] = offsets[i] + c * per;
+  }
+  if (counts.length !== offsets.length - 1 || offsets[offsets.length - 1] !== d.values.length) {
+    throw new CorruptFileError(
+      tree.file.name,
+      `basket of branch "${info.name}" at entry ${d.entryStart} holds ${d.values.length} values, its counter "${counter.name}" says ${offsets[offsets.length - 1]}`,
+    );
+  }
+  d.offsets = offsets;
 }
 
 /** Chunks prepared ahead may finish out of order; baskets stay sorted by entry. */

@@ -1,5 +1,5 @@
 import { xxh3Sync } from '../codecs/xxhash.js';
-import { CorruptFileError } from '../errors.js';
+import { CorruptFileError, UnsupportedRNTupleError } from '../errors.js';
 import { Cursor } from './cursor.js';
 
 /** A byte range in the file holding a page or an envelope. */
@@ -184,11 +184,21 @@ function schemaLists(c: Cursor, base: Schema): Schema {
   return out;
 }
 
-export function parseHeader(bytes: Uint8Array, source: string, where: string): Header {
-  const c = openEnvelope(bytes, HEADER, source, where);
-  const flags = featureFlags(c);
-  if (flags) c.fail(`uses format features this reader does not know (feature flags 0x${flags.toString(16)})`);
-  const name = c.string();
+/** Any feature flag names a format feature newer than this reader: refused rather than misread. */
+function refuseFeatures(flags: bigint, source: string, name: string): void {
+  if (flags) {
+    throw new UnsupportedRNTupleError(
+      source,
+      name,
+      `it uses format features newer than this reader (feature flags 0x${flags.toString(16)})`,
+    );
+  }
+}
+
+export function parseHeader(bytes: Uint8Array, source: string, name: string): Header {
+  const c = openEnvelope(bytes, HEADER, source, `RNTuple "${name}"`);
+  refuseFeatures(featureFlags(c), source, name);
+  c.string(); // the name again: the anchor's key names it already
   const description = c.string();
   const writer = c.string();
   const schema = schemaLists(c, { fields: [], columns: [], aliases: [] });
@@ -205,10 +215,9 @@ function locator(c: Cursor): Locator {
   return { bytes, offset: c.u64('page offset') };
 }
 
-export function parseFooter(bytes: Uint8Array, header: Header, source: string, where: string): Footer {
-  const c = openEnvelope(bytes, FOOTER, source, where);
-  const flags = featureFlags(c);
-  if (flags) c.fail(`uses format features this reader does not know (feature flags 0x${flags.toString(16)})`);
+export function parseFooter(bytes: Uint8Array, header: Header, source: string, name: string): Footer {
+  const c = openEnvelope(bytes, FOOTER, source, `RNTuple "${name}"`);
+  refuseFeatures(featureFlags(c), source, name);
   const headerChecksum = c.u64big();
   if (headerChecksum !== header.checksum) c.fail('belongs to another header (checksums differ)');
   const ext = c.record();

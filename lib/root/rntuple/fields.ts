@@ -21,6 +21,7 @@ export type ReadPlan =
 
 /** One readable (or skipped) output of an RNTuple, in the shape the TTree reader gives branches. */
 export interface FieldBranch {
+  /** the name, unique in the RNTuple (see `uniqueNames`) */
   name: string;
   title: string;
   typeName: string;
@@ -29,6 +30,8 @@ export interface FieldBranch {
   shape: BranchShape;
   inner?: number[];
   plan?: ReadPlan;
+  /** where the last name segment starts and the base classes it was reached through */
+  seg?: { at: number; bases: string[] };
 }
 
 /** Deepest field nesting followed; deeper schemas are refused rather than recursed into. */
@@ -57,6 +60,10 @@ interface Context {
   inner: number[];
   /** the collection's type, shown for its items (`std::vector<float>` rather than `float`) */
   typeName?: string;
+  /** base classes passed through since the last name segment (outermost first) */
+  bases: string[];
+  /** where the last name segment starts and the base classes it was reached through */
+  seg?: { at: number; bases: string[] };
 }
 
 /** Maps an RNTuple schema to output branches, named like uproot names fields (`parent.member`). */
@@ -115,17 +122,15 @@ export function describeFields(schema: Schema): FieldBranch[] {
     return undefined;
   };
 
+  /** the name segment of the field being visited, kept for skipped fields too */
+  let seg: Context['seg'];
   const skip = (name: string, f: FieldRecord, why: string): undefined => {
-    out.push({
-      name,
-      title: f.typeName,
-      typeName: f.typeName || 'untyped',
-      shape: 'scalar',
-      unsupported: why,
-    });
+    const typeName = f.typeName || 'untyped';
+    out.push({ name, title: f.typeName, typeName, shape: 'scalar', unsupported: why, seg });
   };
 
   const visit = (f: FieldRecord, name: string, ctx: Context, depth: number): undefined => {
+    seg = ctx.seg;
     if (depth > MAX_DEPTH) return skip(name, f, `fields nested more than ${MAX_DEPTH} deep`);
     const kids = children.get(f.id) ?? [];
     switch (f.role) {
@@ -137,11 +142,12 @@ export function describeFields(schema: Schema): FieldBranch[] {
         const index = columnsOf(f);
         const why = unreadable(index, 'index');
         if (why) return skip(name, f, why);
-        const inner: Context = { index: index!, inner: [] };
+        const inner: Context = { index: index!, inner: [], bases: [], seg: ctx.seg };
         if (kids.length === 1 && kids[0].name === '_0')
           return visit(kids[0], name, { ...inner, typeName: f.typeName }, depth + 1);
         if (!kids.length) return skip(name, f, 'a collection without items');
-        for (const k of kids) visit(k, `${name}.${k.name}`, inner, depth + 1);
+        for (const k of kids)
+          visit(k, `${name}.${k.name}`, { ...inner, seg: { at: name.length + 1, bases: [] } }, depth + 1);
         return;
       }
       case 2: {
@@ -152,8 +158,13 @@ export function describeFields(schema: Schema): FieldBranch[] {
         }
         for (const k of kids) {
           // base classes (":_0") add no level to names; tuple members "_0" are called "0", as in uproot
-          const n = /^:_\d+$/.test(k.name) ? name : `${name}.${k.name.replace(/^_(\d+)$/, '$1')}`;
-          visit(k, n, { ...ctx, typeName: undefined }, depth + 1);
+          if (/^:_\d+$/.test(k.name)) {
+            visit(k, name, { ...ctx, typeName: undefined, bases: [...ctx.bases, k.typeName] }, depth + 1);
+          } else {
+            const seg = { at: name.length + 1, bases: ctx.bases };
+            const n = `${name}.${k.name.replace(/^_(\d+)$/, '$1')}`;
+            visit(k, n, { ...ctx, typeName: undefined, bases: [], seg }, depth + 1);
+          }
         }
         return;
       }
@@ -211,13 +222,47 @@ export function describeFields(schema: Schema): FieldBranch[] {
     const per = ctx.inner.reduce((a, b) => a * b, 1);
     const inner = ctx.inner.length ? ctx.inner : undefined;
     const typeName = ctx.typeName ?? f.typeName;
-    const base = { name, title: typeName, typeName, dtype, inner };
+    const base = { name, title: typeName, typeName, dtype, inner, seg: ctx.seg };
     if (ctx.index)
       out.push({ ...base, shape: 'jagged', plan: { kind: 'jagged', index: ctx.index, values: set, per } });
     else out.push({ ...base, shape: inner ? 'fixed' : 'scalar', plan: { kind: 'scalar', values: set, per } });
   };
 
-  for (const f of fields) if (f.parent === f.id) visit(f, f.name, { inner: [] }, 0);
+  for (const f of fields) if (f.parent === f.id) visit(f, f.name, { inner: [], bases: [] }, 0);
+  return uniqueNames(out);
+}
+
+/**
+ * A class that inherits the same base twice (through two parents) has two members of each name:
+ * like uproot, they are told apart by the classes they were inherited through, outermost first
+ * (`Child::base_a1`, `MultiParent::base_a1`), with as few classes as it takes.
+ */
+function uniqueNames(out: FieldBranch[]): FieldBranch[] {
+  const groups = new Map<string, FieldBranch[]>();
+  for (const b of out) groups.set(b.name, [...(groups.get(b.name) ?? []), b]);
+  for (const group of groups.values()) {
+    if (group.length < 2 || group.some((b) => !b.seg)) continue;
+    let common = 0;
+    while (
+      group.every((b) => b.seg!.bases.length > common && b.seg!.bases[common] === group[0].seg!.bases[common])
+    )
+      common++;
+    const original = group.map((b) => b.name);
+    const longest = Math.max(...group.map((b) => b.seg!.bases.length - common));
+    for (let n = 1; n <= longest; n++) {
+      const names = group.map((b, i) => {
+        const { at, bases } = b.seg!;
+        const prefix = bases.slice(common, common + n);
+        return prefix.length
+          ? `${original[i].slice(0, at)}${prefix.join('::')}::${original[i].slice(at)}`
+          : original[i];
+      });
+      group.forEach((b, i) => {
+        b.name = names[i];
+      });
+      if (new Set(names).size === names.length) break;
+    }
+  }
   return out;
 }
 

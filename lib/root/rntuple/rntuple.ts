@@ -80,13 +80,13 @@ export async function openRNTuple(file: RootFile, name: string, key: KeyRecord):
   const header = parseHeader(
     await readEnvelope(file, anchor.header, anchor.header.length, `the header of ${where}`),
     file.source.name,
-    where,
+    name,
   );
   const footer = parseFooter(
     await readEnvelope(file, anchor.footer, anchor.footer.length, `the footer of ${where}`),
     header,
     file.source.name,
-    where,
+    name,
   );
   const schema: Schema = {
     fields: [...header.schema.fields, ...footer.extension.fields],
@@ -95,7 +95,7 @@ export async function openRNTuple(file: RootFile, name: string, key: KeyRecord):
   };
   const clusters = await readClusters(file, where, header, footer, schema.columns.length);
   checkSchema(schema, file.source.name, where);
-  return new RNTuple(file, name, header.description, header, anchor, clusters, schema);
+  return new RNTuple(file, name, header.description, { anchor, header, footer }, clusters, schema);
 }
 
 async function readClusters(
@@ -156,8 +156,8 @@ export class RNTuple implements EntrySource {
     readonly file: RootFile,
     readonly name: string,
     readonly title: string,
-    readonly header: Header,
-    readonly anchor: Anchor,
+    /** the metadata envelopes as read */
+    readonly meta: { anchor: Anchor; header: Header; footer: Footer },
     readonly clusters: readonly Cluster[],
     readonly schema: Schema,
   ) {
@@ -168,7 +168,12 @@ export class RNTuple implements EntrySource {
 
   /** The writer, e.g. "ROOT v6.34.00" */
   get writer(): string {
-    return this.header.writer;
+    return this.meta.header.writer;
+  }
+
+  /** The format version the file was written in, e.g. [1, 0, 0, 0] */
+  get version(): readonly number[] {
+    return this.meta.anchor.version;
   }
 
   branch(name: string): FieldBranch {

@@ -9,7 +9,14 @@ export { type KeyInfo, RootFile, Tree } from './file.js';
 export { type Chunk, type IterateOptions, iterate, readColumns, selectBranches } from './iterate.js';
 export { RNTuple } from './rntuple/rntuple.js';
 export type { ByteSource } from './source/types.js';
-export { type BranchStats, parseStatsJson, statsToJson, type TreeStats, treeStats } from './stats.js';
+export {
+  type BranchStats,
+  jsonNumber,
+  parseStatsJson,
+  statsToJson,
+  type TreeStats,
+  treeStats,
+} from './stats.js';
 export type { Column, DType, TypedValues } from './types.js';
 
 /** Opens a ROOT file from a local path, an http(s) URL or s3://bucket/key (or an existing byte source). */

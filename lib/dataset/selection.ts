@@ -19,7 +19,9 @@ export interface Selection {
 export function selectBranches(tree: EntrySource, w: Workflow, pre: Preprocessing): Selection {
   const p = w.params;
   const labelBranch = typeof w.labels === 'string' ? w.labels : undefined;
-  if (labelBranch) tree.branch(labelBranch);
+  // the label may be a branch of the file, or one the workflow defines (a cut: "nMuon >= 2")
+  const labelDefined = pre.defines.some((d) => d.name === labelBranch);
+  if (labelBranch && !labelDefined) tree.branch(labelBranch);
   let candidates: string[];
   if (p.selected_branches) {
     candidates = p.selected_branches.map((name) => {
@@ -34,7 +36,7 @@ export function selectBranches(tree: EntrySource, w: Workflow, pre: Preprocessin
   const features = [...candidates.filter((b) => !out.has(b)), ...[...defined].filter((d) => !out.has(d))];
   const read = new Set(features.filter((f) => !defined.has(f)));
   for (const i of pre.inputs) read.add(i);
-  if (labelBranch) read.add(labelBranch);
+  if (labelBranch && !labelDefined) read.add(labelBranch);
   for (const r of read) {
     const b = tree.branch(r);
     if (b.unsupported) throw new UnsupportedBranchError(tree.file.name, b.name, b.typeName, b.unsupported);

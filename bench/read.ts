@@ -4,7 +4,8 @@
  * The floor is inflating every basket of the file (every zlib frame of it) with node:zlib alone (no
  * decoding, one thread); a second, stricter floor calls zlib the way the reader does (one output
  * chunk per frame);
- * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores.
+ * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores;
+ * then the same for an RNTuple copy of the tree (bench/read-rntuple.ts).
  * Prints, last, one JSON line with the figures.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ import { decompressRecord, type Frame, inflateOptions, readFrames } from '../lib
 import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
+import { rntupleLine } from './read-rntuple.js';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -100,6 +102,7 @@ const tunedFloorSeconds = await best(() => floor(bodies, true));
 const single = await best(async () => (await readAll(tree, false)).seconds);
 const parallel = await best(async () => (await readAll(tree, true)).seconds);
 const events = tree.entries;
+const rntuple = await rntupleLine(tree, step, repeat);
 await file.close();
 
 const r = (x: number, d = 4): number => Number(x.toFixed(d));
@@ -126,5 +129,6 @@ console.log(
     tuned_floor_seconds: r(tunedFloorSeconds),
     ratio_to_tuned_floor: r(parallel / tunedFloorSeconds, 3),
     single_thread_ratio_to_tuned_floor: r(single / tunedFloorSeconds, 3),
+    rntuple,
   }),
 );

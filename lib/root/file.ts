@@ -128,13 +128,14 @@ export class RootFile {
 
   /** Every key of the top directory (all cycles) and where its record lies. */
   keyRecords(): KeyRecord[] {
+    // jsroot gives 64-bit fields of a damaged key as BigInt: numbers, checked by whoever reads them
     return this.file.fKeys.map((k) => ({
       name: k.fName,
-      cycle: k.fCycle,
-      seek: k.fSeekKey,
-      nbytes: k.fNbytes,
-      keylen: k.fKeylen,
-      objlen: k.fObjlen,
+      cycle: Number(k.fCycle),
+      seek: Number(k.fSeekKey),
+      nbytes: Number(k.fNbytes),
+      keylen: Number(k.fKeylen),
+      objlen: Number(k.fObjlen),
     }));
   }
 

@@ -36,6 +36,8 @@ export interface FieldBranch {
 
 /** Deepest field nesting followed; deeper schemas are refused rather than recursed into. */
 const MAX_DEPTH = 64;
+/** Most values per entry of a fixed-size array (all dimensions together). */
+const MAX_PER_ENTRY = 1 << 20;
 
 const FIELD_TYPES: Record<string, DType> = {
   bool: 'bool',
@@ -186,6 +188,8 @@ export function describeFields(schema: Schema): FieldBranch[] {
   ): undefined => {
     if (f.repetition > 0) {
       const inner = { ...ctx, inner: [...ctx.inner, f.repetition] };
+      if (inner.inner.reduce((a, b) => a * b, 1) > MAX_PER_ENTRY)
+        return skip(name, f, `fixed-size arrays of more than ${MAX_PER_ENTRY} values per entry are not read`);
       // std::array<T, N> has its items in one subfield; std::bitset<N> holds bits itself
       if (kids.length === 1) return visit(kids[0], name, inner, depth + 1);
       return numeric(f, name, inner);

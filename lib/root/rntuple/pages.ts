@@ -8,6 +8,8 @@ import type { ColumnSet } from './fields.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
+/** Most elements in one page (a page of bits or 1-bit quantized floats is the densest). */
+export const MAX_PAGE_ELEMENTS = 1 << 26;
 
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
@@ -122,7 +124,8 @@ export class PageStore {
     const sizes = todo.map(({ a, p, k, field }) => {
       const page = a.info.pages[p];
       const n = pageBytes(a.type, a.col.bits, page.elements);
-      if (n > MAX_PAGE) this.fail(field, k, `a page claims ${n} bytes (at most ${MAX_PAGE})`);
+      if (n > MAX_PAGE || page.elements > MAX_PAGE_ELEMENTS)
+        this.fail(field, k, `a page claims ${page.elements} elements in ${n} bytes (at most ${MAX_PAGE})`);
       return n;
     });
     const raws = await this.source.read(

@@ -97,6 +97,15 @@ function unsplit(src: Uint8Array, n: number, size: number): Uint8Array {
     for (let i = 0; i < n; i++) o[i] = src[i] | (src[n + i] << 8);
     return out;
   }
+  if (size === 8) {
+    // two 32-bit halves per element (little-endian: low half first)
+    const o = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) {
+      o[2 * i] = src[i] | (src[n + i] << 8) | (src[2 * n + i] << 16) | (src[3 * n + i] << 24);
+      o[2 * i + 1] = src[4 * n + i] | (src[5 * n + i] << 8) | (src[6 * n + i] << 16) | (src[7 * n + i] << 24);
+    }
+    return out;
+  }
   for (let b = 0; b < size; b++) {
     const base = b * n;
     for (let i = 0; i < n; i++) out[i * size + b] = src[base + i];
@@ -134,12 +143,72 @@ function view(bytes: Uint8Array, n: number, dtype: DType, size: number): TypedVa
   }
 }
 
+const ARRAYS: Partial<Record<ColumnType['dtype'], new (n: number) => TypedValues>> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/**
+ * Whether elements of this column can be copied straight from a page's bytes into `out` (the
+ * same element type, stored plain or split, not packed or delta-encoded): then no decoded copy of
+ * the page is made.
+ */
+export function copiesInto(t: ColumnType, out: TypedValues): boolean {
+  return !t.packed && !t.delta && ARRAYS[t.dtype] !== undefined && out instanceof ARRAYS[t.dtype]!;
+}
+
+/**
+ * Elements [from, to) of a page of `n` elements (its decompressed bytes, plain or split) written
+ * into out[at ..], then zigzag-decoded there. Only for columns `copiesInto` accepts.
+ */
+export function copyElements(
+  src: Uint8Array,
+  n: number,
+  t: ColumnType,
+  from: number,
+  to: number,
+  out: TypedValues,
+  at: number,
+): void {
+  const size = t.size;
+  const count = to - from;
+  const dst = new Uint8Array(out.buffer, out.byteOffset + at * size, count * size);
+  if (!t.split) dst.set(src.subarray(from * size, to * size));
+  else if (size === 4) {
+    const o = new Uint32Array(out.buffer, out.byteOffset + at * 4, count);
+    for (let i = 0, j = from; i < count; i++, j++)
+      o[i] = src[j] | (src[n + j] << 8) | (src[2 * n + j] << 16) | (src[3 * n + j] << 24);
+  } else if (size === 8) {
+    const o = new Uint32Array(out.buffer, out.byteOffset + at * 8, 2 * count);
+    for (let i = 0, j = from; i < count; i++, j++) {
+      o[2 * i] = src[j] | (src[n + j] << 8) | (src[2 * n + j] << 16) | (src[3 * n + j] << 24);
+      o[2 * i + 1] = src[4 * n + j] | (src[5 * n + j] << 8) | (src[6 * n + j] << 16) | (src[7 * n + j] << 24);
+    }
+  } else {
+    for (let b = 0; b < size; b++) for (let i = 0; i < count; i++) dst[i * size + b] = src[b * n + from + i];
+  }
+  if (t.zigzag) unzigzag((out as Int32Array).subarray(at, at + count) as TypedValues);
+}
+
 /** Zigzag (0, -1, 1, -2, ... stored as 0, 1, 2, 3, ...) back to two's complement, in place. */
 function unzigzag(v: TypedValues): void {
   if (v instanceof BigInt64Array) {
-    for (let i = 0; i < v.length; i++) {
-      const u = BigInt.asUintN(64, v[i]);
-      v[i] = BigInt.asIntN(64, (u >> 1n) ^ -(u & 1n));
+    // on the two 32-bit halves: shift the 64-bit word right by one, then flip every bit if it was odd
+    const h = new Uint32Array(v.buffer, v.byteOffset, 2 * v.length);
+    for (let i = 0; i < h.length; i += 2) {
+      const lo = h[i];
+      const hi = h[i + 1];
+      const flip = -(lo & 1);
+      h[i] = (((lo >>> 1) | (hi << 31)) ^ flip) >>> 0;
+      h[i + 1] = ((hi >>> 1) ^ flip) >>> 0;
     }
   } else if (v instanceof Int32Array) {
     for (let i = 0; i < v.length; i++) v[i] = (v[i] >>> 1) ^ -(v[i] & 1);
@@ -224,9 +293,10 @@ export function decodePage(
   if (t.packed === 'half') return halves(view(b, n, 'uint16', 2) as Uint16Array);
   if (t.dtype === 'switch') throw new Error('switch columns are not decoded');
   if (t.dtype === 'index') {
-    const raw = view(b, n, t.size === 4 ? 'uint32' : 'uint64', t.size);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = Number(raw[i]);
+    const w = view(b, t.size === 4 ? n : 2 * n, 'uint32', 4) as Uint32Array;
+    if (t.size === 4) for (let i = 0; i < n; i++) out[i] = w[i];
+    else for (let i = 0; i < n; i++) out[i] = w[2 * i] + w[2 * i + 1] * 4294967296;
     // delta encoding: the page's first element is absolute, the others differences
     if (t.delta) for (let i = 1; i < n; i++) out[i] += out[i - 1];
     return out;

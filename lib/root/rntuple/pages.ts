@@ -2,7 +2,7 @@ import { decompressMany } from '../codecs/decompress.js';
 import { xxh3Sync } from '../codecs/xxhash.js';
 import { CorruptFileError } from '../errors.js';
 import type { TypedValues } from '../types.js';
-import { type ColumnType, decodePage, pageBytes } from './columns.js';
+import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
 
@@ -36,8 +36,13 @@ export interface Want {
  * cannot need: memory follows the chunk, not the cluster.
  */
 export class PageStore {
-  /** decoded pages by cluster:column:page, with the position after their last element */
-  private readonly decoded = new Map<string, { values: TypedValues; end: number }>();
+  /**
+   * pages by cluster:column:page: their decompressed bytes, the position after their last element,
+   * and their decoded values once a reader needed them (a type conversion, packed or delta columns)
+   */
+  private readonly decoded = new Map<string, { bytes: Uint8Array; end: number; values?: TypedValues }>();
+  /** pages being fetched and decompressed (a chunk read ahead), so no page is fetched twice */
+  private readonly loading = new Map<string, Promise<void>>();
   /** per cluster and physical column: the furthest element the current chunk used */
   private readonly reach = new Map<string, number>();
   private readonly actives = new WeakMap<ColumnSet, Array<Active | null | undefined>>();
@@ -106,21 +111,37 @@ export class PageStore {
     return out;
   }
 
-  /** Fetches and decodes every page these ranges need that is not decoded yet. */
+  /** Fetches and decompresses every page these ranges need that is not there yet (or on its way). */
   async load(wants: readonly Want[]): Promise<void> {
     const todo: Array<{ key: string; k: number; a: Active; p: number; field: string }> = [];
+    const waits = new Set<Promise<void>>();
     const seen = new Set<string>();
     for (const w of wants) {
       const a = this.active(w.k, w.set);
       if (!a) continue;
       for (const p of this.pagesOf(w, a)) {
         const key = `${w.k}:${a.col.id}:${p}`;
-        if (this.decoded.has(key) || seen.has(key)) continue;
-        seen.add(key);
-        todo.push({ key, k: w.k, a, p, field: w.set.field });
+        const pending = this.loading.get(key);
+        if (pending) waits.add(pending);
+        else if (!this.decoded.has(key) && !seen.has(key)) {
+          seen.add(key);
+          todo.push({ key, k: w.k, a, p, field: w.set.field });
+        }
       }
     }
-    if (!todo.length) return;
+    if (todo.length) {
+      const done = this.fetch(todo).finally(() => {
+        for (const t of todo) this.loading.delete(t.key);
+      });
+      for (const t of todo) this.loading.set(t.key, done);
+      waits.add(done);
+    }
+    await Promise.all(waits);
+  }
+
+  private async fetch(
+    todo: Array<{ key: string; k: number; a: Active; p: number; field: string }>,
+  ): Promise<void> {
     const sizes = todo.map(({ a, p, k, field }) => {
       const page = a.info.pages[p];
       const n = pageBytes(a.type, a.col.bits, page.elements);
@@ -153,41 +174,57 @@ export class PageStore {
         cause: err,
       });
     }
-    todo.forEach(({ key, a, p, k, field }, i) => {
-      // pages stored uncompressed are views of the read buffer: decode from a copy unless fresh
+    todo.forEach(({ key, a, p }, i) => {
+      // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
       const owned = bytes[i] !== stored[i] || this.source.freshBuffers === true;
-      try {
-        const values = decodePage(bytes[i], a.info.pages[p].elements, a.type, a.col, owned);
-        this.decoded.set(key, { values, end: a.starts[p + 1] });
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        this.fail(field, k, `page ${p} cannot be decoded (${why})`);
-      }
+      this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
     });
   }
 
   /**
-   * Calls `put(values, from, to, at)` for each page slice of a range (loaded before), `at` counted
-   * from p0; positions before the column's first element are left to the caller (zeros).
+   * Writes the elements of a range (loaded before) into out[at ..]: straight from the page bytes
+   * when the column's type is the field's, else decoded and converted by `put`. Positions before
+   * the column's first element are left to the caller (zeros).
    */
-  each(w: Want, put: (values: TypedValues, from: number, to: number, at: number) => void): void {
+  copy(
+    w: Want,
+    out: TypedValues,
+    at: number,
+    put: (out: TypedValues, at: number, values: TypedValues, from: number, to: number) => void,
+  ): void {
     const a = this.active(w.k, w.set);
     if (!a) return;
     const reachKey = `${w.k}:${a.col.id}`;
     this.reach.set(reachKey, Math.max(this.reach.get(reachKey) ?? 0, w.p1));
+    const direct = copiesInto(a.type, out);
     for (const p of this.pagesOf(w, a)) {
-      const { values } = this.decoded.get(`${w.k}:${a.col.id}:${p}`)!;
-      const from = Math.max(w.p0, a.starts[p]);
-      const to = Math.min(w.p1, a.starts[p + 1]);
-      put(values, from - a.starts[p], to - a.starts[p], from - w.p0);
+      const page = this.decoded.get(`${w.k}:${a.col.id}:${p}`)!;
+      const n = a.info.pages[p].elements;
+      const from = Math.max(w.p0, a.starts[p]) - a.starts[p];
+      const to = Math.min(w.p1, a.starts[p + 1]) - a.starts[p];
+      const pos = at + a.starts[p] + from - w.p0;
+      if (direct && page.bytes.length >= n * a.type.size) {
+        copyElements(page.bytes, n, a.type, from, to, out, pos);
+        continue;
+      }
+      try {
+        page.values ??= decodePage(page.bytes, n, a.type, a.col, true);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        this.fail(w.set.field, w.k, `page ${p} cannot be decoded (${why})`);
+      }
+      put(out, pos, page.values, from, to);
     }
   }
 
-  /** Forgets the pages the next chunk cannot need (it starts where this one ended). */
+  /**
+   * Forgets the pages this chunk used up: the next one starts where it ended. Pages it did not
+   * touch were read ahead for the next chunk and stay.
+   */
   retire(): void {
     for (const [key, page] of this.decoded) {
       const reach = this.reach.get(key.slice(0, key.lastIndexOf(':')));
-      if (reach === undefined || page.end <= reach) this.decoded.delete(key);
+      if (reach !== undefined && page.end <= reach) this.decoded.delete(key);
     }
     this.reach.clear();
   }

@@ -31,9 +31,10 @@ function put(out: TypedValues, at: number, src: TypedValues, from: number, to: n
 function fill(store: PageStore, w: Want, out: TypedValues, at: number): void {
   const zeros = store.active(w.k, w.set) ? Math.min(Math.max(0, -w.p0), w.p1 - w.p0) : w.p1 - w.p0;
   if (zeros > 0) (out as Float64Array).fill(typeof out[0] === 'bigint' ? (0n as never) : 0, at, at + zeros);
-  store.each(w, (values, from, to, pos) => put(out, at + pos, values, from, to));
+  store.copy(w, out, at, put);
 }
 
+/** An RNTuple's chunks: pages fetched for the entries each chunk needs, the next chunk's read ahead. */
 export async function* rntupleChunks(
   t: RNTuple,
   branches: readonly FieldBranch[],
@@ -45,6 +46,17 @@ export async function* rntupleChunks(
     const ce = Math.min(cs + plan.step, plan.stop);
     const chunk = await readChunk(t, store, branches, cs, ce);
     store.retire();
+    // while the caller works on this chunk, the next one's entry-indexed pages (most of its bytes)
+    // are fetched and inflated; a failure there is reported by the chunk that needs them
+    if (plan.readAhead > 0 && ce < plan.stop) {
+      try {
+        store
+          .load(entryWants(t, store, branches, ce, Math.min(ce + plan.step, plan.stop)).flat())
+          .catch(() => {});
+      } catch {
+        // reported when that chunk is read
+      }
+    }
     yield chunk;
   }
 }
@@ -67,13 +79,14 @@ function spansOf(t: RNTuple, cs: number, ce: number): Span[] {
   return spans;
 }
 
-async function readChunk(
+/** The element ranges of columns indexed by entry (scalar values, collection offsets) a chunk needs, per branch. */
+function entryWants(
   t: RNTuple,
   store: PageStore,
   branches: readonly FieldBranch[],
   cs: number,
   ce: number,
-): Promise<Chunk> {
+): Want[][] {
   const spans = spansOf(t, cs, ce);
   const source = t.file.source.name;
   /** Entries [a, b) of a column with `per` elements per entry, as positions in its pages. */
@@ -92,18 +105,25 @@ async function readChunk(
     }
     return { k: s.k, set, p0: a * per - base, p1: s.b * per - base };
   };
-  // first the columns indexed by entry (values of scalar fields, offsets of collections) ...
-  const first: Array<{ br: FieldBranch; wants: Want[] }> = branches.map((br) => {
+  return branches.map((br) => {
     const plan = br.plan!;
-    if (plan.kind === 'scalar')
-      return { br, wants: spans.map((s) => entryWant(s, plan.values, plan.per, s.a)) };
-    const c = t.clusters;
-    return {
-      br,
-      wants: spans.map((s) => entryWant(s, plan.index, 1, s.a > c[s.k].firstEntry ? s.a - 1 : s.a)),
-    };
+    if (plan.kind === 'scalar') return spans.map((s) => entryWant(s, plan.values, plan.per, s.a));
+    return spans.map((s) => entryWant(s, plan.index, 1, s.a > t.clusters[s.k].firstEntry ? s.a - 1 : s.a));
   });
-  await store.load(first.flatMap((f) => f.wants));
+}
+
+async function readChunk(
+  t: RNTuple,
+  store: PageStore,
+  branches: readonly FieldBranch[],
+  cs: number,
+  ce: number,
+): Promise<Chunk> {
+  const spans = spansOf(t, cs, ce);
+  // first the columns indexed by entry (values of scalar fields, offsets of collections) ...
+  const wants = entryWants(t, store, branches, cs, ce);
+  const first = branches.map((br, i) => ({ br, wants: wants[i] }));
+  await store.load(wants.flat());
   // branch order, whatever order the columns are filled in
   const columns: Record<string, Column> = Object.fromEntries(
     branches.map((b) => [b.name, undefined as never]),

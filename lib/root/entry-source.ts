@@ -46,3 +46,12 @@ export interface EntrySource {
   /** the chunks of `plan` for these branches (already selected and checked by `iterate`) */
   chunks(branches: readonly EntryBranch[], plan: ChunkPlan): AsyncGenerator<Chunk>;
 }
+
+/** The branches "all numeric branches" leaves out, with the reason (for `skippedBranches`). */
+export function skippedOf(
+  branches: readonly EntryBranch[],
+): Array<{ name: string; typeName: string; reason: string }> {
+  return branches
+    .filter((b) => b.unsupported)
+    .map((b) => ({ name: b.name, typeName: b.typeName, reason: b.unsupported! }));
+}

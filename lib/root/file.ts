@@ -2,7 +2,7 @@ import { type JsrootFile, openFile } from 'jsroot/io';
 import { MlaasError } from '../errors.js';
 import type { BranchInfo } from './branch-info.js';
 import { decompressRecord } from './codecs/decompress.js';
-import type { ChunkPlan, EntryBranch, EntrySource } from './entry-source.js';
+import { type ChunkPlan, type EntryBranch, type EntrySource, skippedOf } from './entry-source.js';
 import {
   BranchNotFoundError,
   CorruptFileError,
@@ -229,9 +229,7 @@ export class Tree implements EntrySource {
 
   /** Branches skipped by "all numeric branches", with the reason. */
   skippedBranches(): Array<{ name: string; typeName: string; reason: string }> {
-    return this.branches
-      .filter((b) => b.unsupported)
-      .map((b) => ({ name: b.name, typeName: b.typeName, reason: b.unsupported! }));
+    return skippedOf(this.branches);
   }
 
   chunks(branches: readonly EntryBranch[], plan: ChunkPlan): AsyncGenerator<Chunk> {

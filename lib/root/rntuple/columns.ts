@@ -80,36 +80,38 @@ export function pageBytes(t: ColumnType, bits: number, n: number): number {
   return t.size ? n * t.size : Math.ceil((n * bits) / 8);
 }
 
-/** Split encoding stores all first bytes, then all second bytes, ...: put each element back together. */
+/**
+ * Split encoding stores all first bytes of a page's `n` elements, then all second bytes, ...: puts
+ * elements [from, to) back together into `count` elements of `size` bytes at buf[byteOffset ..].
+ */
+function gather(
+  src: Uint8Array,
+  n: number,
+  size: number,
+  from: number,
+  to: number,
+  buf: ArrayBufferLike,
+  byteOffset: number,
+): void {
+  const count = to - from;
+  if (size === 4 || size === 8) {
+    // 32-bit words (the second half of an 8-byte element follows its first, little-endian)
+    const o = new Uint32Array(buf, byteOffset, (count * size) / 4);
+    const words = size / 4;
+    for (let w = 0; w < words; w++) {
+      const b = 4 * w * n + from;
+      for (let i = 0, j = b; i < count; i++, j++)
+        o[words * i + w] = src[j] | (src[n + j] << 8) | (src[2 * n + j] << 16) | (src[3 * n + j] << 24);
+    }
+    return;
+  }
+  const dst = new Uint8Array(buf, byteOffset, count * size);
+  for (let b = 0; b < size; b++) for (let i = 0; i < count; i++) dst[i * size + b] = src[b * n + from + i];
+}
+
 function unsplit(src: Uint8Array, n: number, size: number): Uint8Array {
   const out = new Uint8Array(n * size);
-  if (size === 4) {
-    const o = new Uint32Array(out.buffer);
-    const b1 = n;
-    const b2 = 2 * n;
-    const b3 = 3 * n;
-    for (let i = 0; i < n; i++)
-      o[i] = src[i] | (src[b1 + i] << 8) | (src[b2 + i] << 16) | (src[b3 + i] << 24);
-    return out;
-  }
-  if (size === 2) {
-    const o = new Uint16Array(out.buffer);
-    for (let i = 0; i < n; i++) o[i] = src[i] | (src[n + i] << 8);
-    return out;
-  }
-  if (size === 8) {
-    // two 32-bit halves per element (little-endian: low half first)
-    const o = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) {
-      o[2 * i] = src[i] | (src[n + i] << 8) | (src[2 * n + i] << 16) | (src[3 * n + i] << 24);
-      o[2 * i + 1] = src[4 * n + i] | (src[5 * n + i] << 8) | (src[6 * n + i] << 16) | (src[7 * n + i] << 24);
-    }
-    return out;
-  }
-  for (let b = 0; b < size; b++) {
-    const base = b * n;
-    for (let i = 0; i < n; i++) out[i * size + b] = src[base + i];
-  }
+  gather(src, n, size, 0, n, out.buffer, 0);
   return out;
 }
 
@@ -180,21 +182,11 @@ export function copyElements(
 ): void {
   const size = t.size;
   const count = to - from;
-  const dst = new Uint8Array(out.buffer, out.byteOffset + at * size, count * size);
-  if (!t.split) dst.set(src.subarray(from * size, to * size));
-  else if (size === 4) {
-    const o = new Uint32Array(out.buffer, out.byteOffset + at * 4, count);
-    for (let i = 0, j = from; i < count; i++, j++)
-      o[i] = src[j] | (src[n + j] << 8) | (src[2 * n + j] << 16) | (src[3 * n + j] << 24);
-  } else if (size === 8) {
-    const o = new Uint32Array(out.buffer, out.byteOffset + at * 8, 2 * count);
-    for (let i = 0, j = from; i < count; i++, j++) {
-      o[2 * i] = src[j] | (src[n + j] << 8) | (src[2 * n + j] << 16) | (src[3 * n + j] << 24);
-      o[2 * i + 1] = src[4 * n + j] | (src[5 * n + j] << 8) | (src[6 * n + j] << 16) | (src[7 * n + j] << 24);
-    }
-  } else {
-    for (let b = 0; b < size; b++) for (let i = 0; i < count; i++) dst[i * size + b] = src[b * n + from + i];
-  }
+  if (t.split) gather(src, n, size, from, to, out.buffer, out.byteOffset + at * size);
+  else
+    new Uint8Array(out.buffer, out.byteOffset + at * size, count * size).set(
+      src.subarray(from * size, to * size),
+    );
   if (t.zigzag) unzigzag((out as Int32Array).subarray(at, at + count) as TypedValues);
 }
 

@@ -1,5 +1,6 @@
 import { cppToDType } from '../branch-info.js';
-import type { BranchShape, DType } from '../types.js';
+import type { EntryBranch } from '../entry-source.js';
+import type { DType } from '../types.js';
 import { type ColumnType, columnType } from './columns.js';
 import type { ColumnRecord, FieldRecord, Schema } from './envelopes.js';
 
@@ -20,14 +21,9 @@ export type ReadPlan =
   | { kind: 'count'; index: ColumnSet };
 
 /** One readable (or skipped) output of an RNTuple, in the shape the TTree reader gives branches. */
-export interface FieldBranch {
+export interface FieldBranch extends EntryBranch {
   /** the name, unique in the RNTuple (see `uniqueNames`) */
   name: string;
-  title: string;
-  typeName: string;
-  dtype?: DType;
-  unsupported?: string;
-  shape: BranchShape;
   inner?: number[];
   plan?: ReadPlan;
   /** where the last name segment starts and the base classes it was reached through */

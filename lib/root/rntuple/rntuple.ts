@@ -1,6 +1,6 @@
 import { decompressRecord } from '../codecs/decompress.js';
 import { loadXxh3, loadXxhash, xxh3Sync } from '../codecs/xxhash.js';
-import type { ChunkPlan, EntryBranch, EntrySource } from '../entry-source.js';
+import { type ChunkPlan, type EntryBranch, type EntrySource, skippedOf } from '../entry-source.js';
 import { BranchNotFoundError, CorruptFileError, UnsupportedRNTupleError } from '../errors.js';
 import type { KeyRecord, RootFile } from '../file.js';
 import type { Chunk } from '../iterate.js';
@@ -187,9 +187,7 @@ export class RNTuple implements EntrySource {
   }
 
   skippedBranches(): Array<{ name: string; typeName: string; reason: string }> {
-    return this.branches
-      .filter((b) => b.unsupported)
-      .map((b) => ({ name: b.name, typeName: b.typeName, reason: b.unsupported! }));
+    return skippedOf(this.branches);
   }
 
   chunks(branches: readonly EntryBranch[], plan: ChunkPlan): AsyncGenerator<Chunk> {

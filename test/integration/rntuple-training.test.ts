@@ -9,8 +9,8 @@ import { MemorySpecsCache } from '../../lib/dataset/cache.js';
 import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { openRoot } from '../../lib/root/index.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
+import { runTrainingJob } from '../../lib/trainer/job.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { runTrainingJob } from '../../lib/training/job.js';
 import { ROOT_DIR } from '../helpers/reference.js';
 
 const MUONS = join(ROOT_DIR, 'Run2012BC_DoubleMuParked_Muons_1000evts_rntuple_v1-0-0-0.root');

@@ -3,6 +3,7 @@ import { loadXxh3, xxh3Sync } from '../codecs/xxhash.js';
 import type { TypedValues } from '../types.js';
 import { RootBuffer } from './buffer.js';
 import { compressFrames, compressionSetting } from './compress.js';
+import { EnvelopeBuffer } from './envelope-buffer.js';
 import { keyLength, writeKeyHeader } from './key.js';
 import type { RecordSink } from './tree-writer.js';
 import { BEGIN } from './types.js';
@@ -36,83 +37,6 @@ const TYPES: Record<
   float64: { cpp: 'double', column: 0x19, size: 8, array: Float64Array },
 };
 const SPLIT_INDEX64 = 0x1b;
-
-/** Little-endian envelope serialisation with record and list frames whose sizes are filled in at the end. */
-class Le {
-  private buf = new Uint8Array(4096);
-  private view = new DataView(this.buf.buffer);
-  pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(2 * this.buf.length, this.pos + n));
-    next.set(this.buf);
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-  u16(v: number): this {
-    this.ensure(2);
-    this.view.setUint16(this.pos, v, true);
-    this.pos += 2;
-    return this;
-  }
-  u32(v: number): this {
-    this.ensure(4);
-    this.view.setUint32(this.pos, v, true);
-    this.pos += 4;
-    return this;
-  }
-  i32(v: number): this {
-    this.ensure(4);
-    this.view.setInt32(this.pos, v, true);
-    this.pos += 4;
-    return this;
-  }
-  u64(v: number | bigint): this {
-    this.ensure(8);
-    this.view.setBigUint64(this.pos, BigInt(v), true);
-    this.pos += 8;
-    return this;
-  }
-  i64(v: number | bigint): this {
-    this.ensure(8);
-    this.view.setBigInt64(this.pos, BigInt(v), true);
-    this.pos += 8;
-    return this;
-  }
-  string(s: string): this {
-    const b = Buffer.from(s, 'utf8');
-    this.u32(b.length);
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-    return this;
-  }
-  record(body: (b: this) => void): this {
-    const at = this.pos;
-    this.i64(0);
-    body(this);
-    this.view.setBigInt64(at, BigInt(this.pos - at), true);
-    return this;
-  }
-  list<T>(items: readonly T[], item: (b: this, x: T) => void, tail?: (b: this) => void): this {
-    const at = this.pos;
-    this.i64(0).u32(items.length);
-    for (const x of items) item(this, x);
-    tail?.(this);
-    this.view.setBigInt64(at, -BigInt(this.pos - at), true);
-    return this;
-  }
-  /** An envelope: type and length, the payload, then the XXH3 checksum of all that. */
-  static envelope(type: number, body: (b: Le) => void): Uint8Array {
-    const b = new Le();
-    b.u64(0);
-    body(b);
-    b.view.setBigUint64(0, BigInt(type) | (BigInt(b.pos + 8) << 16n), true);
-    b.u64(xxh3Sync(b.buf.subarray(0, b.pos))!);
-    return b.buf.slice(0, b.pos);
-  }
-}
 
 interface ColumnOut {
   type: number;
@@ -321,7 +245,7 @@ export class RNTupleWriter {
   async finish(): Promise<Uint8Array> {
     await loadXxh3();
     await this.flush();
-    const header = Le.envelope(1, (b) => {
+    const header = EnvelopeBuffer.envelope(1, (b) => {
       b.u64(0).string(this.name).string('').string('mlaas4hep');
       const records: Array<{ parent: number; role: number; name: string; type: string }> = [];
       for (const f of this.fields) {
@@ -406,9 +330,9 @@ export class RNTupleWriter {
   /** Writes an envelope (compressed when that saves space) and returns where it is. */
   private async envelope(
     type: number,
-    body: Uint8Array | ((b: Le) => void),
+    body: Uint8Array | ((b: EnvelopeBuffer) => void),
   ): Promise<{ offset: number; bytes: number; length: number }> {
-    const env = body instanceof Uint8Array ? body : Le.envelope(type, body);
+    const env = body instanceof Uint8Array ? body : EnvelopeBuffer.envelope(type, body);
     const stored = compressFrames(env, this.sink.level) ?? env;
     const { offset } = await this.blob([stored]);
     return { offset, bytes: stored.length, length: env.length };

@@ -5,6 +5,7 @@
  * decoding, one thread); a second, stricter floor calls zlib the way the reader does (one output
  * chunk per frame);
  * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores;
+ * then the same for an RNTuple copy of the tree (bench/read-rntuple.ts);
  * last, the same read from disk, over HTTP and over XRootD from local servers (read-remote.ts).
  * Prints, last, one JSON line with the figures.
  */
@@ -15,6 +16,7 @@ import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
 import { remoteReads } from './read-remote.js';
+import { rntupleLine } from './read-rntuple.js';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -102,6 +104,7 @@ const tunedFloorSeconds = await best(() => floor(bodies, true));
 const single = await best(async () => (await readAll(tree, false)).seconds);
 const parallel = await best(async () => (await readAll(tree, true)).seconds);
 const events = tree.entries;
+const rntuple = await rntupleLine(tree, step, repeat);
 await file.close();
 
 const r = (x: number, d = 4): number => Number(x.toFixed(d));
@@ -131,5 +134,6 @@ console.log(
     ratio_to_tuned_floor: r(parallel / tunedFloorSeconds, 3),
     single_thread_ratio_to_tuned_floor: r(single / tunedFloorSeconds, 3),
     ...remote,
+    rntuple,
   }),
 );

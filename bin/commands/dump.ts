@@ -1,21 +1,23 @@
 import { InvalidInputError } from '../../lib/errors.js';
-import { type Column, iterate, openRoot } from '../../lib/root/index.js';
+import { type Column, iterate, jsonNumber, openRoot } from '../../lib/root/index.js';
 import { int, list, parse, required, sourceOptions } from './args.js';
 
 const USAGE =
   'mlaas4hep dump <source> --tree NAME [--branches a,b] [--start N --stop M] [--format csv|jsonl]';
 
-function cell(col: Column, e: number): number | string | number[] {
+/** One entry's value: a number (int64 as a string, exactly; NaN and ±Infinity as strings), or a list. */
+function cell(col: Column, e: number): number | string | Array<number | string> {
   const v = col.values;
-  if (col.offsets) return Array.from(v.subarray(col.offsets[e], col.offsets[e + 1]), Number);
+  const num = (x: number | bigint): number | string => jsonNumber(Number(x));
+  if (col.offsets) return Array.from(v.subarray(col.offsets[e], col.offsets[e + 1]), num);
   if (col.shape === 'fixed') {
     const per = (col.inner ?? [1]).reduce((a, b) => a * b, 1);
-    return Array.from(v.subarray(e * per, (e + 1) * per), Number);
+    return Array.from(v.subarray(e * per, (e + 1) * per), num);
   }
-  return typeof v[e] === 'bigint' ? v[e].toString() : Number(v[e]);
+  return typeof v[e] === 'bigint' ? v[e].toString() : num(v[e]);
 }
 
-function csvCell(x: number | string | number[]): string {
+function csvCell(x: number | string | Array<number | string>): string {
   if (Array.isArray(x)) return `"${x.join(' ')}"`;
   return String(x);
 }
@@ -38,7 +40,7 @@ export async function dump(argv: string[], out: NodeJS.WritableStream): Promise<
     throw new InvalidInputError(`--format must be csv or jsonl, got "${format}"`);
   const file = await openRoot(required(positionals[0], 'the source file', USAGE), sourceOptions());
   try {
-    const tree = await file.tree(required(values.tree, '--tree', USAGE));
+    const tree = await file.entrySource(required(values.tree, '--tree', USAGE));
     let header = false;
     const opts = {
       branches: list(values.branches),

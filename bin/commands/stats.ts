@@ -11,7 +11,7 @@ export async function stats(argv: string[], out: NodeJS.WritableStream): Promise
   );
   const file = await openRoot(required(positionals[0], 'the source file', USAGE), sourceOptions());
   try {
-    const tree = await file.tree(required(values.tree, '--tree', USAGE));
+    const tree = await file.entrySource(required(values.tree, '--tree', USAGE));
     const result = await treeStats(tree, list(values.branches));
     if (values.json) {
       out.write(`${statsToJson(result, 1)}\n`);

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
-import type { RootFile, Tree } from '../root/file.js';
+import type { EntrySource } from '../root/entry-source.js';
+import type { RootFile } from '../root/file.js';
 import type { SpecsCache } from './cache.js';
 import type { NumericArray } from './columns.js';
 import { type FeatureLayout, featureLayout, featureRows, type TransformCounters } from './features.js';
@@ -102,7 +103,7 @@ class FileCursor {
   private block: { x: Float32Array; y: Float32Array; e: Float64Array; n: number; at: number } | undefined;
 
   constructor(
-    tree: Tree,
+    tree: EntrySource,
     private readonly ds: {
       selection: Selection;
       pre: Preprocessing;
@@ -163,7 +164,7 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
   const opened: RootFile[] = [];
   try {
     for (const f of files) opened.push(await deps.openFile(f));
-    const trees = await Promise.all(opened.map((f) => f.tree(w.params.branch)));
+    const trees = await Promise.all(opened.map((f) => f.entrySource(w.params.branch)));
     const pre = compilePreproc(
       w.preproc,
       trees[0].branches.map((b) => b.name),

@@ -1,5 +1,5 @@
+import type { EntrySource } from '../root/entry-source.js';
 import { UnsupportedBranchError } from '../root/errors.js';
-import type { Tree } from '../root/file.js';
 import type { Preprocessing } from './preproc.js';
 import type { Workflow } from './workflow.js';
 
@@ -16,10 +16,12 @@ export interface Selection {
  * Which branches a workflow reads and which become features: selected_branches (or every numeric
  * branch), minus identifiers, exclude_branches, the label branch and dropped ones, plus new branches.
  */
-export function selectBranches(tree: Tree, w: Workflow, pre: Preprocessing): Selection {
+export function selectBranches(tree: EntrySource, w: Workflow, pre: Preprocessing): Selection {
   const p = w.params;
   const labelBranch = typeof w.labels === 'string' ? w.labels : undefined;
-  if (labelBranch) tree.branch(labelBranch);
+  // the label may be a branch of the file, or one the workflow defines (a cut: "nMuon >= 2")
+  const labelDefined = pre.defines.some((d) => d.name === labelBranch);
+  if (labelBranch && !labelDefined) tree.branch(labelBranch);
   let candidates: string[];
   if (p.selected_branches) {
     candidates = p.selected_branches.map((name) => {
@@ -34,7 +36,7 @@ export function selectBranches(tree: Tree, w: Workflow, pre: Preprocessing): Sel
   const features = [...candidates.filter((b) => !out.has(b)), ...[...defined].filter((d) => !out.has(d))];
   const read = new Set(features.filter((f) => !defined.has(f)));
   for (const i of pre.inputs) read.add(i);
-  if (labelBranch) read.add(labelBranch);
+  if (labelBranch && !labelDefined) read.add(labelBranch);
   for (const r of read) {
     const b = tree.branch(r);
     if (b.unsupported) throw new UnsupportedBranchError(tree.file.name, b.name, b.typeName, b.unsupported);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Tree } from '../root/file.js';
+import type { EntrySource } from '../root/entry-source.js';
 import { iterate } from '../root/iterate.js';
 import { type NumColumn, numeric } from './columns.js';
 import type { BranchSpec } from './features.js';
@@ -66,7 +66,7 @@ export interface Preprocessed {
 
 /** Reads the needed branches of a file and yields its events after new branches and cuts. */
 export async function* preprocessed(
-  tree: Tree,
+  tree: EntrySource,
   sel: Selection,
   pre: Preprocessing,
   stepSize: number,
@@ -80,7 +80,7 @@ export async function* preprocessed(
 
 /** First pass over one file: min/max of every feature branch, jagged lengths, events after cuts. */
 export async function fileSpecs(
-  tree: Tree,
+  tree: EntrySource,
   sel: Selection,
   pre: Preprocessing,
   stepSize = 100_000,

@@ -47,7 +47,7 @@ export async function* transformFile(
   stepSize = 50_000,
   counters: TransformCounters = { truncatedEvents: 0, nonFinite: 0 },
 ): AsyncGenerator<TransformedBlock> {
-  const tree = await file.tree(spec.tree);
+  const tree = await file.entrySource(spec.tree);
   const pre = compilePreproc(
     spec.preproc,
     tree.branches.map((b) => b.name),
@@ -74,7 +74,10 @@ export function transformRecords(
     ...Object.keys(spec.preproc?.define ?? {}),
   ]);
   const fileBranches = [...spec.selection.read, ...spec.selection.features].filter((b) => !newNames.has(b));
-  const pre = compilePreproc(spec.preproc, new Set(fileBranches));
+  const compiled = compilePreproc(spec.preproc, new Set(fileBranches));
+  // a label the workflow defined is not needed to predict, nor are its inputs
+  const label = spec.selection.labelBranch;
+  const pre = { ...compiled, defines: compiled.defines.filter((d) => d.name !== label) };
   const defined = new Set(pre.defines.map((d) => d.name));
   const inputs = [...spec.layout.flat, ...spec.layout.jagged.map((j) => j.name)].filter(
     (k) => !defined.has(k),

@@ -1,6 +1,6 @@
 import { decodeBasket, decodeBasketSync, finishZlibBasket, type ZlibBasket, zlibBasket } from './basket.js';
 import type { BasketRef, BranchInfo } from './branch-info.js';
-import { inflateManyOnWorker } from './codecs/inflate-pool.js';
+import { inflateManyOnWorker, packFrames } from './codecs/inflate-pool.js';
 import { CorruptFileError } from './errors.js';
 import type { Tree } from './file.js';
 import { type DecodedBasket, interpretBasket } from './interpret.js';
@@ -77,7 +77,7 @@ async function decodeOnWorker(
   const zl = jobs.map((_, i) => i).filter((i) => frames[i]);
   const { buf, items, counts, moved } = packFrames(
     zl.map((i) => raws[i]),
-    zl.map((i) => frames[i]!),
+    zl.map((i) => ({ base: frames[i]!.header.keylen, frames: frames[i]!.frames })),
     fresh,
   );
   // when the group's buffer moves to a worker, the others decode from their own copy
@@ -109,45 +109,4 @@ async function decodeOnWorker(
     if (raw) out[i] = interpretBasket(raw, jobs[i].info, name, !jobs[i].ref.embedded);
   });
   return out;
-}
-
-/**
- * The deflate streams of a group as one transferable buffer: (offset, length, size) per frame and
- * the number of frames per basket. The buffer the source read into is used as is when the source
- * says its buffers are fresh and this one holds little but the group's bytes; otherwise the streams
- * are copied into a new one.
- */
-function packFrames(
-  raws: Uint8Array[],
-  baskets: ZlibBasket[],
-  fresh: boolean,
-): { buf: ArrayBuffer; items: Int32Array; counts: Int32Array; moved: boolean } {
-  const counts = Int32Array.from(baskets, (b) => b.frames.length);
-  const items = new Int32Array(3 * counts.reduce((n, c) => n + c, 0));
-  if (!raws.length) return { buf: new ArrayBuffer(0), items, counts, moved: false };
-  const shared = raws[0].buffer;
-  const span = raws.reduce((n, r) => n + r.length, 0);
-  // larger than Node's pool slab (never shared with other Buffers), and not much more than the group
-  const reuse =
-    fresh &&
-    shared instanceof ArrayBuffer &&
-    shared.byteLength > Buffer.poolSize &&
-    shared.byteLength <= 2 * span + 64 * 1024 &&
-    raws.every((r) => r.buffer === shared);
-  const bytes = reuse
-    ? undefined
-    : new Uint8Array(baskets.reduce((n, b) => n + b.frames.reduce((m, f) => m + f.compressed, 0), 0));
-  let k = 0;
-  let at = 0;
-  raws.forEach((r, i) => {
-    const base = baskets[i].header.keylen;
-    for (const f of baskets[i].frames) {
-      if (bytes) {
-        bytes.set(r.subarray(base + f.start, base + f.start + f.compressed), at);
-        items.set([at, f.compressed, f.uncompressed], 3 * k++);
-        at += f.compressed;
-      } else items.set([r.byteOffset + base + f.start, f.compressed, f.uncompressed], 3 * k++);
-    }
-  });
-  return { buf: bytes ? bytes.buffer : (shared as ArrayBuffer), items, counts, moved: !bytes };
 }

@@ -14,7 +14,10 @@ export interface RawBasket {
   entryStop: number;
   /** entries' bytes, back to back; this buffer is owned by the caller and may be modified in place */
   data: Uint8Array;
-  /** entries + 1 byte offsets into data, when entries have variable size */
+  /**
+   * entries + 1 byte offsets into data, when entries have variable size; absent for a counted
+   * branch whose writer left them out (ROOT 6.12+ offset maps): the counter's values give them
+   */
   byteOffsets?: Int32Array;
 }
 
@@ -25,7 +28,14 @@ interface BasketHeader {
   nevbufsize: number;
   nevbuf: number;
   last: number;
+  /** ROOT 6.12+ IO bits (bit 0: entry offsets may be left out and generated from the counter) */
+  ioBits: number;
+  /** ROOT's basket flag; 80 and above: the entry offsets were left out */
+  flag: number;
 }
+
+/** TBasket::EIOBits::kGenerateOffsetMap */
+const GENERATE_OFFSETS = 1;
 
 /** Parses the TKey + TBasket header at the start of a basket record. */
 function parseHeader(raw: Uint8Array, source: string, branch: string): BasketHeader {
@@ -47,13 +57,21 @@ function parseHeader(raw: Uint8Array, source: string, branch: string): BasketHea
     const len = raw[p];
     p += len === 255 ? 5 + v.getInt32(p + 1) : 1 + len;
   }
-  if (p + 19 > keylen) bad('basket fields run past the key');
+  // version (2), buffer size (4), entries' buffer size (4; negative from ROOT 6.12 on: one byte of
+  // IO bits follows), entries (4), last byte (4), flag (1)
+  if (p + 11 > keylen) bad('basket fields run past the key');
   const nevbufsize = v.getInt32(p + 6);
-  const nevbuf = v.getInt32(p + 10);
-  const last = v.getInt32(p + 14);
+  const ioBits = nevbufsize < 0 ? raw[p + 10] : 0;
+  if (nevbufsize < 0 && (ioBits === 0 || ioBits & 0x80)) bad(`impossible IO bits ${ioBits}`);
+  if (ioBits & ~GENERATE_OFFSETS) bad(`IO bits ${ioBits} name features newer than this reader`);
+  const q = p + (nevbufsize < 0 ? 11 : 10);
+  if (q + 9 > keylen) bad('basket fields run past the key');
+  const nevbuf = v.getInt32(q);
+  const last = v.getInt32(q + 4);
+  const flag = raw[q + 8];
   if (objlen < 0 || last < keylen || last > keylen + objlen)
     bad(`impossible data length (fLast ${last}, object ${objlen})`);
-  return { nbytes, objlen, keylen, nevbufsize: Math.abs(nevbufsize), nevbuf, last };
+  return { nbytes, objlen, keylen, nevbufsize: Math.abs(nevbufsize), nevbuf, last, ioBits, flag };
 }
 
 /**
@@ -81,6 +99,8 @@ function split(
     );
   }
   if (!variable) return { entryStart: ref.entryStart, entryStop: ref.entryStop, data };
+  // offsets left out: generated from the counter branch later (see iterate)
+  if (h.flag >= 80) return { entryStart: ref.entryStart, entryStop: ref.entryStop, data };
   const tail = whole ? whole.subarray(border) : parts[1];
   if (tail.length < 4 * (n + 1)) {
     throw new CorruptFileError(source, `basket of branch "${branch}" is missing its entry offsets`);
@@ -90,6 +110,20 @@ function split(
   const bytes = new Uint8Array(byteOffsets.buffer, 0, 4 * n);
   bytes.set(tail.subarray(4, 4 + 4 * n));
   Buffer.from(bytes.buffer, 0, 4 * n).swap32();
+  if (h.ioBits & GENERATE_OFFSETS) {
+    // a branch that asked for generated offsets but could not have them stores entry sizes instead
+    // ([0, size of entry 0, ...]): their running sums are the offsets
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const size = i + 1 < n ? byteOffsets[i + 1] : border - at;
+      byteOffsets[i] = at;
+      at += size;
+      if (size < 0 || at > border)
+        throw new CorruptFileError(source, `basket of branch "${branch}" has impossible entry sizes`);
+    }
+    byteOffsets[n] = border;
+    return { entryStart: ref.entryStart, entryStop: ref.entryStop, data, byteOffsets };
+  }
   let prev = 0;
   const keylen = h.keylen;
   for (let i = 0; i < n; i++) {

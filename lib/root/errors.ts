@@ -26,11 +26,15 @@ export class CorruptFileError extends UnprocessableError {
 }
 
 export class TreeNotFoundError extends NotFoundError {
-  constructor(source: string, tree: string, available: string[]) {
-    const list = available.length
-      ? `trees in this file: ${available.join(', ')}`
-      : 'this file contains no TTree';
-    super(`no TTree named "${tree}" in ${source}; ${list}`, 'TreeNotFound');
+  constructor(source: string, tree: string, trees: string[], rntuples: string[] = []) {
+    const list = [
+      ...(trees.length ? [`trees in this file: ${trees.join(', ')}`] : []),
+      ...(rntuples.length ? [`RNTuples in this file: ${rntuples.join(', ')}`] : []),
+    ];
+    super(
+      `no TTree${rntuples.length ? ' or RNTuple' : ''} named "${tree}" in ${source}; ${list.join('; ') || 'this file contains no TTree'}`,
+      'TreeNotFound',
+    );
   }
 }
 
@@ -59,9 +63,10 @@ export class UnsupportedCodecError extends UnprocessableError {
   }
 }
 
-export class RNTupleNotSupportedError extends UnprocessableError {
+/** An RNTuple written with a format version or feature this reader does not know. */
+export class UnsupportedRNTupleError extends UnprocessableError {
   constructor(source: string, name: string, why: string) {
-    super(`"${name}" in ${source} is an RNTuple: RNTuple not supported yet (${why})`, 'RNTupleNotSupported');
+    super(`RNTuple "${name}" in ${source} cannot be read: ${why}`, 'UnsupportedRNTuple');
   }
 }
 

@@ -2,19 +2,32 @@ import { type JsrootFile, openFile } from 'jsroot/io';
 import { MlaasError } from '../errors.js';
 import type { BranchInfo } from './branch-info.js';
 import { decompressRecord } from './codecs/decompress.js';
+import { type ChunkPlan, type EntryBranch, type EntrySource, skippedOf } from './entry-source.js';
 import {
   BranchNotFoundError,
   CorruptFileError,
   NotARootFileError,
-  RNTupleNotSupportedError,
   TreeNotFoundError,
+  UnsupportedRNTupleError,
 } from './errors.js';
+import { type Chunk, treeChunks } from './iterate.js';
 import { ByteSourceProxy } from './jsroot-proxy.js';
+import { openRNTuple } from './rntuple/rntuple.js';
 import { LocalSource } from './source/local.js';
 import type { ByteSource } from './source/types.js';
 import { describeBranches, type JTree } from './tree.js';
 
 const ALGORITHMS: Record<number, string> = { 0: 'zlib', 1: 'zlib', 2: 'lzma', 3: 'old', 4: 'lz4', 5: 'zstd' };
+
+/** A key's record: `nbytes` at `seek`, the object after `keylen` bytes of key, `objlen` once uncompressed. */
+export interface KeyRecord {
+  name: string;
+  cycle: number;
+  seek: number;
+  nbytes: number;
+  keylen: number;
+  objlen: number;
+}
 
 export interface KeyInfo {
   name: string;
@@ -100,14 +113,42 @@ export class RootFile {
       .map((k) => k.name);
   }
 
+  rntupleNames(): string[] {
+    return this.keys()
+      .filter((k) => k.kind === 'RNTuple')
+      .map((k) => k.name);
+  }
+
+  /** A TTree or an RNTuple by name: what a workflow's `branch` and `--tree` name. */
+  async entrySource(name: string): Promise<EntrySource> {
+    const key = this.keys().find((k) => k.name === name);
+    if (key?.kind === 'RNTuple') return openRNTuple(this, name, this.keyRecord(name, key.cycle));
+    return this.tree(name);
+  }
+
+  /** Every key of the top directory (all cycles) and where its record lies. */
+  keyRecords(): KeyRecord[] {
+    // jsroot gives 64-bit fields of a damaged key as BigInt: numbers, checked by whoever reads them
+    return this.file.fKeys.map((k) => ({
+      name: k.fName,
+      cycle: Number(k.fCycle),
+      seek: Number(k.fSeekKey),
+      nbytes: Number(k.fNbytes),
+      keylen: Number(k.fKeylen),
+      objlen: Number(k.fObjlen),
+    }));
+  }
+
+  private keyRecord(name: string, cycle: number): KeyRecord {
+    return this.keyRecords().find((k) => k.name === name && k.cycle === cycle)!;
+  }
+
   async tree(name: string): Promise<Tree> {
     const key = this.keys().find((k) => k.name === name);
-    if (key?.kind !== 'TTree') {
-      if (key?.kind === 'RNTuple') {
-        throw new RNTupleNotSupportedError(this.name, name, 'it is not a TTree; read it with openRNTuple');
-      }
-      throw new TreeNotFoundError(this.name, name, this.treeNames());
-    }
+    if (key?.kind === 'RNTuple')
+      throw new UnsupportedRNTupleError(this.name, name, 'it is not a TTree (read it through entrySource)');
+    if (key?.kind !== 'TTree')
+      throw new TreeNotFoundError(this.name, name, this.treeNames(), this.rntupleNames());
     await this.verifyRecords();
     const jkey = this.file.fKeys.find((k) => k.fName === name && k.fCycle === key.cycle);
     if (jkey) await this.verifyRecord(jkey.fSeekKey, jkey.fNbytes, `the TTree "${name}"`);
@@ -156,17 +197,13 @@ export class RootFile {
     await decompressRecord(raw.subarray(keylen), objlen, this.name);
   }
 
-  /** jsroot's view of the file, for the RNTuple reader */
-  get jsroot(): JsrootFile {
-    return this.file;
-  }
-
   async close(): Promise<void> {
     await this.source.close();
   }
 }
 
-export class Tree {
+export class Tree implements EntrySource {
+  readonly kind = 'TTree';
   private readonly byName: Map<string, BranchInfo>;
 
   constructor(
@@ -192,8 +229,11 @@ export class Tree {
 
   /** Branches skipped by "all numeric branches", with the reason. */
   skippedBranches(): Array<{ name: string; typeName: string; reason: string }> {
-    return this.branches
-      .filter((b) => b.unsupported)
-      .map((b) => ({ name: b.name, typeName: b.typeName, reason: b.unsupported! }));
+    return skippedOf(this.branches);
+  }
+
+  chunks(branches: readonly EntryBranch[], plan: ChunkPlan): AsyncGenerator<Chunk> {
+    // the branches came from this tree's own list (iterate selects them through branch())
+    return treeChunks(this, branches as BranchInfo[], plan);
   }
 }

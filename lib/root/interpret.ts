@@ -3,7 +3,10 @@ import type { BranchInfo } from './branch-info.js';
 import { CorruptFileError } from './errors.js';
 import { DTYPE_SIZE, type DType, type TypedValues } from './types.js';
 
-/** One basket's values as typed arrays: offsets (in values, not bytes) for jagged branches. */
+/**
+ * One basket's values as typed arrays: offsets (in values, not bytes) for jagged branches, which
+ * are missing until generated from the counter when the writer left them out.
+ */
 export interface DecodedBasket {
   entryStart: number;
   entryStop: number;
@@ -141,13 +144,16 @@ export function interpretBasket(
   };
   let bytes = raw.data;
   let offsets: Int32Array | undefined;
+  if (!raw.byteOffsets && (info.encoding.kind === 'vector' || info.shape === 'jagged') && !info.counter) {
+    bad('its entry offsets were left out and it has no counter branch to generate them from');
+  }
   if (info.encoding.kind === 'vector') {
     const g = gatherVectors(raw, info, source);
     bytes = g.bytes;
     offsets = g.offsets;
     owned = true;
-  } else if (info.shape === 'jagged') {
-    const bo = raw.byteOffsets!;
+  } else if (info.shape === 'jagged' && raw.byteOffsets) {
+    const bo = raw.byteOffsets;
     offsets = new Int32Array(n + 1);
     const unit = info.itemSize;
     for (let i = 0; i <= n; i++) {
@@ -156,7 +162,7 @@ export function interpretBasket(
       offsets[i] = o / unit;
     }
     bytes = raw.data.subarray(bo[0], bo[n]);
-  } else if (raw.data.length !== n * perEntry * info.itemSize) {
+  } else if (info.shape !== 'jagged' && raw.data.length !== n * perEntry * info.itemSize) {
     bad(`${raw.data.length} bytes for ${n} entries of ${perEntry * info.itemSize} bytes`);
   }
   if (bytes.length % info.itemSize !== 0) bad('data length is not a whole number of values');

@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../errors.js';
 import { type BasketJob, decodeGroup, fetchGroup, readGroups } from './basket-groups.js';
 import type { BranchInfo } from './branch-info.js';
-import { UnsupportedBranchError } from './errors.js';
+import type { ChunkPlan, EntryBranch, EntrySource } from './entry-source.js';
+import { CorruptFileError, UnsupportedBranchError } from './errors.js';
 import type { Tree } from './file.js';
 import { allocValues, type DecodedBasket } from './interpret.js';
 import type { Column, TypedValues } from './types.js';
@@ -33,11 +34,11 @@ function checkEntry(name: string, v: number | undefined, fallback: number): numb
 }
 
 /** Which branches a caller asked for, refusing the ones that cannot be read as numbers. */
-export function selectBranches(tree: Tree, names?: readonly string[]): BranchInfo[] {
-  if (!names) return tree.numericBranches();
+export function selectBranches(source: EntrySource, names?: readonly string[]): EntryBranch[] {
+  if (!names) return source.numericBranches();
   return names.map((n) => {
-    const b = tree.branch(n);
-    if (b.unsupported) throw new UnsupportedBranchError(tree.file.name, b.name, b.typeName, b.unsupported);
+    const b = source.branch(n);
+    if (b.unsupported) throw new UnsupportedBranchError(source.file.name, b.name, b.typeName, b.unsupported);
     return b;
   });
 }
@@ -117,17 +118,26 @@ function assemble(st: BranchState, start: number, stop: number, tree: Tree): Col
 }
 
 /**
- * Streams a tree in chunks of at most `stepSize` entries. Memory holds the decoded baskets of the
- * current chunk and the compressed bytes of the next one, never the whole file.
+ * Streams a TTree or an RNTuple in chunks of at most `stepSize` entries. Memory holds the decoded
+ * data of the current chunk and the compressed bytes of the next ones, never the whole file.
  */
-export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncGenerator<Chunk> {
-  const branches = selectBranches(tree, options.branches);
+export async function* iterate(source: EntrySource, options: IterateOptions = {}): AsyncGenerator<Chunk> {
+  const branches = selectBranches(source, options.branches);
   const start = checkEntry('entryStart', options.entryStart, 0);
-  const stop = Math.min(checkEntry('entryStop', options.entryStop, tree.entries), tree.entries);
+  const stop = Math.min(checkEntry('entryStop', options.entryStop, source.entries), source.entries);
   const step = checkEntry('stepSize', options.stepSize, 100_000);
   if (step < 1) throw new InvalidInputError('stepSize must be at least 1');
   const parallel = options.parallel ?? true;
   const readAhead = checkEntry('readAhead', options.readAhead, 2);
+  yield* source.chunks(branches, { start, stop, step, parallel, readAhead });
+}
+
+/** A TTree's chunks: baskets planned, read and decoded ahead of the caller. */
+export async function* treeChunks(
+  tree: Tree,
+  branches: readonly BranchInfo[],
+  { start, stop, step, parallel, readAhead }: ChunkPlan,
+): AsyncGenerator<Chunk> {
   const states: BranchState[] = branches.map((info) => ({
     info,
     decoded: [],
@@ -145,6 +155,13 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
     const done = Promise.all(
       readGroups(jobs).map(async (group) => {
         const decoded = await decodeGroup(tree, group, await fetchGroup(tree, group), parallel);
+        await Promise.all(
+          decoded.map((d, i) =>
+            group[i].info.shape === 'jagged' && !d.offsets
+              ? generateOffsets(tree, group[i].info, d)
+              : undefined,
+          ),
+        );
         return { group, decoded };
       }),
     ).then((parts) => {
@@ -177,6 +194,41 @@ export async function* iterate(tree: Tree, options: IterateOptions = {}): AsyncG
   }
 }
 
+/**
+ * ROOT 6.12+ may leave a counted branch's entry offsets out of its baskets: each entry then holds
+ * as many values as its counter says, times the fixed inner dimensions.
+ */
+async function generateOffsets(tree: Tree, info: BranchInfo, d: DecodedBasket): Promise<void> {
+  const counter = tree.branch(info.counter!);
+  if (counter.unsupported || counter.shape !== 'scalar') {
+    throw new CorruptFileError(
+      tree.file.name,
+      `branch "${info.name}" left out its entry offsets, and its counter "${counter.name}" cannot give them`,
+    );
+  }
+  const { columns } = await readColumns(tree, {
+    branches: [counter.name],
+    entryStart: d.entryStart,
+    entryStop: d.entryStop,
+    parallel: false,
+  });
+  const counts = columns[counter.name].values;
+  const per = (info.inner ?? [1]).reduce((a, b) => a * b, 1);
+  const offsets = new Int32Array(d.entryStop - d.entryStart + 1);
+  for (let i = 0; i < counts.length; i++) {
+    const c = Number(counts[i]);
+    if (c < 0) throw new CorruptFileError(tree.file.name, `counter "${counter.name}" holds ${c}`);
+    offsets[i + 1] = offsets[i] + c * per;
+  }
+  if (counts.length !== offsets.length - 1 || offsets[offsets.length - 1] !== d.values.length) {
+    throw new CorruptFileError(
+      tree.file.name,
+      `basket of branch "${info.name}" at entry ${d.entryStart} holds ${d.values.length} values, its counter "${counter.name}" says ${offsets[offsets.length - 1]}`,
+    );
+  }
+  d.offsets = offsets;
+}
+
 /** Chunks prepared ahead may finish out of order; baskets stay sorted by entry. */
 function insertSorted(list: DecodedBasket[], d: DecodedBasket): void {
   let i = list.length;
@@ -186,14 +238,15 @@ function insertSorted(list: DecodedBasket[], d: DecodedBasket): void {
 
 /** Reads entries [entryStart, entryStop) of the given branches in one chunk. */
 export async function readColumns(
-  tree: Tree,
+  source: EntrySource,
   options: Omit<IterateOptions, 'stepSize'> = {},
 ): Promise<Chunk> {
   const start = options.entryStart ?? 0;
-  const stop = Math.min(options.entryStop ?? tree.entries, tree.entries);
-  for await (const chunk of iterate(tree, { ...options, stepSize: Math.max(1, stop - start) })) return chunk;
+  const stop = Math.min(options.entryStop ?? source.entries, source.entries);
+  for await (const chunk of iterate(source, { ...options, stepSize: Math.max(1, stop - start) }))
+    return chunk;
   const columns: Record<string, Column> = {};
-  for (const b of selectBranches(tree, options.branches)) {
+  for (const b of selectBranches(source, options.branches)) {
     columns[b.name] = {
       name: b.name,
       dtype: b.dtype!,

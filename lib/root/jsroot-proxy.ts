@@ -28,13 +28,14 @@ export class ByteSourceProxy extends FileProxy {
   }
 
   override async readBuffer(pos: number, len: number): Promise<DataView | null> {
-    const [bytes] = await this.guard(this.source.read([[pos, len]]));
+    // a damaged file header can make jsroot ask with 64-bit (BigInt) positions: the source checks them as numbers
+    const [bytes] = await this.guard(this.source.read([[Number(pos), Number(len)]]));
     return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   override async readBuffers(place: number[]): Promise<DataView[]> {
     const ranges: Array<[number, number]> = [];
-    for (let i = 0; i < place.length; i += 2) ranges.push([place[i], place[i + 1]]);
+    for (let i = 0; i < place.length; i += 2) ranges.push([Number(place[i]), Number(place[i + 1])]);
     const parts = await this.guard(this.source.read(ranges));
     return parts.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
   }

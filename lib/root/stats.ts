@@ -1,4 +1,4 @@
-import type { Tree } from './file.js';
+import type { EntrySource } from './entry-source.js';
 import { iterate } from './iterate.js';
 import type { Column } from './types.js';
 
@@ -81,7 +81,7 @@ class Accumulator {
 
 /** Streams every (or the given) numeric branch once and summarises it. */
 export async function treeStats(
-  tree: Tree,
+  tree: EntrySource,
   branches?: readonly string[],
   stepSize = 100_000,
 ): Promise<TreeStats> {
@@ -102,21 +102,23 @@ export async function treeStats(
   return { entries: tree.entries, branches: out };
 }
 
-/** JSON as Python's json module writes it: NaN and ±Infinity as bare tokens, like reference.json. */
-export function statsToJson(value: unknown, indent?: number): string {
-  const tag = (x: number): string => `\u0000${x}\u0000`;
-  const text = JSON.stringify(
-    value,
-    (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? tag(v) : v),
-    indent,
-  );
-  return text.replace(/"\\u0000(NaN|-?Infinity)\\u0000"/g, '$1');
+/** A number as JSON can hold it: NaN and ±Infinity (not JSON) become the strings "NaN", "Infinity", "-Infinity". */
+export function jsonNumber(x: number): number | string {
+  return Number.isFinite(x) ? x : String(x);
 }
 
-/** Parses JSON that may hold Python's NaN/Infinity tokens. */
+/** Statistics as strict JSON: NaN and ±Infinity written as strings, so JSON.parse and jq accept it. */
+export function statsToJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' ? jsonNumber(v) : v), indent);
+}
+
+/**
+ * Parses statistics: ours (NaN and ±Infinity as strings) or Python's, as in reference.json (bare
+ * NaN/Infinity tokens, which are not JSON).
+ */
 export function parseStatsJson(text: string): unknown {
-  const marked = text.replace(/([[:,]\s*)(NaN|-?Infinity)(?=\s*[,\]}])/g, '$1"\\u0000$2"');
+  const marked = text.replace(/([[:,]\s*)(NaN|-?Infinity)(?=\s*[,\]}])/g, '$1"$2"');
   return JSON.parse(marked, (_k, v) =>
-    typeof v === 'string' && v.startsWith('\u0000') ? Number(v.slice(1)) : v,
+    v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? Number(v) : v,
   );
 }

@@ -1,5 +1,6 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { dump } from '../../bin/commands/dump.js';
 import { inspect } from '../../bin/commands/inspect.js';
@@ -83,5 +84,53 @@ describe.skipIf(!hasShared)('command line', () => {
     await expect(run(stats, [ZMUMU, '--tre', 'events'])).rejects.toThrow(/usage: mlaas4hep stats/);
     await expect(run(stats, [ZMUMU])).rejects.toBeInstanceOf(InvalidInputError);
     await expect(run(dump, [ZMUMU, '--tree', 'events', '--format', 'xml'])).rejects.toThrow(/csv or jsonl/);
+  });
+});
+
+const NANO_RNTUPLE = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../fixtures/root/cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root',
+);
+
+describe('command line on an RNTuple', () => {
+  it("inspect lists its fields as readable, like a tree's branches", async () => {
+    const r = JSON.parse(await run(inspect, [NANO_RNTUPLE, '--json']));
+    expect(r.trees).toEqual([]);
+    expect(r.rntuples[0]).toMatchObject({ name: 'Events', entries: 10 });
+    const muon = r.rntuples[0].branches.find((b: { name: string }) => b.name === 'Muon_pt');
+    expect(muon).toMatchObject({ type: 'ROOT::VecOps::RVec<float>', dtype: 'float32', jagged: true });
+  });
+
+  it('stats --json and dump --format jsonl write NaN as a string, which JSON.parse accepts', async () => {
+    const out = await run(stats, [
+      NANO_RNTUPLE,
+      '--tree',
+      'Events',
+      '--branches',
+      'HTXS_Higgs_y,nMuon',
+      '--json',
+    ]);
+    const parsed = JSON.parse(out);
+    expect(parsed.branches.HTXS_Higgs_y).toMatchObject({ min: 'NaN', max: 'NaN', sum: 'NaN', values: 10 });
+    expect(parsed.branches.nMuon.entries).toBe(10);
+    expect((parseStatsJson(out) as TreeStats).branches.HTXS_Higgs_y.min).toBeNaN();
+    const lines = (
+      await run(dump, [
+        NANO_RNTUPLE,
+        '--tree',
+        'Events',
+        '--branches',
+        'HTXS_Higgs_y,Muon_pt',
+        '--stop',
+        '2',
+        '--format',
+        'jsonl',
+      ])
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0].HTXS_Higgs_y).toBe('NaN');
+    expect(lines).toHaveLength(2);
   });
 });

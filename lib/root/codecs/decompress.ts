@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { CorruptFileError, UnsupportedCodecError } from '../errors.js';
-import { inflateOnWorker } from './inflate-pool.js';
+import { inflateManyOnWorker, inflateOnWorker, packFrames, type ZlibRecord } from './inflate-pool.js';
 import { lz4DecodeBlock } from './lz4.js';
 import { loadXxhash, xxhash64Sync } from './xxhash.js';
 import { xzDecompress } from './xz.js';
@@ -203,4 +203,70 @@ export async function decompressRecord(
   const parts: Uint8Array[] = [];
   for (const f of frames) parts.push(await decodeCheckedAsync(src, f, source, parallel));
   return joinParts(parts, expected);
+}
+
+/** Compressed bytes sent to a worker in one message: a group each core can start on early. */
+const WORKER_GROUP = 1024 * 1024;
+
+/**
+ * Several records decompressed together (RNTuple pages): with `parallel`, records made of zlib
+ * frames only are inflated on the worker pool, about 1 MB of compressed bytes per message; the
+ * others here. Stored records (as long as their size) are returned as they are.
+ */
+export async function decompressMany(
+  raws: readonly Uint8Array[],
+  sizes: readonly number[],
+  source: string,
+  parallel: boolean,
+): Promise<Uint8Array[]> {
+  const out = new Array<Uint8Array>(raws.length);
+  const pending: Promise<void>[] = [];
+  let group: Array<{ i: number; rec: ZlibRecord }> = [];
+  let groupBytes = 0;
+  const flush = (): void => {
+    if (!group.length) return;
+    const g = group;
+    const { buf, items, counts } = packFrames(
+      g.map((x) => raws[x.i]),
+      g.map((x) => x.rec),
+      false,
+    );
+    pending.push(
+      inflateManyOnWorker(buf, items, counts).then((results) =>
+        results.forEach((r, k) => {
+          if (r instanceof Error)
+            throw new CorruptFileError(source, `cannot decompress a ZL frame (${r.message})`, { cause: r });
+          out[g[k].i] = r;
+        }),
+      ),
+    );
+    group = [];
+    groupBytes = 0;
+  };
+  raws.forEach((raw, i) => {
+    if (raw.length === sizes[i]) {
+      out[i] = raw;
+      return;
+    }
+    if (parallel) {
+      const frames = readFrames(raw, sizes[i], source);
+      if (frames.every((f) => f.tag === 'ZL')) {
+        group.push({ i, rec: { base: 0, frames } });
+        groupBytes += raw.length;
+        if (groupBytes >= WORKER_GROUP) flush();
+        return;
+      }
+    }
+    const parts = decompressFramesSync(raw, sizes[i], source);
+    if (parts) out[i] = joinParts(parts, sizes[i]);
+    else
+      pending.push(
+        decompressRecord(raw, sizes[i], source, parallel).then((b) => {
+          out[i] = b;
+        }),
+      );
+  });
+  flush();
+  await Promise.all(pending);
+  return out;
 }

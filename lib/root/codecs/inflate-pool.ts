@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Frame } from './decompress.js';
 
 /**
  * Inflates zlib streams on worker threads. node:zlib's async API also uses other threads, but
@@ -160,4 +161,51 @@ export async function inflateOnWorker(body: Uint8Array, size: number): Promise<U
   const [r] = await inflateManyOnWorker(own.buffer, Int32Array.of(0, own.length, size), Int32Array.of(1));
   if (r instanceof Error) throw r;
   return r;
+}
+
+/** Where a record's zlib frames are: `base` is the offset of the compressed payload in its bytes. */
+export interface ZlibRecord {
+  base: number;
+  frames: readonly Frame[];
+}
+
+/**
+ * The deflate streams of a group of records as one transferable buffer: (offset, length, size) per
+ * frame and the number of frames per record. The buffer the source read into is used as is when the
+ * source says its buffers are fresh and this one holds little but the group's bytes; otherwise the
+ * streams are copied into a new one.
+ */
+export function packFrames(
+  raws: Uint8Array[],
+  records: readonly ZlibRecord[],
+  fresh: boolean,
+): { buf: ArrayBuffer; items: Int32Array; counts: Int32Array; moved: boolean } {
+  const counts = Int32Array.from(records, (b) => b.frames.length);
+  const items = new Int32Array(3 * counts.reduce((n, c) => n + c, 0));
+  if (!raws.length) return { buf: new ArrayBuffer(0), items, counts, moved: false };
+  const shared = raws[0].buffer;
+  const span = raws.reduce((n, r) => n + r.length, 0);
+  // larger than Node's pool slab (never shared with other Buffers), and not much more than the group
+  const reuse =
+    fresh &&
+    shared instanceof ArrayBuffer &&
+    shared.byteLength > Buffer.poolSize &&
+    shared.byteLength <= 2 * span + 64 * 1024 &&
+    raws.every((r) => r.buffer === shared);
+  const bytes = reuse
+    ? undefined
+    : new Uint8Array(records.reduce((n, b) => n + b.frames.reduce((m, f) => m + f.compressed, 0), 0));
+  let k = 0;
+  let at = 0;
+  raws.forEach((r, i) => {
+    const base = records[i].base;
+    for (const f of records[i].frames) {
+      if (bytes) {
+        bytes.set(r.subarray(base + f.start, base + f.start + f.compressed), at);
+        items.set([at, f.compressed, f.uncompressed], 3 * k++);
+        at += f.compressed;
+      } else items.set([r.byteOffset + base + f.start, f.compressed, f.uncompressed], 3 * k++);
+    }
+  });
+  return { buf: bytes ? bytes.buffer : (shared as ArrayBuffer), items, counts, moved: !bytes };
 }

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../../errors.js';
 import { RootBuffer, tstringLength } from './buffer.js';
 import { compressFrames, compressionSetting } from './compress.js';
 import { datime, type KeyHeader, keyLength, newUuid, writeKeyHeader } from './key.js';
+import { type RNTupleFieldSpec, type RNTupleOptions, RNTupleWriter } from './rntuple-writer.js';
 import { streamerClasses, writeStreamerInfoList } from './streamers.js';
 import { writeTree } from './tree-meta.js';
 import { DEFAULT_BASKET_ENTRIES, type RecordSink, TreeWriter } from './tree-writer.js';
@@ -47,6 +48,7 @@ export class RootFileWriter implements RecordSink {
   private readonly title: string;
   private readonly uuid = newUuid();
   private readonly trees: TreeWriter[] = [];
+  private readonly rntuples: RNTupleWriter[] = [];
   private end: number;
   private closed = false;
   private failure: unknown;
@@ -91,6 +93,16 @@ export class RootFileWriter implements RecordSink {
     const t = new TreeWriter(name, options.title ?? '', entries, this);
     this.trees.push(t);
     return t;
+  }
+
+  /** Starts an RNTuple of numeric fields in the top directory (written by `close`'s end). */
+  rntuple(name: string, fields: readonly RNTupleFieldSpec[], options: RNTupleOptions = {}): RNTupleWriter {
+    if (this.closed) throw new InvalidInputError(`${this.fileName} is already closed`);
+    if (!/^[^\s/.]+$/.test(name) || [...this.trees, ...this.rntuples].some((t) => t.name === name))
+      throw new InvalidInputError(`"${name}" is not a usable, new RNTuple name`);
+    const r = new RNTupleWriter(this, name, fields, options);
+    this.rntuples.push(r);
+    return r;
   }
 
   /** @internal for the tree writers: claims `bytes` at the end of the file */
@@ -165,6 +177,10 @@ export class RootFileWriter implements RecordSink {
         const meta = await t.finish();
         leafClasses.push(...t.leafClasses);
         keys.push(await this.writeKeyed('TTree', t.name, t.title, (b) => writeTree(b, meta)));
+      }
+      for (const r of this.rntuples) {
+        const anchor = await r.finish();
+        keys.push(await this.writeKeyed('ROOT::RNTuple', r.name, '', (b) => b.bytes(anchor), false));
       }
       const info = await this.writeKeyed('TList', 'StreamerInfo', 'Doubly linked list', (b) =>
         writeStreamerInfoList(b, streamerClasses(leafClasses)),

@@ -1,0 +1,109 @@
+/**
+ * The RNTuple line of bench:read: the tree's numeric branches written as an RNTuple (same events,
+ * zlib level 4, ROOT's default split encodings and page checksums) into a temporary file, then read
+ * as the tree is, against the floor of inflating the same pages.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { readFrames } from '../lib/root/codecs/decompress.js';
+import type { EntrySource } from '../lib/root/entry-source.js';
+import { openRoot } from '../lib/root/file.js';
+import { iterate } from '../lib/root/iterate.js';
+import type { RNTuple } from '../lib/root/rntuple/rntuple.js';
+import { RootFileWriter } from '../lib/root/writer/file-writer.js';
+import type { RNTupleFieldSpec } from '../lib/root/writer/rntuple-writer.js';
+
+const WRITABLE = new Set(['int32', 'uint32', 'int64', 'float32', 'float64']);
+
+async function writeCopy(tree: EntrySource, path: string): Promise<void> {
+  const fields: RNTupleFieldSpec[] = tree
+    .numericBranches()
+    .filter((b) => b.dtype && WRITABLE.has(b.dtype) && b.shape !== 'fixed')
+    .map((b) => ({
+      name: b.name,
+      dtype: b.dtype as RNTupleFieldSpec['dtype'],
+      jagged: b.shape === 'jagged',
+    }));
+  const w = await RootFileWriter.open(path, { compression: 4 });
+  const r = w.rntuple(tree.name, fields, { clusterEntries: 50_000 });
+  for await (const c of iterate(tree, { branches: fields.map((f) => f.name), stepSize: 50_000 }))
+    await r.append(c.columns, c.entryStop - c.entryStart);
+  await w.close();
+}
+
+/** Every page's stored bytes and frames, read before timing; then one thread inflates them all. */
+async function pageFloor(t: RNTuple, repeat: number): Promise<number> {
+  const pages = t.clusters.flatMap((c) =>
+    c.columns.flatMap((col, k) =>
+      col.pages.map((p) => ({ p, col: t.schema.columns[k], compressed: col.compression > 0 })),
+    ),
+  );
+  const raws = await t.file.source.read(pages.map(({ p }) => [p.locator.offset, p.locator.bytes] as const));
+  const bodies = raws.map((raw, i) => {
+    const { p, col } = pages[i];
+    const size = col.type === 0x1b || col.type === 0x15 || col.type === 0x19 ? 8 : 4;
+    return {
+      raw,
+      frames: raw.length === p.elements * size ? [] : readFrames(raw, p.elements * size, 'floor'),
+    };
+  });
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    for (const { raw, frames } of bodies)
+      for (const f of frames) inflateSync(raw.subarray(f.start, f.start + f.compressed));
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return best;
+}
+
+async function readAll(t: EntrySource, step: number, parallel: boolean): Promise<number> {
+  const t0 = performance.now();
+  for await (const _ of iterate(t, { stepSize: step, parallel })) {
+    // reading is the work
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** Figures of the RNTuple copy of `tree`: events/s and the ratios to the page-inflating floor. */
+export async function rntupleLine(
+  tree: EntrySource,
+  step: number,
+  repeat: number,
+): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-bench-rntuple-'));
+  try {
+    const path = join(dir, 'copy.root');
+    await writeCopy(tree, path);
+    const file = await openRoot(path);
+    const t = (await file.entrySource(tree.name)) as RNTuple;
+    await readAll(t, step, true); // warm up
+    const floor = await pageFloor(t, repeat);
+    let single = Number.POSITIVE_INFINITY;
+    let parallel = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < repeat; i++) single = Math.min(single, await readAll(t, step, false));
+    for (let i = 0; i < repeat; i++) parallel = Math.min(parallel, await readAll(t, step, true));
+    const r = (x: number, d = 4): number => Number(x.toFixed(d));
+    const bytes = (await stat(path)).size;
+    console.error(
+      `RNTuple copy (${t.numericBranches().length} fields, ${t.clusters.length} clusters, ${bytes} bytes), best of ${repeat}:`,
+    );
+    console.error(`  inflate floor (node:zlib, 1 thread)  ${r(floor)} s`);
+    console.error(`  reader, 1 thread                     ${r(single)} s  ratio ${r(single / floor, 3)}`);
+    console.error(`  reader, worker threads (all cores)   ${r(parallel)} s  ratio ${r(parallel / floor, 3)}`);
+    await file.close();
+    return {
+      events: t.entries,
+      seconds: r(parallel),
+      events_per_s: Math.round(t.entries / parallel),
+      inflate_floor_seconds: r(floor),
+      ratio_to_floor: r(parallel / floor, 3),
+      single_thread_seconds: r(single),
+      single_thread_ratio_to_floor: r(single / floor, 3),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,231 @@
+import { decompressMany } from '../codecs/decompress.js';
+import { xxh3Sync } from '../codecs/xxhash.js';
+import { CorruptFileError } from '../errors.js';
+import type { TypedValues } from '../types.js';
+import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
+import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
+import type { ColumnSet } from './fields.js';
+
+/** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
+export const MAX_PAGE = 64 * 1024 * 1024;
+/** Most elements in one page (a page of bits or 1-bit quantized floats is the densest). */
+export const MAX_PAGE_ELEMENTS = 1 << 26;
+
+/** The representation of a field that holds its data in one cluster. */
+export interface Active {
+  col: ColumnRecord;
+  type: ColumnType;
+  info: ColumnInCluster;
+  /** element index where each page starts, relative to the cluster's first element; last = total */
+  starts: number[];
+}
+
+/** Elements [p0, p1) of a field's column in cluster k, positions counted from the column's first page. */
+export interface Want {
+  k: number;
+  set: ColumnSet;
+  /** negative positions lie before a deferred column's first element: they read as zeros */
+  p0: number;
+  p1: number;
+}
+
+/**
+ * Decoded pages of the clusters being read. A chunk asks for element ranges, `load` fetches and
+ * decodes the pages they need in one read (neighbouring pages merged by the byte source), `copy`
+ * puts the elements where the chunk wants them, and `retire` forgets every page the next chunk
+ * cannot need: memory follows the chunk, not the cluster.
+ */
+export class PageStore {
+  /**
+   * pages by cluster:column:page: their decompressed bytes, the position after their last element,
+   * and their decoded values once a reader needed them (a type conversion, packed or delta columns)
+   */
+  private readonly decoded = new Map<string, { bytes: Uint8Array; end: number; values?: TypedValues }>();
+  /** pages being fetched and decompressed (a chunk read ahead), so no page is fetched twice */
+  private readonly loading = new Map<string, Promise<void>>();
+  /** per cluster and physical column: the furthest element the current chunk used */
+  private readonly reach = new Map<string, number>();
+  private readonly actives = new WeakMap<ColumnSet, Array<Active | null | undefined>>();
+
+  constructor(
+    private readonly clusters: readonly Cluster[],
+    private readonly source: {
+      name: string;
+      read(r: ReadonlyArray<readonly [number, number]>): Promise<Uint8Array[]>;
+      freshBuffers?: boolean;
+    },
+    private readonly where: string,
+    private readonly parallel: boolean,
+  ) {}
+
+  private fail(field: string, k: number, why: string): never {
+    throw new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
+  }
+
+  /** The column representation active in cluster k, or null when the column has no data there (zeros). */
+  active(k: number, set: ColumnSet): Active | null {
+    let list = this.actives.get(set);
+    if (!list) {
+      list = [];
+      this.actives.set(set, list);
+    }
+    const known = list[k];
+    if (known !== undefined) return known;
+    const cluster = this.clusters[k];
+    let found: Active | null = null;
+    let present = false;
+    set.reps.forEach((cols, r) => {
+      const col = cols[0];
+      const info = cluster.columns[col.id];
+      if (!info) return;
+      present = true;
+      if (info.suppressed || found) return;
+      const starts = [0];
+      for (const p of info.pages) starts.push(starts[starts.length - 1] + p.elements);
+      found = { col, type: set.types[r][0], info, starts };
+    });
+    if (present && !found) this.fail(set.field, k, 'every representation of its column is suppressed');
+    list[k] = found;
+    return found;
+  }
+
+  /** Elements the active column holds in cluster k. */
+  size(k: number, set: ColumnSet): number {
+    const a = this.active(k, set);
+    return a ? a.starts[a.starts.length - 1] : 0;
+  }
+
+  private pagesOf(w: Want, a: Active): number[] {
+    const out: number[] = [];
+    const from = Math.max(0, w.p0);
+    if (w.p1 <= from) return out;
+    if (w.p1 > a.starts[a.starts.length - 1]) {
+      this.fail(
+        w.set.field,
+        w.k,
+        `needs element ${w.p1 - 1} but its pages hold ${a.starts[a.starts.length - 1]}`,
+      );
+    }
+    for (let p = 0; p < a.info.pages.length; p++)
+      if (a.starts[p + 1] > from && a.starts[p] < w.p1) out.push(p);
+    return out;
+  }
+
+  /** Fetches and decompresses every page these ranges need that is not there yet (or on its way). */
+  async load(wants: readonly Want[]): Promise<void> {
+    const todo: Array<{ key: string; k: number; a: Active; p: number; field: string }> = [];
+    const waits = new Set<Promise<void>>();
+    const seen = new Set<string>();
+    for (const w of wants) {
+      const a = this.active(w.k, w.set);
+      if (!a) continue;
+      for (const p of this.pagesOf(w, a)) {
+        const key = `${w.k}:${a.col.id}:${p}`;
+        const pending = this.loading.get(key);
+        if (pending) waits.add(pending);
+        else if (!this.decoded.has(key) && !seen.has(key)) {
+          seen.add(key);
+          todo.push({ key, k: w.k, a, p, field: w.set.field });
+        }
+      }
+    }
+    if (todo.length) {
+      const done = this.fetch(todo).finally(() => {
+        for (const t of todo) this.loading.delete(t.key);
+      });
+      for (const t of todo) this.loading.set(t.key, done);
+      waits.add(done);
+    }
+    await Promise.all(waits);
+  }
+
+  private async fetch(
+    todo: Array<{ key: string; k: number; a: Active; p: number; field: string }>,
+  ): Promise<void> {
+    const sizes = todo.map(({ a, p, k, field }) => {
+      const page = a.info.pages[p];
+      const n = pageBytes(a.type, a.col.bits, page.elements);
+      if (n > MAX_PAGE || page.elements > MAX_PAGE_ELEMENTS)
+        this.fail(field, k, `a page claims ${page.elements} elements in ${n} bytes (at most ${MAX_PAGE})`);
+      return n;
+    });
+    const raws = await this.source.read(
+      todo.map(({ a, p }) => {
+        const l = a.info.pages[p].locator;
+        return [l.offset, l.bytes + (a.info.pages[p].checksum ? 8 : 0)] as const;
+      }),
+    );
+    const stored = raws.map((raw, i) => {
+      const { a, p, k, field } = todo[i];
+      const page = a.info.pages[p];
+      if (!page.checksum) return raw;
+      const body = raw.subarray(0, page.locator.bytes);
+      const want = new DataView(raw.buffer, raw.byteOffset + page.locator.bytes, 8).getBigUint64(0, true);
+      if (xxh3Sync(body) !== want) this.fail(field, k, `page ${p} fails its checksum`);
+      return body;
+    });
+    let bytes: Uint8Array[];
+    try {
+      bytes = await decompressMany(stored, sizes, this.source.name, this.parallel);
+    } catch (err) {
+      const fields = [...new Set(todo.map((t) => `"${t.field}"`))].join(', ');
+      const why = err instanceof Error ? err.message : String(err);
+      throw new CorruptFileError(this.source.name, `${this.where}, a page of ${fields}: ${why}`, {
+        cause: err,
+      });
+    }
+    todo.forEach(({ key, a, p }, i) => {
+      // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
+      const owned = bytes[i] !== stored[i] || this.source.freshBuffers === true;
+      this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
+    });
+  }
+
+  /**
+   * Writes the elements of a range (loaded before) into out[at ..]: straight from the page bytes
+   * when the column's type is the field's, else decoded and converted by `put`. Positions before
+   * the column's first element are left to the caller (zeros).
+   */
+  copy(
+    w: Want,
+    out: TypedValues,
+    at: number,
+    put: (out: TypedValues, at: number, values: TypedValues, from: number, to: number) => void,
+  ): void {
+    const a = this.active(w.k, w.set);
+    if (!a) return;
+    const reachKey = `${w.k}:${a.col.id}`;
+    this.reach.set(reachKey, Math.max(this.reach.get(reachKey) ?? 0, w.p1));
+    const direct = copiesInto(a.type, out);
+    for (const p of this.pagesOf(w, a)) {
+      const page = this.decoded.get(`${w.k}:${a.col.id}:${p}`)!;
+      const n = a.info.pages[p].elements;
+      const from = Math.max(w.p0, a.starts[p]) - a.starts[p];
+      const to = Math.min(w.p1, a.starts[p + 1]) - a.starts[p];
+      const pos = at + a.starts[p] + from - w.p0;
+      if (direct && page.bytes.length >= n * a.type.size) {
+        copyElements(page.bytes, n, a.type, from, to, out, pos);
+        continue;
+      }
+      try {
+        page.values ??= decodePage(page.bytes, n, a.type, a.col, true);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        this.fail(w.set.field, w.k, `page ${p} cannot be decoded (${why})`);
+      }
+      put(out, pos, page.values, from, to);
+    }
+  }
+
+  /**
+   * Forgets the pages this chunk used up: the next one starts where it ended. Pages it did not
+   * touch were read ahead for the next chunk and stay.
+   */
+  retire(): void {
+    for (const [key, page] of this.decoded) {
+      const reach = this.reach.get(key.slice(0, key.lastIndexOf(':')));
+      if (reach !== undefined && page.end <= reach) this.decoded.delete(key);
+    }
+    this.reach.clear();
+  }
+}

@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../lib/errors.js';
+import { openRoot, readColumns } from '../../lib/root/index.js';
+import type { RNTuple } from '../../lib/root/rntuple/rntuple.js';
+import { RootFileWriter } from '../../lib/root/writer/file-writer.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-rntuple-writer-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the RNTuple writer (used by bench:read)', () => {
+  it('writes split, zigzag and delta encoded pages with checksums in several clusters, read back exactly', async () => {
+    const path = join(dir, 'w.root');
+    const w = await RootFileWriter.open(path, { compression: 4 });
+    const r = w.rntuple(
+      'Events',
+      [
+        { name: 'x', dtype: 'float64' },
+        { name: 'n', dtype: 'int32' },
+        { name: 'id', dtype: 'int64' },
+        { name: 'u', dtype: 'uint32' },
+        { name: 'pt', dtype: 'float32', jagged: true },
+      ],
+      { clusterEntries: 250, pageElements: 64 },
+    );
+    const n = 1000;
+    const counts = Array.from({ length: n }, (_, i) => (i * 7) % 5);
+    const offsets = new Int32Array(n + 1);
+    counts.forEach((c, i) => {
+      offsets[i + 1] = offsets[i] + c;
+    });
+    const all = {
+      x: { values: Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3) },
+      n: { values: Int32Array.from({ length: n }, (_, i) => (i % 2 ? -i : i) * 1000) },
+      id: { values: BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * -(2n ** 40n)) },
+      u: { values: Uint32Array.from({ length: n }, (_, i) => 4e9 - i) },
+      pt: { values: Float32Array.from({ length: offsets[n] }, (_, k) => k / 3), offsets },
+    };
+    for (let at = 0; at < n; at += 250) {
+      const slice = (v: { values: Float64Array | Int32Array | BigInt64Array | Uint32Array }) => ({
+        values: v.values.subarray(at, at + 250),
+      });
+      await r.append(
+        {
+          x: slice(all.x),
+          n: slice(all.n),
+          id: slice(all.id),
+          u: slice(all.u),
+          pt: { values: all.pt.values, offsets: offsets.subarray(at, at + 251) },
+        },
+        250,
+      );
+    }
+    await w.close();
+    const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
+    expect(t.entries).toBe(n);
+    expect(t.clusters.length).toBe(4);
+    expect(t.clusters.flatMap((c) => c.columns.flatMap((col) => col.pages)).every((p) => p.checksum)).toBe(
+      true,
+    );
+    const { columns } = await readColumns(t);
+    expect(columns.x.values).toEqual(all.x.values);
+    expect(columns.n.values).toEqual(all.n.values);
+    expect(columns.id.values).toEqual(all.id.values);
+    expect(columns.u.values).toEqual(all.u.values);
+    expect(columns.pt.offsets).toEqual(offsets);
+    expect(columns.pt.values).toEqual(all.pt.values);
+  });
+
+  it('refuses values of another type than the field was declared with', async () => {
+    const w = await RootFileWriter.open(join(dir, 'bad.root'));
+    const r = w.rntuple('t', [{ name: 'x', dtype: 'float32' }], { clusterEntries: 1 });
+    await expect(r.append({ x: { values: new Float64Array(1) } }, 1)).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+  });
+});

@@ -102,16 +102,11 @@ describe('RateLimiter', () => {
     expect(limiter.take('busy')).toBeGreaterThan(0);
   });
 
-  it('is cheap: a Map lookup per request, bounded in keys', () => {
+  it('stays bounded in keys while 5,000 users churn through it', () => {
     const limiter = new RateLimiter(6000, { maxKeys: 1000 });
     const keys = Array.from({ length: 5000 }, (_, i) => `user:${i}\u0000POST /json`);
-    const t0 = performance.now();
     for (let i = 0; i < 200_000; i++) limiter.take(keys[i % keys.length]);
-    const ms = performance.now() - t0;
     expect(limiter.size).toBeLessThanOrEqual(1000);
-    // ~70 ms here (~350 ns a take); scanning every bucket per new key, as pruning one key at a
-    // time did under this churn, took 1.6 s
-    expect(ms).toBeLessThan(800);
   });
 });
 

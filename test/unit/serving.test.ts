@@ -323,17 +323,6 @@ describe('TFaaS /json predictions', () => {
     );
     expect(big.status).toBe(413);
   });
-
-  it('take well under a millisecond per single-row request on a loaded model', async () => {
-    const c = new ModelCache(store, { revalidateMs: 60_000 });
-    const body = { model: 'json', keys: FEATURES, values: row };
-    for (let i = 0; i < 200; i++) await predictJson(c, body);
-    const n = 1000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await predictJson(c, body);
-    const perRequest = (performance.now() - t0) / n;
-    expect(perRequest).toBeLessThan(1);
-  });
 });
 
 describe('model cache', () => {

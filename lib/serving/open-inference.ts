@@ -99,7 +99,7 @@ function parse(request: unknown): { id?: string; inputs: InferInput[]; rows: num
 }
 
 /** Flattens data (flat, or nested as its shape) into x, checking count, finiteness and integer types. */
-function flatten(input: InferInput, at: string, x: Float32Array): void {
+function flatten(input: InferInput, at: string, x: Float32Array, missing: boolean): void {
   const ints = input.datatype.startsWith('INT');
   const depthMax = input.shape.length;
   let n = 0;
@@ -109,11 +109,14 @@ function flatten(input: InferInput, at: string, x: Float32Array): void {
       for (const e of v) walk(e, depth + 1);
       return;
     }
-    if (typeof v !== 'number' || !Number.isFinite(v) || (ints && !Number.isInteger(v)))
-      malformed(`${at}.data[${n}] is ${JSON.stringify(v)}, not a finite ${input.datatype} number`);
+    if (v === null && missing && !ints) v = Number.NaN;
+    else if (typeof v !== 'number' || !Number.isFinite(v) || (ints && !Number.isInteger(v)))
+      malformed(
+        `${at}.data[${n}] is ${JSON.stringify(v)}, not a finite ${input.datatype} number${missing ? ' (or null: missing)' : ''}`,
+      );
     if (n >= x.length)
       malformed(`${at}.data holds more than the ${x.length} values of shape ${JSON.stringify(input.shape)}`);
-    x[n++] = v;
+    x[n++] = v as number;
   };
   for (const v of input.data) walk(v, 1);
   if (n !== x.length)
@@ -141,7 +144,7 @@ function engineRows(m: ServedModel, inputs: InferInput[], rows: number): Float32
         `${at}.shape ${JSON.stringify(input.shape)}: input "${t.name}" takes [rows, ${t.shape.slice(1).join(', ')}]${t.shape.length === 2 ? `: expected ${t.shape[1]} features per row${engine.engine === 'tfjs' ? ` (${m.params.features.join(', ')})` : ''}` : ''}`,
       );
     const x = new Float32Array(rows * engine.inputWidths[i]);
-    flatten(input, at, x);
+    flatten(input, at, x, engine.engine === 'onnxruntime');
     return x;
   });
   if (blocks.length === 1) return blocks[0];

@@ -57,10 +57,15 @@ function bad(where: string, v: unknown, want: string): never {
   );
 }
 
-function finite(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) bad(where, v, 'a finite number');
+function finite(v: unknown, where: string, missing = false): number {
+  if (missing && v === null) return Number.NaN;
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    bad(where, v, missing ? 'a finite number or null (missing)' : 'a finite number');
   return v;
 }
+
+/** Graphs that take raw values (ONNX) read null as a missing value (NaN), as their exporters wrote them. */
+const takesMissing = (m: ServedModel) => m.engine.engine === 'onnxruntime';
 
 function rowOf(v: unknown, i: number, keys: readonly string[]): unknown[] {
   if (!Array.isArray(v)) bad(`values[${i}]`, v, `a row of ${keys.length} values`);
@@ -81,7 +86,8 @@ function featureRows(m: ServedModel, keys: readonly string[], values: unknown[],
   const x = new Float32Array(n * w);
   for (let i = 0; i < n; i++) {
     const row = batch ? rowOf(values[i], i, keys) : rowOf(values, 0, keys);
-    for (let j = 0, at = i * w; j < w; j++) x[at + col[j]] = finite(row[j], `"${keys[j]}" of row ${i}`);
+    for (let j = 0, at = i * w; j < w; j++)
+      x[at + col[j]] = finite(row[j], `"${keys[j]}" of row ${i}`, takesMissing(m));
   }
   return { x: m.inputs.fromFeatures(x, n), n, single: !batch };
 }
@@ -105,7 +111,7 @@ function positionalRows(
         `${keys ? `the keys name no input of the model, so values are read by position: ` : ''}row ${i} has ${r.length} values but the model takes ${w} features (${m.inputs.features.join(', ')})`,
         'FeatureCount',
       );
-    for (let j = 0; j < w; j++) x[i * w + j] = finite(r[j], `value ${j} of row ${i}`);
+    for (let j = 0; j < w; j++) x[i * w + j] = finite(r[j], `value ${j} of row ${i}`, takesMissing(m));
   });
   return { x: m.inputs.fromFeatures(x, rows.length), n: rows.length, single: !batch };
 }

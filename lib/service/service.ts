@@ -25,6 +25,8 @@ export interface ServiceDeps {
   checkSources?(files: string[]): void;
   cacheBytes?: number;
   maxUploadBytes?: number;
+  /** hears a line per model loaded (its engine and why) */
+  log?(entry: Record<string, unknown>): void;
 }
 
 /** The deployment's policy: what `serve` and the Lambda functions read from the environment alike. */
@@ -88,7 +90,7 @@ export class Service {
   constructor(private readonly deps: ServiceDeps) {
     this.jobs = new JobStore(deps.store);
     this.registry = new ModelRegistry(deps.store);
-    this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes });
+    this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes, log: deps.log });
     this.triggers = new TriggerStore(deps.store);
   }
 

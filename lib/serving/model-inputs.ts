@@ -10,7 +10,7 @@ import {
 } from '../dataset/input-mapping.js';
 import { recordColumns, transformRecords } from '../dataset/transform.js';
 import { InvalidInputError } from '../errors.js';
-import type { LoadedModel } from './engines/engine.js';
+import type { LoadedModel, TensorInfo } from './engines/engine.js';
 
 export type RawRecord = ReadonlyArray<number | number[]>;
 
@@ -29,6 +29,12 @@ export interface ModelInputs {
   fromFeatures(x: Float32Array, n: number): Float32Array;
   /** engine rows from raw records (`keys` all in rawNames) */
   fromRaw(keys: readonly string[], rows: readonly RawRecord[]): Float32Array;
+  /** the tensors the Open Inference Protocol takes (the graph's, or the bundle's features) */
+  readonly tensors: readonly TensorInfo[];
+  /** engine rows from those tensors' rows side by side */
+  fromTensors(x: Float32Array, n: number): Float32Array;
+  /** whether null in a feature column means a missing value (NaN): graphs fed raw columns */
+  readonly missing: boolean;
 }
 
 const index = (names: readonly string[]) => new Map(names.map((f, i) => [f, i]));
@@ -82,8 +88,9 @@ function engineMapping(params: BundleParams, engine: LoadedModel): MappedInput[]
 /**
  * The inputs of a loaded bundle:
  * - TensorFlow.js: the bundle's (encoded) features; raw values through its transform;
- * - ONNX Runtime, a model trained here: the same features, decoded back to the raw values the
- *   graph encodes itself (a missing slot, mask 0, becomes NaN); raw values mapped as they are;
+ * - ONNX Runtime, a model trained here: the same features (by name, by position and in the Open
+ *   Inference Protocol), decoded back to the raw values the graph encodes itself (a missing slot,
+ *   mask 0, becomes NaN); raw values mapped as they are;
  * - ONNX Runtime, an uploaded graph: its mapped columns (f0, Jet_pt_3, ...) and mapped branches.
  */
 export function modelInputs(params: BundleParams, engine: LoadedModel): ModelInputs {
@@ -95,6 +102,9 @@ export function modelInputs(params: BundleParams, engine: LoadedModel): ModelInp
       rawNames: t?.layout ? transformRaw(t) : undefined,
       fromFeatures: (x) => x,
       fromRaw: (keys, rows) => transformRecords(t!, keys, rows),
+      tensors: engine.inputs,
+      fromTensors: (x) => x,
+      missing: false,
     };
   }
   const mapped = engineMapping(params, engine);
@@ -102,25 +112,30 @@ export function modelInputs(params: BundleParams, engine: LoadedModel): ModelInp
     const enc = transformEncoding(t);
     const values = enc.shift.length;
     const maskStart = t.layout.flat.length;
+    const fromFeatures = (x: Float32Array, n: number): Float32Array => {
+      const w = params.features.length;
+      const raw = new Float32Array(n * values);
+      for (let i = 0; i < n; i++) {
+        const row = i * w;
+        for (let c = 0; c < values; c++) {
+          const s = enc.scale[c];
+          raw[i * values + c] = s ? x[row + c] / s + enc.shift[c] : enc.shift[c];
+        }
+        for (let k = 0; k < enc.maskColumns; k++)
+          if (x[row + values + k] === 0) raw[i * values + maskStart + k] = Number.NaN;
+      }
+      return raw;
+    };
     return {
       features: params.features,
       featureIndex: index(params.features),
       rawNames: transformRaw(t),
-      fromFeatures(x, n) {
-        const w = params.features.length;
-        const raw = new Float32Array(n * values);
-        for (let i = 0; i < n; i++) {
-          const row = i * w;
-          for (let c = 0; c < values; c++) {
-            const s = enc.scale[c];
-            raw[i * values + c] = s ? x[row + c] / s + enc.shift[c] : enc.shift[c];
-          }
-          for (let k = 0; k < enc.maskColumns; k++)
-            if (x[row + values + k] === 0) raw[i * values + maskStart + k] = Number.NaN;
-        }
-        return raw;
-      },
+      fromFeatures,
       fromRaw: (keys, rows) => mappedRows(mapped, recordColumns(t, keys, rows), rows.length),
+      // the Open Inference Protocol keeps the features TensorFlow.js took, whichever engine runs
+      tensors: [{ name: params.inputNode || 'input', datatype: 'FP32', shape: [-1, params.features.length] }],
+      fromTensors: fromFeatures,
+      missing: false,
     };
   }
   const features = mapped.flatMap((m) => m.sources.map(columnName));
@@ -131,5 +146,8 @@ export function modelInputs(params: BundleParams, engine: LoadedModel): ModelInp
     rawNames: branches,
     fromFeatures: (x) => x,
     fromRaw: (keys, rows) => mappedRows(mapped, plainColumns(keys, rows, branches), rows.length),
+    tensors: engine.inputs,
+    fromTensors: (x) => x,
+    missing: true,
   };
 }

@@ -53,7 +53,7 @@ export async function metadata(cache: ModelCache, name: string, version?: string
     name: m.name,
     versions: versions.includes(m.version) ? versions : [m.version, ...versions],
     platform: engine.engine === 'onnxruntime' ? 'onnxruntime_onnx' : 'tensorflowjs',
-    inputs: engine.inputs.map((t) => ({ ...t, shape: [...t.shape] })),
+    inputs: m.inputs.tensors.map((t) => ({ ...t, shape: [...t.shape] })),
     outputs: [{ ...engine.output, shape: [...engine.output.shape] }],
   };
 }
@@ -125,8 +125,8 @@ function flatten(input: InferInput, at: string, x: Float32Array, missing: boolea
 
 /** The request's tensors as the engine's rows, each matched to a graph input by name (or the only one). */
 function engineRows(m: ServedModel, inputs: InferInput[], rows: number): Float32Array {
-  const { engine } = m;
-  const want = engine.inputs;
+  const want = m.inputs.tensors;
+  const widths = want.map((t) => t.shape.slice(1).reduce((a, b) => a * b, 1));
   if (inputs.length !== want.length)
     throw new UnprocessableError(
       `the model takes ${want.length} input tensor(s) (${want.map((t) => `"${t.name}" ${JSON.stringify(t.shape)}`).join(', ')}), the request has ${inputs.length}`,
@@ -141,24 +141,24 @@ function engineRows(m: ServedModel, inputs: InferInput[], rows: number): Float32
     const per = input.shape.slice(1);
     if (per.length !== t.shape.length - 1 || per.some((d, k) => d !== t.shape[k + 1]))
       throw new UnprocessableError(
-        `${at}.shape ${JSON.stringify(input.shape)}: input "${t.name}" takes [rows, ${t.shape.slice(1).join(', ')}]${t.shape.length === 2 ? `: expected ${t.shape[1]} features per row${engine.engine === 'tfjs' ? ` (${m.params.features.join(', ')})` : ''}` : ''}`,
+        `${at}.shape ${JSON.stringify(input.shape)}: input "${t.name}" takes [rows, ${t.shape.slice(1).join(', ')}]${t.shape.length === 2 ? `: expected ${t.shape[1]} features per row (${m.inputs.features.slice(0, 64).join(', ')})` : ''}`,
       );
-    const x = new Float32Array(rows * engine.inputWidths[i]);
-    flatten(input, at, x, engine.engine === 'onnxruntime');
+    const x = new Float32Array(rows * widths[i]);
+    flatten(input, at, x, m.inputs.missing);
     return x;
   });
-  if (blocks.length === 1) return blocks[0];
-  const width = engine.inputWidths.reduce((a, b) => a + b, 0);
+  if (blocks.length === 1) return m.inputs.fromTensors(blocks[0], rows);
+  const width = widths.reduce((a, b) => a + b, 0);
   const x = new Float32Array(rows * width);
   for (let r = 0; r < rows; r++) {
     let col = r * width;
     blocks.forEach((b, i) => {
-      const w = engine.inputWidths[i];
+      const w = widths[i];
       x.set(b.subarray(r * w, (r + 1) * w), col);
       col += w;
     });
   }
-  return x;
+  return m.inputs.fromTensors(x, rows);
 }
 
 /** `POST /v2/models/{name}[/versions/{v}]/infer`: the graph's input tensors in, its output out. */

@@ -59,13 +59,12 @@ function bad(where: string, v: unknown, want: string): never {
 
 function finite(v: unknown, where: string, missing = false): number {
   if (missing && v === null) return Number.NaN;
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    bad(where, v, missing ? 'a finite number or null (missing)' : 'a finite number');
+  if (typeof v !== 'number' || !Number.isFinite(v)) bad(where, v, 'a finite number');
   return v;
 }
 
 /** Graphs that take raw values (ONNX) read null as a missing value (NaN), as their exporters wrote them. */
-const takesMissing = (m: ServedModel) => m.engine.engine === 'onnxruntime';
+const takesMissing = (m: ServedModel) => m.inputs.missing;
 
 function rowOf(v: unknown, i: number, keys: readonly string[]): unknown[] {
   if (!Array.isArray(v)) bad(`values[${i}]`, v, `a row of ${keys.length} values`);

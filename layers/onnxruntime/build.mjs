@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // Builds the ONNX Runtime Lambda layer from the locked npm package, with nothing downloaded:
 //
-//   node layers/onnxruntime/build.mjs      -> layers/onnxruntime/build/nodejs/node_modules/...
+//   node layers/onnxruntime/build.mjs      -> layers/onnxruntime/onnxruntime-layer.zip
+//                                             (nodejs/node_modules/onnxruntime-node, -common)
 //
-// serverless.yml packages that folder as the `onnxruntime` layer (`serverless package` zips it) and
-// attaches it to the predict function, where it is unpacked under /opt. onnxruntime-node ships its
+// Publish it with `aws lambda publish-layer-version` (README "Deploy to AWS"); serverless.yml
+// attaches the published version (the OnnxRuntimeLayerArn parameter) to the predict function,
+// where Lambda unpacks it under /opt. onnxruntime-node ships its
 // binaries for every platform (288 MB); Lambda (linux, x86_64) needs bin/napi-v6/linux/x64 (about
 // 45 MB) and the JavaScript of onnxruntime-node and onnxruntime-common. The predict bundle resolves
 // it from /opt/nodejs/node_modules itself (lib/serving/engines/onnxruntime.ts): ES-module import()
 // does not search NODE_PATH.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import AdmZip from 'adm-zip';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,6 +54,11 @@ for (const f of readdirSync(out, { recursive: true })) {
   const s = statSync(join(out, f));
   if (s.isFile()) bytes += s.size;
 }
+const zipPath = join(here, 'onnxruntime-layer.zip');
+const zip = new AdmZip();
+zip.addLocalFolder(join(here, 'build'));
+zip.writeZip(zipPath);
+const zipped = statSync(zipPath).size;
 console.log(
-  `onnxruntime-node ${version} layer: ${(bytes / 2 ** 20).toFixed(1)} MiB in ${join(here, 'build')}`,
+  `onnxruntime-node ${version} layer: ${(bytes / 2 ** 20).toFixed(1)} MiB unpacked, ${(zipped / 2 ** 20).toFixed(1)} MiB zipped: ${zipPath}`,
 );

@@ -13,9 +13,9 @@
 // does not search NODE_PATH.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import AdmZip from 'adm-zip';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import AdmZip from 'adm-zip';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');

@@ -111,7 +111,7 @@ function checkGraph(g: O.IGraphProto, depth: number): void {
   }
   for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])]) {
     const tt = v.type?.tensorType;
-    const dims = (tt?.shape?.dim ?? []).filter((d) => d.dimParam === undefined || d.dimParam === '');
+    const dims = (tt?.shape?.dim ?? []).filter((d) => !d.dimParam);
     const fixed = dims.map((d) => num(d.dimValue ?? 0)).filter((d) => d > 0);
     const bytes = declared(fixed, `the value "${v.name}"`) * (ELEMENT_BYTES[tt?.elemType ?? 1] ?? 1);
     if (bytes > MAX_DECLARED_BYTES)

@@ -194,7 +194,9 @@ export async function predictJson(
     );
   if (b.version !== undefined && typeof b.version !== 'string')
     bad('"version"', b.version, 'a version string');
-  const { keys, values } = b;
+  const { values } = b;
+  // TFaaS reads values by position whatever the keys: empty keys are no keys
+  const keys = Array.isArray(b.keys) && b.keys.length === 0 ? undefined : b.keys;
   if (keys !== undefined) {
     if (!Array.isArray(keys) || !keys.length || !keys.every((k) => typeof k === 'string'))
       bad('"keys"', keys, 'a non-empty list of input names');

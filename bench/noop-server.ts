@@ -14,11 +14,8 @@ if (cluster.isPrimary && processes > 1) {
   cluster.on('listening', (_w, address) => {
     if (++listening === processes) console.log(`listening on http://127.0.0.1:${address.port}`);
   });
-  // the first process picks the port, the others share it
-  const first = cluster.fork({ NOOP_PORT: '0' });
-  first.once('listening', (address) => {
-    for (let i = 1; i < processes; i++) cluster.fork({ NOOP_PORT: String(address.port) });
-  });
+  // every process asks for port 0: the primary hands them all the same one
+  for (let i = 0; i < processes; i++) cluster.fork();
   process.on('SIGTERM', () => {
     for (const w of Object.values(cluster.workers ?? {})) w?.kill();
     process.exit(0);
@@ -35,7 +32,7 @@ if (cluster.isPrimary && processes > 1) {
     });
   });
   server.keepAliveTimeout = 65_000;
-  server.listen(Number(process.env.NOOP_PORT ?? 0), '127.0.0.1', () => {
+  server.listen(0, '127.0.0.1', () => {
     const a = server.address();
     if (processes === 1 && a && typeof a === 'object') console.log(`listening on http://127.0.0.1:${a.port}`);
   });

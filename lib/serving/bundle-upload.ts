@@ -113,6 +113,7 @@ export async function bundleFromFiles(name: string, files: Map<string, Uint8Arra
         'params.json has a transform but the bundle no model.json: an ONNX graph takes raw branch values (params.json "onnx" maps them)',
       );
     const shape = {
+      tfjs: false,
       width: onnx!.features.length,
       outputs: onnx!.outputs,
       inputNode: onnx!.inputNode,
@@ -178,6 +179,7 @@ export async function bundleFromFiles(name: string, files: Map<string, Uint8Arra
         `the model must take one input of shape [batch, features] and give one output of shape [batch, classes]; it takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`,
       );
     const shape = {
+      tfjs: true,
       width,
       outputs: outShape[1],
       inputNode: model.inputs[0].name,
@@ -196,6 +198,8 @@ export async function bundleFromFiles(name: string, files: Map<string, Uint8Arra
 }
 
 interface ModelShape {
+  /** the bundle has a TensorFlow.js model (else only model.onnx) */
+  tfjs: boolean;
   width: number;
   outputs: number;
   inputNode: string;
@@ -244,7 +248,8 @@ function finish(
     {
       ...given,
       name,
-      model: 'model.json',
+      // the file TFaaS's `model` names: the TensorFlow.js model when there is one
+      model: shape.tfjs ? 'model.json' : 'model.onnx',
       labels: 'labels.txt',
       inputNode: str('inputNode', shape.inputNode),
       outputNode: str('outputNode', shape.outputNode),

@@ -31,14 +31,14 @@ export interface ModelListEntry {
   metrics: { auc?: unknown; accuracy?: unknown; testEvents?: unknown };
 }
 
-export function listEntry(p: BundleParams, files?: ReadonlySet<string>): ModelListEntry {
+export function listEntry(p: BundleParams): ModelListEntry {
   const formats: ModelListEntry['formats'] = [];
-  if (p.onnx || files?.has('model.onnx')) formats.push('onnx');
-  if (!files || files.has('model.json')) formats.push('tfjs');
+  if (p.onnx) formats.push('onnx');
+  if (p.model.endsWith('.json')) formats.push('tfjs');
   const test = ((p.metrics as { test?: Record<string, unknown> }).test ?? {}) as Record<string, unknown>;
   return {
     name: p.name,
-    model: formats[0] === 'onnx' ? 'model.onnx' : p.model,
+    model: p.model,
     labels: p.labels,
     op: '',
     input_name: p.inputNode,

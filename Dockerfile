@@ -12,7 +12,9 @@ COPY bin bin
 COPY bench bench
 COPY functions functions
 COPY types types
+# ONNX Runtime (the trainer verifies each exported model.onnx with it) keeps only its linux binaries
 RUN npm run build && npm prune --omit=dev \
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 \
  && TFJS_VERSION="$(node -p "require('./package-lock.json').packages['node_modules/@tensorflow/tfjs'].version")" \
  && npm install --no-save --omit=dev "@tensorflow/tfjs-node@${TFJS_VERSION}"
 

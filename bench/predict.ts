@@ -1,9 +1,12 @@
 /**
  * Prediction throughput of `mlaas4hep serve` on 127.0.0.1, measured in one run:
  *   npm run bench:predict [-- --duration 10 --connections 50 --workers <cores>]
- * Trains the default model briefly on the synth pair, starts `mlaas4hep serve` in its own process,
- * then drives POST /json with autocannon (in a third process): single rows, then 10,000-row batches. Prints, last, one
- * JSON line: requests/s, p50 and p99 latency (ms) and errors for each.
+ * Trains the default model briefly on the synth pair (its bundle has model.json and model.onnx),
+ * then drives POST /json with autocannon (in its own process) against, in turn: a no-op Node HTTP
+ * server that parses the body and answers [0.5] (the ceiling of this machine: same processes, same
+ * load generator); `mlaas4hep serve` on ONNX Runtime (the bundle's default engine); and the same on
+ * TensorFlow.js (MLAAS4HEP_ENGINE=tfjs): single rows, then 10,000-row batches. Prints, last, one
+ * JSON line: requests/s, p50 and p99 latency (ms) and errors of each, and `ratio_to_ceiling`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -47,57 +50,63 @@ const outcome = await runTrainingJob(
     backend,
   },
 );
-const features = outcome.features;
+const onnx = outcome.version ? 'model.onnx written' : 'no bundle';
+console.error(`trained "synth" (${outcome.features} features, ${onnx})`);
 
-const server = spawn(
-  process.execPath,
-  [
-    'dist/bin/mlaas4hep.js',
-    'serve',
-    '--store',
-    dir,
-    '--no-worker',
-    '--port',
-    '0',
-    '--workers',
-    String(workers),
-  ],
-  {
-    // no per-user limit: one benchmark user measures capacity, not the limiter
-    env: { ...process.env, MLAAS4HEP_DEV_ISSUER: '1', MLAAS4HEP_RATE_LIMIT_PREDICT: '0' },
+interface Server {
+  url: string;
+  token?: string;
+  stop(): void;
+}
+
+/** A child process that prints its URL (and, for serve, a development token) once it listens. */
+function start(args: string[], env: Record<string, string>, pattern: RegExp): Promise<Server> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
-  },
-);
-const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-  let text = '';
-  const onData = (c: Buffer) => {
-    text += c.toString();
-    const u = /serving on (http:\/\/\S+)/.exec(text);
-    const lines = text.split('\n');
-    const t = lines.findIndex((l) => l.startsWith('development token'));
-    if (u && t >= 0 && lines[t + 1]) {
-      // from here on the server logs a line per request: drain them unread, or scanning the
-      // growing text would take CPU from the server and the load generator
-      server.stdout.off('data', onData);
-      server.stdout.resume();
-      resolve({ url: u[1], token: lines[t + 1].trim() });
-    }
-  };
-  server.stdout.on('data', onData);
-  server.once('exit', (code) => reject(new Error(`mlaas4hep serve exited (${code})`)));
-});
+  });
+  const serve = args.includes('serve');
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (c: Buffer) => {
+      text += c.toString();
+      const u = pattern.exec(text);
+      const lines = text.split('\n');
+      const t = lines.findIndex((l) => l.startsWith('development token'));
+      if (u && (!serve || (t >= 0 && lines[t + 1]))) {
+        // from here on the server logs a line per request: drain them unread, or scanning the
+        // growing text would take CPU from the server and the load generator
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve({
+          url: u[1],
+          token: serve ? lines[t + 1].trim() : undefined,
+          stop: () => child.kill('SIGTERM'),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
+  });
+}
 
-console.error(`mlaas4hep serve (${workers} processes) on ${url}`);
-const names = (await (
-  await fetch(`${url}/models/synth`, { headers: { authorization: `Bearer ${token}` } })
-).json()) as { features: string[] };
-const row = Array.from({ length: features }, () => Math.random());
-const single = JSON.stringify({ model: 'synth', keys: names.features, values: row });
-const batch = JSON.stringify({
-  model: 'synth',
-  keys: names.features,
-  values: Array.from({ length: 10_000 }, () => row),
-});
+const serve = (engine: string) =>
+  start(
+    [
+      'dist/bin/mlaas4hep.js',
+      'serve',
+      '--store',
+      dir,
+      '--no-worker',
+      '--port',
+      '0',
+      '--workers',
+      String(workers),
+    ],
+    // no per-user limit: one benchmark user measures capacity, not the limiter
+    { MLAAS4HEP_DEV_ISSUER: '1', MLAAS4HEP_RATE_LIMIT_PREDICT: '0', MLAAS4HEP_ENGINE: engine },
+    /serving on (http:\/\/\S+)/,
+  );
 
 // the load generator runs in its own process: in this one, beside the trained model, it was the
 // bottleneck (0.9 of a core for 3.9 k req/s), and it must not share a core with the server's heap
@@ -109,7 +118,7 @@ interface AutocannonResult {
   non2xx: number;
 }
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-const run = async (body: string, conns: number) => {
+const run = async (url: string, token: string | undefined, body: string, conns: number) => {
   const bodyFile = join(dir, 'body.json');
   await writeFile(bodyFile, body);
   const { stdout } = await promisify(execFile)(
@@ -118,7 +127,8 @@ const run = async (body: string, conns: number) => {
       autocannonBin,
       '--json',
       ...['-c', String(conns), '-d', String(duration), '-m', 'POST', '-i', bodyFile],
-      ...['-H', `authorization=Bearer ${token}`, '-H', 'content-type=application/json'],
+      ...(token ? ['-H', `authorization=Bearer ${token}`] : []),
+      ...['-H', 'content-type=application/json'],
       `${url}/json`,
     ],
     { maxBuffer: 64 * 1024 * 1024 },
@@ -132,26 +142,76 @@ const run = async (body: string, conns: number) => {
     requests: r.requests.total,
   };
 };
-console.error(`single rows: ${connections} connections, ${duration} s`);
-const singleRow = await run(single, connections);
-console.error(`10,000-row batches: ${Math.min(connections, 4)} connections, ${duration} s`);
-const batches = await run(batch, Math.min(connections, 4));
-server.kill('SIGTERM');
+type Run = Awaited<ReturnType<typeof run>>;
+
+const first = await serve('onnxruntime');
+const names = (
+  (await (
+    await fetch(`${first.url}/models/synth`, { headers: { authorization: `Bearer ${first.token}` } })
+  ).json()) as {
+    features: string[];
+  }
+).features;
+first.stop();
+const row = names.map(() => Math.random());
+const single = JSON.stringify({ model: 'synth', keys: names, values: row });
+const batch = JSON.stringify({
+  model: 'synth',
+  keys: names,
+  values: Array.from({ length: 10_000 }, () => row),
+});
+
+const noop = await start(['dist/bench/noop-server.js', String(workers)], {}, /listening on (http:\/\/\S+)/);
+console.error(
+  `ceiling: a no-op server (${workers} processes), single rows, ${connections} connections, ${duration} s`,
+);
+const ceiling = await run(noop.url, undefined, single, connections);
+noop.stop();
+console.error(`ceiling: ${ceiling.requests_per_s} req/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`);
+
+const engines: Record<
+  string,
+  { single_row: Run & { ratio_to_ceiling: number }; batch_10000: Run & { rows_per_s: number } }
+> = {};
+for (const engine of ['onnxruntime', 'tfjs']) {
+  const s = await serve(engine);
+  console.error(
+    `${engine}: mlaas4hep serve (${workers} processes), single rows, ${connections} connections, ${duration} s`,
+  );
+  const one = await run(s.url, s.token, single, connections);
+  console.error(`${engine}: 10,000-row batches, ${Math.min(connections, 4)} connections, ${duration} s`);
+  const many = await run(s.url, s.token, batch, Math.min(connections, 4));
+  s.stop();
+  const ratio = Number((one.requests_per_s / ceiling.requests_per_s).toFixed(3));
+  engines[engine] = {
+    single_row: { ...one, ratio_to_ceiling: ratio },
+    batch_10000: { ...many, rows_per_s: many.requests_per_s * 10_000 },
+  };
+  console.error(
+    `${engine}: single row ${one.requests_per_s} req/s (${ratio} of the ceiling), p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms, ${one.errors} errors; ` +
+      `10,000-row batches ${many.requests_per_s} req/s (${many.requests_per_s * 10_000} rows/s), p99 ${many.p99_ms} ms, ${many.errors} errors`,
+  );
+}
 await rm(dir, { recursive: true, force: true });
 
-console.error(
-  `single row: ${singleRow.requests_per_s} req/s, p50 ${singleRow.p50_ms} ms, p99 ${singleRow.p99_ms} ms, ${singleRow.errors} errors`,
-);
-console.error(
-  `10,000-row batches: ${batches.requests_per_s} req/s (${batches.requests_per_s * 10_000} rows/s), p99 ${batches.p99_ms} ms, ${batches.errors} errors`,
-);
+const ort = engines.onnxruntime;
+const tfjs = engines.tfjs;
 console.log(
   JSON.stringify({
-    backend,
     serve_processes: workers,
     connections,
     duration_s: duration,
-    single_row: singleRow,
-    batch_10000: { ...batches, rows_per_s: batches.requests_per_s * 10_000 },
+    ceiling: { single_row: ceiling },
+    onnxruntime: ort,
+    tfjs,
+    ratio_to_ceiling: ort.single_row.ratio_to_ceiling,
+    onnxruntime_over_tfjs: {
+      single_row: Number(
+        (ort.single_row.requests_per_s / Math.max(1, tfjs.single_row.requests_per_s)).toFixed(2),
+      ),
+      batch_10000: Number(
+        (ort.batch_10000.requests_per_s / Math.max(1, tfjs.batch_10000.requests_per_s)).toFixed(2),
+      ),
+    },
   }),
 );

@@ -5,6 +5,7 @@ import { createSqsClient } from '../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { MisconfiguredError } from '../lib/errors.js';
 import { createApi } from '../lib/http/api.js';
+import { stdoutLog } from '../lib/http/request-logger.js';
 import { sourceAllowList } from '../lib/jobs/submit.js';
 import type { FunctionName } from '../lib/service/route-table.js';
 import { routes } from '../lib/service/routes.js';
@@ -34,6 +35,7 @@ export const service = new Service({
     need('MLAAS4HEP_QUEUE_URL'),
   ),
   checkSources,
+  log: stdoutLog,
 });
 
 // development keys (MLAAS4HEP_DEV_JWKS) are refused unless MLAAS4HEP_DEV_ISSUER=1, which only the

@@ -1,21 +1,27 @@
-import { NotFoundError, PreconditionFailedError } from '../errors.js';
+import { NotFoundError, PreconditionFailedError, UnprocessableError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type BundleParams, checkModelName, checkVersion, parseBundleParams } from './params.js';
 
-/** The files of one version, as written and read (the model is opaque bytes here, not tensors). */
+/**
+ * The files of one version, as written and read (the model is opaque bytes here, not tensors): a
+ * TensorFlow.js model, an ONNX graph, or both (what mlaas4hep trains).
+ */
 export interface BundleContent {
   params: BundleParams;
   /** model.json: a TensorFlow.js layers model with one weights file, weights.bin */
-  modelJson: string | Uint8Array;
-  weights: Uint8Array;
+  modelJson?: string | Uint8Array;
+  weights?: Uint8Array;
+  /** model.onnx, described by params.onnx */
+  onnx?: Uint8Array;
   /** extra files (plots), by relative path */
   extras?: Record<string, string | Uint8Array>;
 }
 
 export interface StoredBundle {
   params: BundleParams;
-  modelJson: Uint8Array;
-  weights: Uint8Array;
+  modelJson?: Uint8Array;
+  weights?: Uint8Array;
+  onnx?: Uint8Array;
 }
 
 /** A version's files, relative to its folder: what listings of a model are made of. */
@@ -27,7 +33,7 @@ const PLOT = /^plots\/([a-z0-9_-]+)\.svg$/;
 /**
  * The model bundles of an object store, and the only code that knows their layout:
  *
- *     models/<name>/<version>/params.json, model.json, weights.bin, labels.txt, plots/*.svg
+ *     models/<name>/<version>/params.json, model.json, weights.bin, model.onnx, labels.txt, plots/*.svg
  *     models/<name>/<version>/COMPLETE   written last: the version may be served
  *     models/<name>/latest               the version served when none is named
  *
@@ -53,8 +59,14 @@ export class BundleStore {
       contentType: 'application/json',
       ifNoneMatch: '*',
     });
-    await this.store.put(`${base}/model.json`, b.modelJson, { contentType: 'application/json' });
-    await this.store.put(`${base}/weights.bin`, b.weights, { contentType: 'application/octet-stream' });
+    if ((b.modelJson === undefined) !== (b.weights === undefined) || (!b.modelJson && !b.onnx))
+      throw new TypeError('a bundle holds model.json with weights.bin, model.onnx, or both');
+    if (b.modelJson && b.weights) {
+      await this.store.put(`${base}/model.json`, b.modelJson, { contentType: 'application/json' });
+      await this.store.put(`${base}/weights.bin`, b.weights, { contentType: 'application/octet-stream' });
+    }
+    if (b.onnx)
+      await this.store.put(`${base}/model.onnx`, b.onnx, { contentType: 'application/octet-stream' });
     await this.store.put(`${base}/labels.txt`, `${b.params.classes.join('\n')}\n`, {
       contentType: 'text/plain',
     });
@@ -241,17 +253,26 @@ export async function readFolder(
   what = `the model bundle in ${store.name}`,
 ): Promise<StoredBundle> {
   const at = (f: string): string => (base ? `${base}/${f}` : f);
-  const [complete, paramsObj, modelObj, weightsObj] = await Promise.all([
+  const [complete, paramsObj, modelObj, weightsObj, onnxObj] = await Promise.all([
     store.get(at('COMPLETE')),
     store.get(at('params.json')),
     store.get(at('model.json')),
     store.get(at('weights.bin')),
+    store.get(at('model.onnx')),
   ]);
-  if (!complete || !paramsObj || !modelObj || !weightsObj)
+  const tfjs = modelObj && weightsObj;
+  if (!complete || !paramsObj || (!tfjs && !onnxObj))
     throw new NotFoundError(`no complete ${what}`, 'ModelNotFound');
+  const params = parseBundleParams(paramsObj.body, what);
+  if (onnxObj && !params.onnx)
+    throw new UnprocessableError(
+      `params.json of ${what} does not describe its model.onnx (no "onnx" section)`,
+      'CorruptBundle',
+    );
   return {
-    params: parseBundleParams(paramsObj.body, what),
-    modelJson: modelObj.body,
-    weights: weightsObj.body,
+    params,
+    modelJson: tfjs ? modelObj.body : undefined,
+    weights: tfjs ? weightsObj.body : undefined,
+    onnx: onnxObj?.body,
   };
 }

@@ -54,6 +54,38 @@ export const TransformSchema = z.looseObject({
   ),
 });
 
+const MappedColumnSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ branch: z.string().min(1), max: z.number().int().positive().max(10_000) }),
+]);
+const pad = z.number().nullable().optional();
+
+/** lib/dataset/input-mapping.ts's InputMapping: how branches fill each named input of the graph. */
+export const InputMappingSchema = z.union([
+  z.strictObject({ name: z.string().min(1), columns: z.array(MappedColumnSchema).min(1), pad }),
+  z.strictObject({
+    name: z.string().min(1),
+    objects: z.strictObject({
+      branches: z.array(z.string().min(1)).min(1),
+      max: z.number().int().positive().max(10_000),
+    }),
+    pad,
+  }),
+]);
+
+/**
+ * The ONNX graph of a bundle (model.onnx): which branches feed which input, the output read (the
+ * graph's first unless named) and the tree `mlaas4hep predict` reads by default.
+ */
+export const OnnxSectionSchema = z.strictObject({
+  file: z.literal('model.onnx').default('model.onnx'),
+  inputs: z.array(InputMappingSchema).min(1).max(64),
+  output: z.string().min(1).optional(),
+  tree: z.string().min(1).optional(),
+});
+
+export type OnnxSection = z.output<typeof OnnxSectionSchema>;
+
 /**
  * params.json of a bundle: TFaaS's fields first, then what serving and `predict` need. Bundles
  * uploaded from elsewhere may have no transform (their callers send normalised features).
@@ -70,6 +102,7 @@ export const BundleParamsSchema = z.looseObject({
   features: strings,
   classes: z.array(z.union([z.number(), z.string()])),
   transform: TransformSchema.optional(),
+  onnx: OnnxSectionSchema.optional(),
   metrics: z.record(z.string(), z.unknown()).default({}),
   workflow: z.unknown(),
   datasetFingerprint: z.string().default(''),
@@ -90,6 +123,8 @@ export interface BundleParams {
   features: string[];
   classes: Array<number | string>;
   transform?: TransformSpec;
+  /** the bundle's model.onnx and how branches map onto its inputs (absent: TensorFlow.js only) */
+  onnx?: OnnxSection;
   metrics: Record<string, unknown>;
   workflow: unknown;
   datasetFingerprint: string;

@@ -38,6 +38,8 @@ export interface TransformedBlock {
   entries: Float64Array;
   x: Float32Array;
   rows: number;
+  /** the raw branch columns the rows were encoded from (after cuts, new branches computed) */
+  columns: Readonly<Record<string, NumColumn>>;
 }
 
 /** Streams the feature rows of every event of a file that passes the cuts, with its entry number. */
@@ -55,7 +57,7 @@ export async function* transformFile(
   const read = spec.selection.read.filter((b) => b !== spec.selection.labelBranch);
   for await (const p of preprocessed(tree, { ...spec.selection, read }, pre, stepSize)) {
     const x = featureRows(p.columns, p.events, spec.layout, spec.branches, counters);
-    yield { entries: entryNumbers(p.entryStart, p.events, p.mask), x, rows: p.events };
+    yield { entries: entryNumbers(p.entryStart, p.events, p.mask), x, rows: p.events, columns: p.columns };
   }
 }
 
@@ -69,6 +71,16 @@ export function transformRecords(
   keys: readonly string[],
   rows: ReadonlyArray<ReadonlyArray<number | number[]>>,
 ): Float32Array {
+  const columns = recordColumns(spec, keys, rows);
+  return featureRows(columns, rows.length, spec.layout, spec.branches, { truncatedEvents: 0, nonFinite: 0 });
+}
+
+/** The branch columns of records (raw values by branch name), new branches computed: before encoding. */
+export function recordColumns(
+  spec: TransformSpec,
+  keys: readonly string[],
+  rows: ReadonlyArray<ReadonlyArray<number | number[]>>,
+): Record<string, NumColumn> {
   const newNames = new Set([
     ...Object.keys(spec.preproc?.new_branch ?? {}),
     ...Object.keys(spec.preproc?.define ?? {}),
@@ -121,5 +133,5 @@ export function transformRecords(
     }
   });
   for (const d of pre.defines) columns[d.name] = evaluate(d.expr, columns, n);
-  return featureRows(columns, n, spec.layout, spec.branches, { truncatedEvents: 0, nonFinite: 0 });
+  return columns;
 }

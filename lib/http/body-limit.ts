@@ -4,6 +4,17 @@ import type { HttpEvent } from './types.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+const RAW = Symbol.for('mlaas4hep.rawBody');
+
+/**
+ * Hands the body over as the bytes it already is (`serve`'s own HTTP server), instead of base64
+ * text that bodyLimit would decode again: a tenth of a single-row prediction's time went there.
+ */
+export function attachRawBody(event: HttpEvent, body: Buffer): HttpEvent {
+  (event as unknown as Record<symbol, Buffer>)[RAW] = body;
+  return event;
+}
+
 /** The body's size in bytes once decoded, computed without decoding it. */
 export function bodyBytes(event: HttpEvent): number {
   const body = event.body;
@@ -31,6 +42,12 @@ export function bodyLimit(options: { maxBodyBytes: number }): HttpMiddleware {
     before: (request) => {
       const event = request.event;
       const state = stateOf(event);
+      const attached = (event as unknown as Record<symbol, Buffer | undefined>)[RAW];
+      if (attached) {
+        if (attached.length > limit) throw tooLarge(attached.length, limit);
+        state.rawBody = attached;
+        return;
+      }
       const estimate = bodyBytes(event);
       if (estimate > limit) throw tooLarge(estimate, limit);
       const raw = event.body

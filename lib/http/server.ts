@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { attachRawBody } from './body-limit.js';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -21,7 +22,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** The request as API Gateway (HTTP API, payload 2.0) or a Lambda function URL would deliver it. */
+/**
+ * The request as API Gateway (HTTP API, payload 2.0) or a Lambda function URL would deliver it,
+ * but for the body: its bytes are attached as they are (attachRawBody), not base64-encoded.
+ */
 export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
   // split, not parsed: API Gateway's rawPath and rawQueryString are the raw request target too
   const target = req.url ?? '/';
@@ -33,7 +37,7 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  return {
+  const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: '$default',
     rawPath: url.pathname,
@@ -57,9 +61,9 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
       time: new Date().toISOString(),
       timeEpoch: Date.now(),
     },
-    body: body.length ? body.toString('base64') : undefined,
-    isBase64Encoded: true,
+    isBase64Encoded: false,
   };
+  return body.length ? attachRawBody(event, body) : event;
 }
 
 /**

@@ -38,6 +38,8 @@ export const ROUTES = [
   { method: 'GET', path: '/models/{name}', fn: 'models', scope: 'predict' },
   { method: 'GET', path: '/models/{name}/{version}/plots/{file}', fn: 'models', scope: 'predict' },
   { method: 'POST', path: '/upload', fn: 'models', scope: 'admin', body: 'binary', maxBodyBytes: 64 * MB },
+  // TFaaS's client deletes with a form field model=<name> (or ?model=<name>)
+  { method: 'DELETE', path: '/delete', fn: 'models', scope: 'admin', body: 'binary' },
   { method: 'DELETE', path: '/delete/{name}', fn: 'models', scope: 'admin' },
   { method: 'DELETE', path: '/delete/{name}/{version}', fn: 'models', scope: 'admin' },
   // upload triggers

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import type { Route } from '../http/api.js';
+import { isMultipart, parseMultipart } from '../http/multipart.js';
 import type { RateLimits } from '../http/rate-limit.js';
 import type { HttpRequest, HttpResult } from '../http/types.js';
 import { type FunctionName, ROUTES, type RouteKey, routeKey } from './route-table.js';
@@ -31,11 +32,27 @@ function handlers(service: Service): Record<RouteKey, Handle> {
     },
     'POST /upload': async (req) => {
       const name = req.query.name ?? req.headers['x-model-name'];
+      const type = req.headers['content-type'];
+      if (!isMultipart(type)) return ok(await service.uploadModel(name, req.rawBody), 201);
+      const parts = await parseMultipart(req.rawBody, type!, { maxPartBytes: req.rawBody.length });
+      const base64 = req.headers['content-encoding']?.toLowerCase() === 'base64';
+      return ok(await service.uploadForm(parts, base64, name), 201);
+    },
+    'DELETE /delete': async (req) => {
+      const type = req.headers['content-type'];
+      const form = isMultipart(type)
+        ? await parseMultipart(req.rawBody, type!, { maxPartBytes: 1024, maxParts: 4 })
+        : [];
+      const name =
+        form
+          .find((p) => p.name === 'model')
+          ?.data.toString('utf8')
+          .trim() ?? req.query.model;
       if (!name)
         throw new InvalidInputError(
-          'name the model: POST /upload?name=<model> with the tar.gz bundle as the body',
+          'name the model to delete: a form field model=<name>, or DELETE /delete/<name>',
         );
-      return ok(await service.uploadModel(name, req.rawBody), 201);
+      return ok(await service.deleteModel(name));
     },
     'DELETE /delete/{name}': async (req) => ok(await service.deleteModel(req.params.name)),
     'DELETE /delete/{name}/{version}': async (req) =>

@@ -1,4 +1,4 @@
-import { MisconfiguredError, NotFoundError } from '../errors.js';
+import { InvalidInputError, MisconfiguredError, NotFoundError } from '../errors.js';
 import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -8,6 +8,7 @@ import { ModelCache } from '../serving/model-cache.js';
 import { infer, metadata } from '../serving/open-inference.js';
 import { predictJson } from '../serving/predict.js';
 import { ModelRegistry } from '../serving/registry.js';
+import { type FormFile, formBundle } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /** Who is calling: the token's subject and what it may do. */
@@ -24,6 +25,8 @@ export interface ServiceDeps {
   checkSources?(files: string[]): void;
   cacheBytes?: number;
   maxUploadBytes?: number;
+  /** hears a line per model loaded (its engine and why) */
+  log?(entry: Record<string, unknown>): void;
 }
 
 /** The deployment's policy: what `serve` and the Lambda functions read from the environment alike. */
@@ -87,7 +90,7 @@ export class Service {
   constructor(private readonly deps: ServiceDeps) {
     this.jobs = new JobStore(deps.store);
     this.registry = new ModelRegistry(deps.store);
-    this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes });
+    this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes, log: deps.log });
     this.triggers = new TriggerStore(deps.store);
   }
 
@@ -138,8 +141,18 @@ export class Service {
     return this.registry.describeModel(name);
   }
 
-  uploadModel(name: string, tarGz: Uint8Array) {
+  /** A tar.gz bundle; without a name, the archive's one top folder names the model (as TFaaS). */
+  uploadModel(name: string | undefined, tarGz: Uint8Array) {
     return this.registry.uploadBundle(name, tarGz, { maxBytes: this.deps.maxUploadBytes ?? 64 * 2 ** 20 });
+  }
+
+  /** TFaaS's upload form: params.json, the model file and labels as form parts. */
+  uploadForm(parts: readonly FormFile[], base64Model: boolean, name?: string) {
+    const form = formBundle(parts, base64Model);
+    const named = name ?? form.name;
+    if (!named)
+      throw new InvalidInputError('name the model: a "name" field in the form, or params.json "name"');
+    return this.registry.uploadFiles(named, form.files);
   }
 
   deleteModel(name: string, version?: string) {

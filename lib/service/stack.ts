@@ -4,6 +4,7 @@ import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
+import { stdoutLog } from '../http/request-logger.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
@@ -48,7 +49,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const config = serviceConfigFromEnv();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
-  const service = new Service({ store: o.store, queue, checkSources });
+  const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? stdoutLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
   const stop = new AbortController();

@@ -10,6 +10,7 @@ import {
 import { InvalidInputError, issuePath } from '../errors.js';
 import { initBackend } from '../training/backend.js';
 import { loadModel } from '../training/model-io.js';
+import { checkOnnxUpload, type OnnxPart, onnxPath, tensorflowGraphError } from './onnx-upload.js';
 import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
 
 export interface UploadLimits {
@@ -37,12 +38,13 @@ function parseJson(file: TarFile, what: string): unknown {
   }
 }
 
-/** Strips one enclosing folder when every file sits under the same one. */
-function bundleRoot(files: TarFile[]): Map<string, Uint8Array> {
+/** Strips one enclosing folder when every file sits under the same one (TFaaS names the model after it). */
+function bundleRoot(files: TarFile[]): { files: Map<string, Uint8Array>; top?: string } {
   const kept = files.filter((f) => !JUNK.test(f.path));
   const tops = new Set(kept.map((f) => (f.path.includes('/') ? f.path.split('/')[0] : '')));
-  const strip = tops.size === 1 && !tops.has('') ? [...tops][0].length + 1 : 0;
-  return new Map(kept.map((f) => [f.path.slice(strip), f.data]));
+  const top = tops.size === 1 && !tops.has('') ? [...tops][0] : undefined;
+  const strip = top ? top.length + 1 : 0;
+  return { files: new Map(kept.map((f) => [f.path.slice(strip), f.data])), top };
 }
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
@@ -59,17 +61,28 @@ function expectedWeightBytes(specs: tf.io.WeightsManifestEntry[]): number | unde
 
 /**
  * Unpacks and validates a TFaaS-style bundle (tar.gz of params.json, a TensorFlow.js layers
- * model.json with its weight files, optional labels.txt and plots/*.svg; at the top level or in
- * one folder). The model is built in memory to prove it loads. Throws InvalidInputError (400) or
- * BundleTooLargeError (413); never writes anything.
+ * model.json with its weight files and/or a model.onnx, optional labels.txt and plots/*.svg; at the
+ * top level or in one folder, which names the model when `name` is not given, as TFaaS does).
+ * Throws InvalidInputError (400), UnprocessableError (422) or BundleTooLargeError (413); never writes.
  */
 export async function unpackBundle(
-  name: string,
+  name: string | undefined,
   tarGz: Uint8Array,
   limits: UploadLimits,
 ): Promise<UnpackedBundle> {
+  if (name !== undefined) checkModelName(name);
+  const { files, top } = bundleRoot(await readTarGz(tarGz, limits));
+  const named = name ?? top;
+  if (!named)
+    throw new InvalidInputError(
+      "name the model: POST /upload?name=<model>, or put the bundle's files in one folder named after the model",
+    );
+  return bundleFromFiles(named, files);
+}
+
+/** Validates a bundle's files (from a tar.gz or TFaaS's multipart form) into a new version. */
+export async function bundleFromFiles(name: string, files: Map<string, Uint8Array>): Promise<UnpackedBundle> {
   checkModelName(name);
-  const files = bundleRoot(await readTarGz(tarGz, limits));
   const get = (p: string): TarFile | undefined => {
     const data = files.get(p);
     return data && { path: p, data };
@@ -80,19 +93,38 @@ export async function unpackBundle(
   if (!given || typeof given !== 'object' || Array.isArray(given))
     throw new InvalidInputError('params.json must hold a JSON object');
 
+  const onnxAt = onnxPath(files, given.model);
   const modelPath =
     typeof given.model === 'string' && given.model.endsWith('.json') && files.has(given.model)
       ? given.model
       : 'model.json';
   const modelFile = get(modelPath);
-  if (!modelFile) {
+  if (!modelFile && !onnxAt) {
     const pb = [...files.keys()].find((p) => p.endsWith('.pb'));
-    throw new InvalidInputError(
-      pb
-        ? `the bundle holds a TensorFlow graph (${pb}) but no model.json; convert a Keras model with tensorflowjs_converter --input_format keras`
-        : 'the bundle has no model.json',
-    );
+    if (pb) throw tensorflowGraphError(pb);
+    throw new InvalidInputError('the bundle has no model.json or model.onnx');
   }
+  const used = new Set(['params.json', 'labels.txt']);
+  const onnx = onnxAt ? await checkOnnxUpload(files.get(onnxAt)!, given) : undefined;
+  if (onnxAt) used.add(onnxAt);
+  if (!modelFile) {
+    if (given.transform !== undefined)
+      throw new InvalidInputError(
+        'params.json has a transform but the bundle no model.json: an ONNX graph takes raw branch values (params.json "onnx" maps them)',
+      );
+    const shape = {
+      tfjs: false,
+      width: onnx!.features.length,
+      outputs: onnx!.outputs,
+      inputNode: onnx!.inputNode,
+      outputNode: onnx!.outputNode,
+    };
+    return {
+      ...finish(name, { ...given, features: onnx!.features }, shape, files, used, onnx),
+      onnx: onnx!.onnx,
+    };
+  }
+  used.add(modelPath);
   const mj = parseJson(modelFile, modelPath) as {
     format?: string;
     modelTopology?: tf.io.ModelArtifacts['modelTopology'];
@@ -106,7 +138,6 @@ export async function unpackBundle(
     throw new InvalidInputError(`${modelPath} has no modelTopology or weightsManifest`);
   const dir = modelPath.includes('/') ? modelPath.slice(0, modelPath.lastIndexOf('/') + 1) : '';
   const shards: Uint8Array[] = [];
-  const used = new Set(['params.json', modelPath, 'labels.txt']);
   for (const group of mj.weightsManifest)
     for (const p of group.paths ?? []) {
       const path = safeRelativePath(dir + p);
@@ -140,33 +171,50 @@ export async function unpackBundle(
     throw new InvalidInputError(`${modelPath} cannot be loaded: ${(err as Error).message}`);
   }
   try {
-    const { params, extras, ignored } = finish(name, given, model, files, used);
+    const inShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
+    const outShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
+    const width = inShape[1];
+    if (inShape.length !== 2 || typeof width !== 'number' || outShape.length !== 2 || !outShape[1])
+      throw new InvalidInputError(
+        `the model must take one input of shape [batch, features] and give one output of shape [batch, classes]; it takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`,
+      );
+    const shape = {
+      tfjs: true,
+      width,
+      outputs: outShape[1],
+      inputNode: model.inputs[0].name,
+      outputNode: model.outputs[0].name,
+    };
+    const { params, extras, ignored } = finish(name, given, shape, files, used, onnx);
     // one weights file, as bundles written here have
     const modelJson = JSON.stringify({
       ...mj,
       weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
     });
-    return { params, modelJson, weights, extras, ignored };
+    return { params, modelJson, weights, onnx: onnx?.onnx, extras, ignored };
   } finally {
     model.dispose();
   }
 }
 
+interface ModelShape {
+  /** the bundle has a TensorFlow.js model (else only model.onnx) */
+  tfjs: boolean;
+  width: number;
+  outputs: number;
+  inputNode: string;
+  outputNode: string;
+}
+
 function finish(
   name: string,
   given: Partial<BundleParams> & Record<string, unknown>,
-  model: tf.LayersModel,
+  shape: ModelShape,
   files: Map<string, Uint8Array>,
   used: Set<string>,
+  onnx?: OnnxPart,
 ): Pick<UnpackedBundle, 'params' | 'extras' | 'ignored'> {
-  const inShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
-  const outShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
-  const width = inShape[1];
-  if (inShape.length !== 2 || typeof width !== 'number' || outShape.length !== 2 || !outShape[1])
-    throw new InvalidInputError(
-      `the model must take one input of shape [batch, features] and give one output of shape [batch, classes]; it takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`,
-    );
-  const outputs = outShape[1];
+  const { width, outputs } = shape;
   const transform = given.transform === undefined ? undefined : checkTransform(given.transform, width);
   let features: string[];
   if (given.features !== undefined) {
@@ -200,16 +248,18 @@ function finish(
     {
       ...given,
       name,
-      model: 'model.json',
+      // the file TFaaS's `model` names: the TensorFlow.js model when there is one
+      model: shape.tfjs ? 'model.json' : 'model.onnx',
       labels: 'labels.txt',
-      inputNode: str('inputNode', model.inputs[0].name),
-      outputNode: str('outputNode', model.outputs[0].name),
+      inputNode: str('inputNode', shape.inputNode),
+      outputNode: str('outputNode', shape.outputNode),
       description: str('description', ''),
       timestamp: str('timestamp', timestamp),
       version: newVersion(new Date(timestamp)),
       features,
       classes,
       transform,
+      onnx: onnx?.section,
       metrics: given.metrics && typeof given.metrics === 'object' ? given.metrics : {},
       workflow: given.workflow ?? null,
       datasetFingerprint: str('datasetFingerprint', ''),

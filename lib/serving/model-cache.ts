@@ -1,10 +1,10 @@
-import type * as tf from '@tensorflow/tfjs';
 import { BundleStore } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
-import { InvalidInputError, NotFoundError, UnprocessableError } from '../errors.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { initBackend } from '../training/backend.js';
-import { loadModel, type ModelJson } from '../training/model-io.js';
+import type { EngineChoice, LoadedModel } from './engines/engine.js';
+import { loadBundleModel } from './engines/load.js';
+import { type ModelInputs, modelInputs } from './model-inputs.js';
 
 /** A loaded model with what predictions need, computed once per load. */
 export interface ServedModel {
@@ -13,17 +13,18 @@ export interface ServedModel {
   /** stamp (or ETag) of the version's COMPLETE marker when loaded: a rewrite changes it */
   etag: string;
   params: BundleParams;
-  model: tf.LayersModel;
-  /** model.json + weights.bin */
+  /** the model behind the engine interface (TensorFlow.js or ONNX Runtime) */
+  engine: LoadedModel;
+  /** which engine and why */
+  choice: EngineChoice;
+  /** what callers send, and how it becomes the engine's rows */
+  inputs: ModelInputs;
+  /** bytes of the model files loaded */
   bytes: number;
-  /** inputs per row (= params.features.length) */
+  /** feature columns per row by position (= inputs.features.length) */
   width: number;
-  /** outputs per row: 1 for a sigmoid, k for a k-class softmax */
+  /** outputs per row: 1 for a sigmoid or a regression, k for a k-class softmax */
   outputs: number;
-  /** normalised feature name → column */
-  featureIndex: ReadonlyMap<string, number>;
-  /** raw branch name → jagged?, when the bundle carries its transform */
-  rawNames?: ReadonlyMap<string, boolean>;
 }
 
 interface Entry extends ServedModel {
@@ -35,7 +36,7 @@ interface Entry extends ServedModel {
 function dispose(e: Entry): void {
   if (e.pins > 0 || e.disposed) return;
   e.disposed = true;
-  e.model.dispose();
+  e.engine.dispose();
 }
 
 export interface ModelCacheOptions {
@@ -43,6 +44,8 @@ export interface ModelCacheOptions {
   maxBytes?: number;
   /** skip re-reading `latest`/COMPLETE for this long after a check (default 0: every request) */
   revalidateMs?: number;
+  /** hears one line per model loaded: its engine and why */
+  log?(entry: Record<string, unknown>): void;
 }
 
 export interface CacheStats {
@@ -77,6 +80,7 @@ interface Round {
 export class ModelCache {
   readonly maxBytes: number;
   private readonly revalidateMs: number;
+  private readonly log?: (entry: Record<string, unknown>) => void;
   /** LRU order: first = least recently used */
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
@@ -97,6 +101,7 @@ export class ModelCache {
     this.bundles = new BundleStore(store);
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.revalidateMs = options.revalidateMs ?? 0;
+    this.log = options.log;
   }
 
   /**
@@ -246,28 +251,38 @@ export class ModelCache {
   }
 
   private async load(name: string, version: string, etag: string): Promise<Entry> {
-    await initBackend();
     const b = await this.bundles.read(name, version);
-    const { params } = b;
-    const model = await buildModel(b.modelJson, b.weights, `version "${version}" of model "${name}"`);
-    const width = model.inputs[0].shape[1] ?? params.features.length;
-    const t = params.transform;
+    const what = `version "${version}" of model "${name}"`;
+    const { model: engine, choice } = await loadBundleModel(b, what);
+    this.log?.({
+      level: 'info',
+      message: 'model loaded',
+      model: name,
+      version,
+      engine: choice.engine,
+      reason: choice.reason,
+    });
+    let inputs: ModelInputs;
+    try {
+      inputs = modelInputs(b.params, engine);
+    } catch (err) {
+      engine.dispose();
+      throw err;
+    }
     const e: Entry = {
       name,
       version,
       etag,
-      params,
-      model,
-      bytes: b.modelJson.length + b.weights.length,
-      width,
-      outputs: model.outputs[0].shape[1] ?? 1,
-      featureIndex: new Map(params.features.map((f, i) => [f, i])),
-      rawNames: t?.layout
-        ? new Map([
-            ...t.layout.flat.map((f): [string, boolean] => [f, false]),
-            ...t.layout.jagged.map((j): [string, boolean] => [j.name, true]),
-          ])
-        : undefined,
+      params: b.params,
+      engine,
+      choice,
+      inputs,
+      bytes:
+        choice.engine === 'onnxruntime'
+          ? b.onnx!.length
+          : (b.modelJson?.length ?? 0) + (b.weights?.length ?? 0),
+      width: inputs.features.length,
+      outputs: engine.outputs,
       pins: 0,
       evicted: false,
       disposed: false,
@@ -305,15 +320,4 @@ export class ModelCache {
     if (eviction) this.evictions++;
     setImmediate(() => dispose(e));
   }
-}
-
-/** The engine's model from a bundle's bytes: the one place models are built for serving. */
-async function buildModel(modelJson: Uint8Array, weights: Uint8Array, what: string): Promise<tf.LayersModel> {
-  let json: ModelJson;
-  try {
-    json = JSON.parse(new TextDecoder().decode(modelJson)) as ModelJson;
-  } catch {
-    throw new UnprocessableError(`model.json of ${what} is not valid JSON`, 'CorruptBundle');
-  }
-  return loadModel(json, weights);
 }

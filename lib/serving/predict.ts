@@ -1,4 +1,3 @@
-import { type TransformSpec, transformRecords } from '../dataset/transform.js';
 import { InvalidInputError, nearestNames, PayloadTooLargeError, UnprocessableError } from '../errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
 import { scoreRows } from './scoring.js';
@@ -8,11 +7,16 @@ export interface PredictLimits {
   maxRows?: number;
 }
 
-/** TFaaS's `/json` body: `values` is one row or a list of rows, in the order of `keys`. */
+/**
+ * TFaaS's `/json` body: `values` is one row or a list of rows, in the order of `keys`; without
+ * `keys` (or with keys that name no input, as TFaaS ignores them) values are read by position.
+ * `name` is TFaaS's client's alias of `model`.
+ */
 export interface JsonPredictRequest {
-  keys: string[];
+  keys?: string[];
   values: unknown[];
-  model: string;
+  model?: string;
+  name?: string;
   version?: string;
 }
 
@@ -28,18 +32,22 @@ export function checkRows(n: number, limits: PredictLimits | undefined): void {
   if (n === 0) throw new InvalidInputError('no rows to predict');
 }
 
-/** One number per row (sigmoid models) or one list of class probabilities per row. */
-export function perRow(m: ServedModel, p: Float32Array): number[] | number[][] {
+/**
+ * One number per row (sigmoid and regression models) or one list of class probabilities per row;
+ * a single row (not a batch) of a multi-class model is one flat list, as TFaaS answers.
+ */
+export function perRow(m: ServedModel, p: Float32Array, single = false): number[] | number[][] {
   const k = m.outputs;
-  if (k === 1) return Array.from(p);
+  if (k === 1 || single) return Array.from(p);
   const out: number[][] = [];
   for (let i = 0; i < p.length; i += k) out.push(Array.from(p.subarray(i, i + k)));
   return out;
 }
 
 function describeInputs(m: ServedModel): string {
-  const f = `the model takes ${m.width} features (${m.params.features.join(', ')})`;
-  return m.rawNames ? `${f}, or raw values of the branches ${[...m.rawNames.keys()].join(', ')}` : f;
+  const f = `the model takes ${m.width} features (${m.inputs.features.join(', ')})`;
+  const raw = m.inputs.rawNames;
+  return raw ? `${f}, or raw values of the branches ${[...raw.keys()].join(', ')}` : f;
 }
 
 function bad(where: string, v: unknown, want: string): never {
@@ -49,10 +57,14 @@ function bad(where: string, v: unknown, want: string): never {
   );
 }
 
-function finite(v: unknown, where: string): number {
+function finite(v: unknown, where: string, missing = false): number {
+  if (missing && v === null) return Number.NaN;
   if (typeof v !== 'number' || !Number.isFinite(v)) bad(where, v, 'a finite number');
   return v;
 }
+
+/** Graphs that take raw values (ONNX) read null as a missing value (NaN), as their exporters wrote them. */
+const takesMissing = (m: ServedModel) => m.inputs.missing;
 
 function rowOf(v: unknown, i: number, keys: readonly string[]): unknown[] {
   if (!Array.isArray(v)) bad(`values[${i}]`, v, `a row of ${keys.length} values`);
@@ -63,30 +75,50 @@ function rowOf(v: unknown, i: number, keys: readonly string[]): unknown[] {
   return v;
 }
 
-/** Rows of already-normalised features, in `keys` order (any permutation of the model's features). */
-function normalisedRows(m: ServedModel, keys: readonly string[], values: unknown[], limits?: PredictLimits) {
+/** Rows of feature columns in `keys` order (any permutation of the model's features), as the engine takes them. */
+function featureRows(m: ServedModel, keys: readonly string[], values: unknown[], limits?: PredictLimits) {
   const batch = Array.isArray(values[0]);
   const n = batch ? values.length : 1;
   checkRows(n, limits);
   const w = m.width;
-  const col = keys.map((k) => m.featureIndex.get(k)!);
+  const col = keys.map((k) => m.inputs.featureIndex.get(k)!);
   const x = new Float32Array(n * w);
   for (let i = 0; i < n; i++) {
     const row = batch ? rowOf(values[i], i, keys) : rowOf(values, 0, keys);
-    for (let j = 0, at = i * w; j < w; j++) x[at + col[j]] = finite(row[j], `"${keys[j]}" of row ${i}`);
+    for (let j = 0, at = i * w; j < w; j++)
+      x[at + col[j]] = finite(row[j], `"${keys[j]}" of row ${i}`, takesMissing(m));
   }
-  return { x, n };
+  return { x: m.inputs.fromFeatures(x, n), n, single: !batch };
 }
 
-/** Rows of raw branch values, normalised and padded by the bundle's own transform. */
-function rawRows(
+/** Rows of values by position: exactly the model's feature count per row. */
+function positionalRows(
   m: ServedModel,
-  transform: TransformSpec,
-  keys: readonly string[],
   values: unknown[],
-  limits?: PredictLimits,
+  limits: PredictLimits | undefined,
+  keys?: readonly string[],
 ) {
-  const jagged = keys.map((k) => m.rawNames!.get(k)!);
+  const batch = Array.isArray(values[0]);
+  const rows = batch ? values : [values];
+  checkRows(rows.length, limits);
+  const w = m.width;
+  const x = new Float32Array(rows.length * w);
+  rows.forEach((r, i) => {
+    if (!Array.isArray(r)) bad(`values[${i}]`, r, `a row of ${w} values`);
+    if (r.length !== w)
+      throw new UnprocessableError(
+        `${keys ? `the keys name no input of the model, so values are read by position: ` : ''}row ${i} has ${r.length} values but the model takes ${w} features (${m.inputs.features.join(', ')})`,
+        'FeatureCount',
+      );
+    for (let j = 0; j < w; j++) x[i * w + j] = finite(r[j], `value ${j} of row ${i}`, takesMissing(m));
+  });
+  return { x: m.inputs.fromFeatures(x, rows.length), n: rows.length, single: !batch };
+}
+
+/** Rows of raw branch values, turned into the engine's rows by the bundle's own mapping or transform. */
+function rawRows(m: ServedModel, keys: readonly string[], values: unknown[], limits?: PredictLimits) {
+  const raw = m.inputs.rawNames!;
+  const jagged = keys.map((k) => raw.get(k)!);
   // one row holds numbers (and lists for jagged branches); a batch holds rows. Only when every key
   // is jagged is a list of lists ambiguous: lists of numbers of keys.length are then one row.
   const single =
@@ -104,23 +136,29 @@ function rawRows(
       return v.map((x, k) => finite(x, `${where}[${k}]`));
     });
   });
-  return { x: transformRecords(transform, keys, checked), n: rows.length };
+  return { x: m.inputs.fromRaw(keys, checked), n: rows.length, single };
 }
 
-/** Builds the input rows of a `/json` request, choosing normalised features or raw branch values by key names. */
+/**
+ * Builds the engine rows of a `/json` request: feature columns or raw branch values by name, or
+ * values by position when there are no keys or they name none of the model's inputs.
+ */
 export function jsonRows(
   m: ServedModel,
-  keys: readonly string[],
+  keys: readonly string[] | undefined,
   values: unknown[],
   limits?: PredictLimits,
-): { x: Float32Array; n: number } {
-  const allFeatures = keys.every((k) => m.featureIndex.has(k));
-  if (allFeatures && keys.length === m.width) return normalisedRows(m, keys, values, limits);
-  const t = m.params.transform;
-  if (t && m.rawNames && keys.every((k) => m.rawNames!.has(k))) return rawRows(m, t, keys, values, limits);
-  const unknown = keys.filter((k) => !m.featureIndex.has(k) && !m.rawNames?.has(k));
+): { x: Float32Array; n: number; single: boolean } {
+  if (!keys) return positionalRows(m, values, limits);
+  const { featureIndex, rawNames } = m.inputs;
+  const allFeatures = keys.every((k) => featureIndex.has(k));
+  if (allFeatures && keys.length === m.width) return featureRows(m, keys, values, limits);
+  if (rawNames && keys.every((k) => rawNames.has(k))) return rawRows(m, keys, values, limits);
+  const unknown = keys.filter((k) => !featureIndex.has(k) && !rawNames?.has(k));
+  // TFaaS ignores keys and reads values by position: so do we when no key names an input
+  if (unknown.length === keys.length) return positionalRows(m, values, limits, keys);
   if (unknown.length) {
-    const names = [...m.featureIndex.keys(), ...(m.rawNames?.keys() ?? [])];
+    const names = [...featureIndex.keys(), ...(rawNames?.keys() ?? [])];
     const hints = unknown
       .map((u) => [u, nearestNames(u, names)] as const)
       .filter(([, near]) => near.length)
@@ -132,14 +170,13 @@ export function jsonRows(
   }
   if (allFeatures)
     throw new UnprocessableError(`expected ${m.width} features, got ${keys.length}: ${describeInputs(m)}`);
-  throw new UnprocessableError(
-    `the keys mix normalised feature names and raw branch names; ${describeInputs(m)}`,
-  );
+  throw new UnprocessableError(`the keys mix feature names and raw branch names; ${describeInputs(m)}`);
 }
 
 /**
- * TFaaS `/json`: probabilities for one row or a batch. Keys naming the bundle's features (in any
- * order) take normalised values as they are; keys naming raw branches go through the bundle's transform.
+ * TFaaS `/json`: outputs for one row or a batch. Keys naming the model's features (in any order)
+ * take those columns; keys naming raw branches go through the bundle's mapping or transform; no
+ * keys, or keys naming nothing the model knows, mean values by position.
  */
 export async function predictJson(
   cache: ModelCache,
@@ -149,17 +186,26 @@ export async function predictJson(
   const b = body as Partial<JsonPredictRequest> | null;
   if (!b || typeof b !== 'object' || Array.isArray(b))
     bad('the request', body, 'an object {keys, values, model}');
-  if (typeof b.model !== 'string' || !b.model) bad('"model"', b.model, 'the name of a model');
+  const model = b.model ?? b.name;
+  if (typeof model !== 'string' || !model) bad('"model" (or "name")', model, 'the name of a model');
+  if (b.model !== undefined && b.name !== undefined && b.model !== b.name)
+    throw new InvalidInputError(
+      `"model" (${JSON.stringify(b.model)}) and "name" (${JSON.stringify(b.name)}) differ: send one`,
+    );
   if (b.version !== undefined && typeof b.version !== 'string')
     bad('"version"', b.version, 'a version string');
-  const { keys, values } = b;
-  if (!Array.isArray(keys) || !keys.length || !keys.every((k) => typeof k === 'string'))
-    bad('"keys"', keys, 'a non-empty list of input names');
-  if (new Set(keys).size !== keys.length)
-    throw new InvalidInputError(`"keys" names ${keys.find((k, i) => keys.indexOf(k) !== i)} twice`);
+  const { values } = b;
+  // TFaaS reads values by position whatever the keys: empty keys are no keys
+  const keys = Array.isArray(b.keys) && b.keys.length === 0 ? undefined : b.keys;
+  if (keys !== undefined) {
+    if (!Array.isArray(keys) || !keys.length || !keys.every((k) => typeof k === 'string'))
+      bad('"keys"', keys, 'a non-empty list of input names');
+    if (new Set(keys).size !== keys.length)
+      throw new InvalidInputError(`"keys" names ${keys.find((k, i) => keys.indexOf(k) !== i)} twice`);
+  }
   if (!Array.isArray(values) || !values.length) bad('"values"', values, 'a row of values or a list of rows');
-  return cache.use(b.model, b.version, async (m) => {
-    const { x, n } = jsonRows(m, keys, values, limits);
-    return perRow(m, await scoreRows(m, x, n));
+  return cache.use(model, b.version, async (m) => {
+    const { x, n, single } = jsonRows(m, keys, values, limits);
+    return perRow(m, await scoreRows(m, x, n), single);
   });
 }

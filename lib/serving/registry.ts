@@ -2,7 +2,8 @@ import { BundleStore, completeVersions } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { type UploadLimits, unpackBundle } from './bundle-upload.js';
+import { bundleFromFiles, type UnpackedBundle, type UploadLimits, unpackBundle } from './bundle-upload.js';
+import { listEntry, type ModelListEntry } from './tfaas.js';
 
 const PLOT = /^[a-z0-9_-]+$/;
 
@@ -18,6 +19,8 @@ export interface ModelDescription {
   metrics: Record<string, unknown>;
   /** plot names of the latest version, for `plot(name, latest, file)` */
   plots: string[];
+  /** the latest version's ONNX input mapping, when it has model.onnx */
+  onnx?: BundleParams['onnx'];
 }
 
 export interface UploadResult {
@@ -42,15 +45,18 @@ export class ModelRegistry {
     return this.bundles.versions(name);
   }
 
-  /** The latest params.json of every model (TFaaS's `GET /models`), sorted by name. */
-  async listModels(): Promise<BundleParams[]> {
+  /** Every model's latest version as TFaaS lists it (`GET /models`, TFParams and ours), sorted by name. */
+  async listModels(): Promise<ModelListEntry[]> {
     const all = await Promise.all(
       (await this.bundles.names()).map(async (n) => {
         const v = await this.bundles.latest(n);
-        return v ? this.bundles.params(n, v) : undefined;
+        const p = v ? await this.bundles.params(n, v) : undefined;
+        return p && listEntry(p);
       }),
     );
-    return all.filter((p): p is BundleParams => p !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    return all
+      .filter((p): p is ModelListEntry => p !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async describeModel(name: string): Promise<ModelDescription> {
@@ -70,6 +76,7 @@ export class ModelRegistry {
       classes: p.classes,
       metrics: p.metrics,
       plots: BundleStore.plots(files.get(latest)),
+      onnx: p.onnx,
     };
   }
 
@@ -102,12 +109,20 @@ export class ModelRegistry {
    * Everything is validated (paths, sizes, params.json, the model loads) before the first write.
    */
   async uploadBundle(
-    name: string,
+    name: string | undefined,
     tarGz: Uint8Array,
     limits: UploadLimits = { maxBytes: 64 * 1024 * 1024 },
   ): Promise<UploadResult> {
-    const b = await unpackBundle(name, tarGz, limits);
-    const { version } = b.params;
+    return this.publishUpload(await unpackBundle(name, tarGz, limits));
+  }
+
+  /** A bundle's files from TFaaS's upload form, validated and stored like a tar.gz's. */
+  async uploadFiles(name: string, files: Map<string, Uint8Array>): Promise<UploadResult> {
+    return this.publishUpload(await bundleFromFiles(name, files));
+  }
+
+  private async publishUpload(b: UnpackedBundle): Promise<UploadResult> {
+    const { name, version } = b.params;
     await this.bundles.write(b);
     await this.bundles.publish(name, version);
     return { name, version, features: b.params.features, classes: b.params.classes, ignored: b.ignored };

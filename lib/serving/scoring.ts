@@ -1,29 +1,22 @@
-import * as tf from '@tensorflow/tfjs';
+import { splitRows } from './engines/engine.js';
 import type { ServedModel } from './model-cache.js';
 
-/** Rows per model call: bounds the size of one tensor and the time one call holds the thread. */
+/** Rows per engine call: bounds the size of one tensor and the time one call holds the thread. */
 const CHUNK = 8192;
-/** Requests up to this many rows may be merged with others into one model call. */
+/** Requests up to this many rows may be merged with others into one engine call. */
 const MERGE_ROWS = 256;
 
-/** Probabilities of n rows: n × outputs floats (one tidy, one dataSync per 8192 rows). */
-export function scores(m: ServedModel, x: Float32Array, n: number): Float32Array {
-  const run = (from: number, rows: number): Float32Array => {
-    const t = tf.tidy(
-      () =>
-        // one batch per call: predict's default of 32 rows slices the input, and every slice
-        // is a copy out of the wasm heap (most of the time of a 10,000-row request)
-        m.model.predict(tf.tensor2d(x.subarray(from * m.width, (from + rows) * m.width), [rows, m.width]), {
-          batchSize: rows,
-        }) as tf.Tensor,
-    );
-    const out = t.dataSync() as Float32Array;
-    t.dispose();
-    return out;
-  };
+const rowWidth = (m: ServedModel) => m.engine.inputWidths.reduce((a, b) => a + b, 0);
+
+/** Outputs of n engine rows (every input side by side): n × outputs floats, 8192 rows per call. */
+export async function scores(m: ServedModel, x: Float32Array, n: number): Promise<Float32Array> {
+  const { engine } = m;
+  const w = rowWidth(m);
+  const run = (from: number, rows: number) =>
+    engine.predict(splitRows(x.subarray(from * w, (from + rows) * w), engine.inputWidths, rows), rows);
   if (n <= CHUNK) return run(0, n);
   const out = new Float32Array(n * m.outputs);
-  for (let at = 0; at < n; at += CHUNK) out.set(run(at, Math.min(CHUNK, n - at)), at * m.outputs);
+  for (let at = 0; at < n; at += CHUNK) out.set(await run(at, Math.min(CHUNK, n - at)), at * m.outputs);
   return out;
 }
 
@@ -36,9 +29,9 @@ interface Waiting {
 
 /**
  * Small requests for one model that arrive in the same turn of the event loop, answered by one
- * model call. A model call costs about the same for 1 row as for 100 (the per-call overhead of
- * tfjs dominates), so under concurrent load this is where single-row throughput comes from; an
- * idle server adds only a setImmediate of latency.
+ * engine call. A call costs about the same for 1 row as for 100 (the per-call overhead dominates),
+ * so under concurrent load this is where single-row throughput comes from; an idle server adds
+ * only a setImmediate of latency.
  */
 class Batch {
   private waiting: Waiting[] = [];
@@ -61,32 +54,35 @@ class Batch {
     if (batch.length === 0) return;
     this.waiting = [];
     this.rows = 0;
-    try {
-      const { width, outputs } = this.m;
-      let x = batch[0].x;
-      if (batch.length > 1) {
-        x = new Float32Array(rows * width);
-        let at = 0;
-        for (const w of batch) {
-          x.set(w.x.subarray(0, w.n * width), at);
-          at += w.n * width;
-        }
-      }
-      const p = scores(this.m, x, rows);
+    const width = rowWidth(this.m);
+    const { outputs } = this.m;
+    let x = batch[0].x;
+    if (batch.length > 1) {
+      x = new Float32Array(rows * width);
       let at = 0;
       for (const w of batch) {
-        w.resolve(batch.length > 1 ? p.slice(at, at + w.n * outputs) : p);
-        at += w.n * outputs;
+        x.set(w.x.subarray(0, w.n * width), at);
+        at += w.n * width;
       }
-    } catch (err) {
-      for (const w of batch) w.reject(err);
     }
+    scores(this.m, x, rows).then(
+      (p) => {
+        let at = 0;
+        for (const w of batch) {
+          w.resolve(batch.length > 1 ? p.slice(at, at + w.n * outputs) : p);
+          at += w.n * outputs;
+        }
+      },
+      (err) => {
+        for (const w of batch) w.reject(err);
+      },
+    );
   }
 }
 
 const batches = new WeakMap<ServedModel, Batch>();
 
-/** Probabilities of n rows; small requests share model calls with concurrent ones (see Batch). */
+/** Outputs of n engine rows; small requests share engine calls with concurrent ones (see Batch). */
 export function scoreRows(m: ServedModel, x: Float32Array, n: number): Promise<Float32Array> {
   if (n > MERGE_ROWS) return Promise.resolve().then(() => scores(m, x, n));
   let b = batches.get(m);

@@ -18,6 +18,7 @@ import { serializeModel } from '../training/model-io.js';
 import { parseModelDefinition } from '../training/model-schema.js';
 import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from '../training/plots.js';
 import { type EpochMetrics, type Progress, predictRows, trainModel } from '../training/train.js';
+import { exportVerified } from './onnx-export.js';
 
 export interface TrainingJobDeps {
   dataset: DatasetDeps;
@@ -142,6 +143,16 @@ export async function runTrainingJob(
         `${name}: scores on the test split`,
       );
     const timestamp = new Date().toISOString();
+    const version = newVersion(new Date(timestamp));
+    const transform = transformSpecOf(ds);
+    // the model as ONNX too, encoding inside, checked against TensorFlow.js on the test split
+    const exported = await exportVerified(
+      res.model,
+      transform,
+      { files: ds.files, file: res.test.file!, entry: res.test.entry!, scores: testScores },
+      deps.dataset,
+      { name, version },
+    );
     const params: BundleParams = {
       name,
       model: 'model.json',
@@ -150,11 +161,12 @@ export async function runTrainingJob(
       outputNode: res.model.outputs[0].name,
       description: `${def.kind === 'keras' ? 'Keras topology' : 'MLP'} trained by mlaas4hep on ${ds.files.length} file(s), ${ds.plan.total} events`,
       timestamp,
-      version: newVersion(new Date(timestamp)),
+      version,
       features: ds.layout.names,
       classes: ds.classes,
-      transform: transformSpecOf(ds),
-      metrics: { test: { ...metrics, histograms: undefined }, history: res.history },
+      transform,
+      onnx: exported.section,
+      metrics: { test: { ...metrics, histograms: undefined }, history: res.history, onnx: exported.report },
       workflow: w,
       datasetFingerprint: ds.specs.key,
       backend: deps.backend,
@@ -163,7 +175,7 @@ export async function runTrainingJob(
     const bundles = new BundleStore(deps.store);
     const model = await serializeModel(res.model);
     await deps.claim?.({ name, version: params.version });
-    await bundles.write({ params, ...model, extras });
+    await bundles.write({ params, ...model, onnx: exported.onnx, extras });
     await bundles.publish(name, params.version);
     outcome.version = params.version;
     return outcome;

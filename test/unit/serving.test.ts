@@ -8,7 +8,7 @@ import type { BundleParams } from '../../lib/bundles/params.js';
 import { type BranchSpec, featureLayout } from '../../lib/dataset/features.js';
 import type { TransformSpec } from '../../lib/dataset/transform.js';
 import { BundleTooLargeError, MlaasError } from '../../lib/errors.js';
-import { ModelCache } from '../../lib/serving/model-cache.js';
+import { ModelCache, type ServedModel } from '../../lib/serving/model-cache.js';
 import { infer, metadata } from '../../lib/serving/open-inference.js';
 import { predictJson } from '../../lib/serving/predict.js';
 import { ModelRegistry } from '../../lib/serving/registry.js';
@@ -384,7 +384,7 @@ describe('model cache', () => {
     await cache.ready('lru3');
     expect(cache.stats()).toMatchObject({ models: 2, evictions: 1 });
     await new Promise((r) => setImmediate(r));
-    expect(() => direct(victim.model, [[0, 0, 0, 0]])).toThrow();
+    await expect(victim.engine.predict([new Float32Array(4)], 1)).rejects.toThrow();
     const hits = cache.stats().hits;
     await cache.ready('lru1');
     expect(cache.stats().hits).toBe(hits + 1);
@@ -396,16 +396,17 @@ describe('model cache', () => {
     const probe = new ModelCache(store);
     await probe.ready('lru1');
     const cache = new ModelCache(store, { maxBytes: Math.floor(probe.stats().bytes * 1.5) });
-    let held: tf.LayersModel | undefined;
+    let held: ServedModel | undefined;
     const p = await cache.use('lru1', undefined, async (m) => {
-      held = m.model;
+      held = m;
       await cache.ready('lru2'); // evicts lru1
       await new Promise((r) => setImmediate(r));
-      return direct(m.model, [[0.5, 0.5, 0.5, 0.5]])[0];
+      return (await m.engine.predict([Float32Array.of(0.5, 0.5, 0.5, 0.5)], 1))[0];
     });
     expect(p).toBeCloseTo(direct(makeModel(1), [[0.5, 0.5, 0.5, 0.5]])[0], 6);
     expect(cache.stats()).toMatchObject({ models: 1, evictions: 1 });
-    expect(() => direct(held!, [[0, 0, 0, 0]])).toThrow();
+    await new Promise((r) => setImmediate(r));
+    await expect(held!.engine.predict([new Float32Array(4)], 1)).rejects.toThrow();
   });
 });
 
@@ -573,10 +574,10 @@ describe('serving under concurrent load', () => {
     const cache = new ModelCache(store);
     const calls = await cache.use('batched', undefined, (m) => {
       const spy = { n: 0 };
-      const predict = m.model.predict.bind(m.model);
-      m.model.predict = (x, args) => {
+      const predict = m.engine.predict.bind(m.engine);
+      m.engine.predict = (x, rows) => {
         spy.n++;
-        return predict(x, args);
+        return predict(x, rows);
       };
       return spy;
     });

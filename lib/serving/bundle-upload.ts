@@ -12,6 +12,7 @@ import { initBackend } from '../training/backend.js';
 import { loadModel } from '../training/model-io.js';
 import { checkOnnxUpload, type OnnxPart, onnxPath, tensorflowGraphError } from './onnx-upload.js';
 import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
+import { checkWeightSpecs, topologyWeights } from './weights-manifest.js';
 
 export interface UploadLimits {
   /** most bytes of file content once unpacked */
@@ -47,17 +48,7 @@ function bundleRoot(files: TarFile[]): { files: Map<string, Uint8Array>; top?: s
   return { files: new Map(kept.map((f) => [f.path.slice(strip), f.data])), top };
 }
 
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
-
-function expectedWeightBytes(specs: tf.io.WeightsManifestEntry[]): number | undefined {
-  let total = 0;
-  for (const s of specs) {
-    const per = BYTES[s.quantization?.dtype ?? s.dtype];
-    if (per === undefined) return undefined; // strings: variable length
-    total += s.shape.reduce((a, b) => a * b, 1) * per;
-  }
-  return total;
-}
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /**
  * Unpacks and validates a TFaaS-style bundle (tar.gz of params.json, a TensorFlow.js layers
@@ -148,17 +139,19 @@ export async function bundleFromFiles(name: string, files: Map<string, Uint8Arra
       used.add(path);
     }
   const weightSpecs = mj.weightsManifest.flatMap((g) => g.weights ?? []);
-  const weights = new Uint8Array(shards.reduce((s, b) => s + b.length, 0));
+  // everything TensorFlow.js would allocate, checked against the archive before it allocates it
+  const declared = checkWeightSpecs(weightSpecs, sum(shards.map((b) => b.length)), modelPath);
+  const built = topologyWeights(mj.modelTopology, modelPath);
+  if (built !== declared)
+    throw new InvalidInputError(
+      `${modelPath}: its layers hold ${built} weights but its weights manifest lists ${declared}`,
+    );
+  const weights = new Uint8Array(sum(shards.map((b) => b.length)));
   let at = 0;
   for (const b of shards) {
     weights.set(b, at);
     at += b.length;
   }
-  const expected = expectedWeightBytes(weightSpecs);
-  if (weightSpecs.length === 0 || (expected !== undefined && expected !== weights.length))
-    throw new InvalidInputError(
-      `the weights hold ${weights.length} bytes but ${modelPath} describes ${expected ?? 0}`,
-    );
 
   await initBackend();
   let model: tf.LayersModel;

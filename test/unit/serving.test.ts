@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleParams } from '../../lib/bundles/params.js';
@@ -13,10 +13,13 @@ import { infer, metadata } from '../../lib/serving/open-inference.js';
 import { predictJson } from '../../lib/serving/predict.js';
 import { ModelRegistry } from '../../lib/serving/registry.js';
 import { readTar } from '../../lib/serving/tar.js';
+import { checkWeightSpecs, topologyWeights } from '../../lib/serving/weights-manifest.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { initBackend } from '../../lib/training/backend.js';
+import { serializeModel } from '../../lib/training/model-io.js';
 import { saveBundle } from '../helpers/bundles.js';
+import { type TarEntry, tarGz } from '../helpers/tar.js';
 
 const BRANCHES: Record<string, BranchSpec> = {
   a: { min: 0, max: 10, jagged: false, jdim: 0 },
@@ -100,43 +103,6 @@ async function status(p: Promise<unknown>): Promise<{ status: number; message: s
     throw err;
   }
   throw new Error('expected an error');
-}
-
-// ---- a hand-written ustar writer for the upload tests ----
-function tarHeader(name: string, size: number, type = '0', link = ''): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (s: string, at: number) => h.set(new TextEncoder().encode(s), at);
-  put(name, 0);
-  put('0000644\0', 100);
-  put('0000000\0', 108);
-  put('0000000\0', 116);
-  put(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  put('00000000000\0', 136);
-  put('        ', 148);
-  put(type, 156);
-  put(link, 157);
-  put('ustar\0', 257);
-  put('00', 263);
-  const sum = h.reduce((s, b) => s + b, 0);
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
-type TarEntry = { name: string; data?: string | Uint8Array; type?: string; link?: string };
-
-function tarGz(entries: TarEntry[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const e of entries) {
-    const data =
-      typeof e.data === 'string' ? new TextEncoder().encode(e.data) : (e.data ?? new Uint8Array(0));
-    parts.push(
-      tarHeader(e.name, data.length, e.type, e.link),
-      data,
-      new Uint8Array((512 - (data.length % 512)) % 512),
-    );
-  }
-  parts.push(new Uint8Array(1024));
-  return gzipSync(Buffer.concat(parts));
 }
 
 /** A TFaaS-style bundle of `model` under a folder: TFaaS params + features, weights in two shards. */
@@ -587,5 +553,79 @@ describe('serving under concurrent load', () => {
     );
     for (const [i, r] of rows.entries()) expect(got[i][0]).toBeCloseTo(direct(model, [r])[0], 6);
     expect(calls.n).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('weights manifest and topology checks', () => {
+  const dense = (units: number, extra: Record<string, unknown> = {}) => ({
+    class_name: 'Dense',
+    config: { name: `d${units}`, units, ...extra },
+  });
+  const seq = (...layers: unknown[]) => ({ class_name: 'Sequential', config: { name: 's', layers } });
+
+  it('count the weights of the topologies trained and exported here, as TensorFlow.js builds them', async () => {
+    const m = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [7], units: 5, activation: 'relu' }),
+        tf.layers.batchNormalization(),
+        tf.layers.dropout({ rate: 0.1 }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    const { modelTopology } = JSON.parse((await serializeModel(m)).modelJson);
+    expect(topologyWeights(modelTopology, 'model.json')).toBe(m.countParams());
+    m.dispose();
+  });
+
+  it('count a functional model with a concatenation, and refuse layer classes they cannot count', () => {
+    const fn = {
+      class_name: 'Model',
+      config: {
+        layers: [
+          { class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: [null, 3] } },
+          { ...dense(2), name: 'd2', inbound_nodes: [[['in', 0, 0, {}]]] },
+          {
+            class_name: 'Concatenate',
+            name: 'c',
+            config: { name: 'c' },
+            inbound_nodes: [
+              [
+                ['in', 0, 0, {}],
+                ['d2', 0, 0, {}],
+              ],
+            ],
+          },
+          { ...dense(1), name: 'd1', inbound_nodes: [[['c', 0, 0, {}]]] },
+        ],
+      },
+    };
+    expect(topologyWeights(fn, 'model.json')).toBe(3 * 2 + 2 + 5 * 1 + 1);
+    expect(() => topologyWeights(seq({ class_name: 'Conv2D', config: {} }), 'model.json')).toThrow(
+      /class "Conv2D", which cannot be uploaded here/,
+    );
+    expect(() => topologyWeights(seq(dense(4)), 'model.json')).toThrow(/no known input width/);
+    expect(() =>
+      topologyWeights(seq(dense(70_000, { batch_input_shape: [null, 70_000] }), dense(70_000)), 'model.json'),
+    ).toThrow(/more than 2147483648 weights/);
+  });
+
+  it('refuse string and unknown dtypes, shapes that are not whole numbers, and bytes the archive does not hold', () => {
+    const w = (dtype: string, shape: unknown, quantization?: unknown) =>
+      ({ name: 'k', dtype, shape, quantization }) as tf.io.WeightsManifestEntry;
+    expect(checkWeightSpecs([w('float32', [2, 3])], 24, 'model.json')).toBe(6);
+    expect(checkWeightSpecs([w('float32', [4], { dtype: 'uint8', min: 0, scale: 1 })], 4, 'model.json')).toBe(
+      4,
+    );
+    expect(() => checkWeightSpecs([w('string', [1e9])], 4, 'model.json')).toThrow(/dtype "string"/);
+    expect(() => checkWeightSpecs([w('complex64', [1])], 8, 'model.json')).toThrow(/dtype "complex64"/);
+    expect(() => checkWeightSpecs([w('float32', [1.5])], 4, 'model.json')).toThrow(/no valid shape/);
+    expect(() => checkWeightSpecs([w('float32', [65536, 65536, 2])], 4, 'model.json')).toThrow(
+      /more than 2147483648 values/,
+    );
+    expect(() => checkWeightSpecs([w('float32', [3])], 8, 'model.json')).toThrow(
+      /the weights hold 8 bytes but model.json describes 12/,
+    );
+    expect(() => checkWeightSpecs([], 0, 'model.json')).toThrow(/lists no weights/);
   });
 });

@@ -5,20 +5,32 @@ import { parse, required } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
-const USAGE = 'mlaas4hep run-job --store <dir | s3://bucket/prefix> --job <id>';
+const USAGE = 'mlaas4hep run-job --store <dir | s3://bucket/prefix> --job <id> [--retry]';
 
 /**
  * The trainer's container entry: runs one job from the store. SIGTERM (scale-in, spot reclaim)
  * stops training at the next batch and records the job as interrupted, so it can resume.
+ * `serve` runs each job this way in a child process; --retry puts a job that failed by our fault
+ * back to queued (the queue's consumer gives it another attempt).
  */
 export async function runJobCommand(argv: string[], out: NodeJS.WritableStream): Promise<void> {
-  const { values } = parse(argv, { store: { type: 'string' }, job: { type: 'string' } }, USAGE);
+  const { values } = parse(
+    argv,
+    { store: { type: 'string' }, job: { type: 'string' }, retry: { type: 'boolean' } },
+    USAGE,
+  );
   const store = storeAt(required(values.store, '--store', USAGE));
   const backend = await initBackend();
   const shutdown = new AbortController();
   const onSignal = () => shutdown.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // forked by serve: a parent that is gone (killed) takes its job's trainer with it
+  const orphaned = () => {
+    onSignal();
+    setTimeout(() => process.exit(1), 5000).unref();
+  };
+  process.once('disconnect', orphaned);
   try {
     const rec = await runJob(required(values.job, '--job', USAGE), {
       jobs: new JobStore(store),
@@ -26,6 +38,7 @@ export async function runJobCommand(argv: string[], out: NodeJS.WritableStream):
       dataset: datasetDeps(),
       backend,
       shutdown: shutdown.signal,
+      retry: values.retry,
       log: (line) => process.stderr.write(`${JSON.stringify({ level: 'error', message: line })}\n`),
     });
     out.write(`${JSON.stringify({ job: rec.id, status: rec.status, model: rec.model, error: rec.error })}\n`);
@@ -33,5 +46,8 @@ export async function runJobCommand(argv: string[], out: NodeJS.WritableStream):
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('disconnect', orphaned);
+    // the channel to serve would keep this process alive
+    process.disconnect?.();
   }
 }

@@ -1,22 +1,25 @@
 import cluster from 'node:cluster';
+import { resolve } from 'node:path';
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { MisconfiguredError } from '../../lib/errors.js';
 import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
+import { JobStore } from '../../lib/jobs/job-store.js';
 import { type ServiceConfig, serviceConfigFromEnv } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
-import { initBackend } from '../../lib/training/backend.js';
+import { childTrainer, trainerLimitsFromEnv } from '../../lib/trainer/child-trainer.js';
 import { endpointFromEnv, int, parse } from './args.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { storeAt } from './stores.js';
-import { datasetDeps } from './workflow.js';
 
 const USAGE =
   'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
 
 /**
  * The HTTP functions in one Node process (a VM or a pod), against a local folder or S3, an
- * in-process queue or SQS, with a trainer in-process unless --no-worker. Tokens are verified
+ * in-process queue or SQS, and unless --no-worker a queue consumer that trains each job in a child
+ * process (memory-limited by MLAAS4HEP_TRAINER_HEAP_MB / _WASM_MB). Tokens are verified
  * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, only with MLAAS4HEP_DEV_ISSUER=1, against
  * a development issuer whose token is printed. --workers N serves from N processes (see serveCluster).
  */
@@ -52,15 +55,34 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   // development keys from the environment: a cluster's primary (or the local stack) made them
   const verifier = dev && !process.env.MLAAS4HEP_DEV_JWKS ? undefined : verifierFromEnv();
   const endpoint = endpointFromEnv('SQS');
+  const log = bufferedStdoutLog();
   const queue = values.queue
     ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
     : undefined;
+  const store = storeAt(values.store!);
+  // each job trains in a child process of its own (run-job), never on this event loop
+  const limits = trainerLimits();
   const worker =
     values['no-worker'] || !runsTrainer()
       ? undefined
-      : { dataset: datasetDeps(), backend: await initBackend() };
+      : {
+          run: childTrainer(new JobStore(store), {
+            entry: process.argv[1],
+            execArgv: process.execArgv,
+            args: (id, retry) => [
+              'run-job',
+              '--store',
+              storeLocation(values.store!),
+              '--job',
+              id,
+              ...(retry ? ['--retry'] : []),
+            ],
+            ...limits,
+            log: log,
+          }),
+        };
   const stack = await startStack({
-    store: storeAt(values.store!),
+    store,
     queue,
     verifier,
     port: int('port', values.port),
@@ -68,11 +90,11 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     worker,
     rateLimits: config.rateLimits,
     allowedSources: config.allowedSources,
-    log: bufferedStdoutLog(),
+    log,
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n${policy(config)}\n`,
+    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config)}\n`,
   );
   if (stack.token) {
     out.write(
@@ -82,6 +104,18 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   await waitForSignal(stack);
   out.write('stopping\n');
 }
+
+/** The trainer's memory limits, named as a configuration error when malformed. */
+function trainerLimits() {
+  try {
+    return trainerLimitsFromEnv();
+  } catch (err) {
+    throw new MisconfiguredError(`configuration: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A local store as an absolute path: the trainer's child process may not share our folder's meaning. */
+const storeLocation = (s: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s));
 
 /** The limits in force, on the start line: an operator sees what MLAAS4HEP_* made of them. */
 function policy(c: ServiceConfig): string {

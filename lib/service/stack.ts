@@ -9,6 +9,7 @@ import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { JobRunner } from '../trainer/child-trainer.js';
 import { consumeQueue } from '../trainer/worker.js';
 import { routes } from './routes.js';
 import { Service, serviceConfigFromEnv } from './service.js';
@@ -20,8 +21,11 @@ export interface StackOptions {
   verifier?: TokenVerifier;
   port?: number;
   host?: string;
-  /** runs a trainer on the queue in this process (needs the dataset I/O and a TensorFlow.js backend) */
-  worker?: { dataset: DatasetDeps; backend: string; pollMs?: number };
+  /**
+   * consumes the queue in this process: trains here (the dataset I/O and a TensorFlow.js backend;
+   * tests) or hands each job to a runner (`serve`: a child process per job, see childTrainer)
+   */
+  worker?: { dataset: DatasetDeps; backend: string; pollMs?: number } | { run: JobRunner };
   /** refuses sources outside an allow-list; default: `allowedSources` */
   checkSources?(files: string[]): void;
   /** prefixes workflows may read (403 beyond them); default MLAAS4HEP_ALLOWED_SOURCES, unset: any */
@@ -57,7 +61,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     ? consumeQueue(
         queue,
         service.jobs,
-        { models: o.store, dataset: o.worker.dataset, backend: o.worker.backend, pollMs: o.worker.pollMs },
+        'run' in o.worker
+          ? o.worker
+          : {
+              models: o.store,
+              dataset: o.worker.dataset,
+              backend: o.worker.backend,
+              pollMs: o.worker.pollMs,
+            },
         { signal: stop.signal, waitSeconds: 1, log: o.log },
       )
     : undefined;

@@ -3,6 +3,7 @@ import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { isWasmMemoryFault } from '../training/backend.js';
 import { runTrainingJob } from './job.js';
 import { type Publication, settlePublication } from './publication.js';
 
@@ -20,12 +21,16 @@ export interface TrainerDeps {
   log?(line: string): void;
 }
 
+const MEMORY =
+  'the model and its batches need more memory than the trainer has: use fewer or smaller layers, a smaller batch_size or chunk_size';
+
 /**
  * What the job's owner reads about a failure: the workflow's own errors, and which file or service
  * was unavailable; anything else (a bug, memory) stays in our logs.
  */
 function describeFailure(err: unknown): string {
   if (err instanceof MlaasError && err.expose) return err.message;
+  if (isWasmMemoryFault(err)) return MEMORY;
   if (err instanceof UnavailableError) return `temporarily unavailable: ${err.message}`;
   return 'internal error while training';
 }
@@ -149,7 +154,8 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
       return await jobs.get(id);
     }
     // the workflow's fault (a 4xx: invalid, file missing or corrupt) fails at once; ours may pass
-    const theirs = err instanceof MlaasError && err.expose && err.status < 500;
+    // (as is a model too big for the trainer's memory: another attempt would fail the same way)
+    const theirs = (err instanceof MlaasError && err.expose && err.status < 500) || isWasmMemoryFault(err);
     const message = describeFailure(err);
     deps.log?.(`job ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (!theirs && deps.retry) {

@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue, ReceivedMessage } from '../jobs/queue.js';
+import type { JobRunner } from './child-trainer.js';
 import { runJob, type TrainerDeps } from './trainer.js';
 
 export interface WorkerOptions {
@@ -30,7 +31,8 @@ export interface WorkerOptions {
 export async function consumeQueue(
   queue: JobQueue,
   jobs: JobStore,
-  deps: Omit<TrainerDeps, 'jobs' | 'shutdown'>,
+  /** what trains a job: in this process (the trainer's dependencies), or a runner (a child process) */
+  deps: Omit<TrainerDeps, 'jobs' | 'shutdown'> | { run: JobRunner },
   options: WorkerOptions = {},
 ): Promise<number> {
   const visibility = options.visibilitySeconds ?? 300;
@@ -105,7 +107,10 @@ export async function consumeQueue(
     try {
       const maxReceives = options.maxReceives ?? 3;
       const retry = msg.receiveCount < maxReceives;
-      const rec = await runJob(jobId, { ...deps, jobs, shutdown: options.signal, retry });
+      const rec =
+        'run' in deps
+          ? await deps.run(jobId, { retry, signal: options.signal })
+          : await runJob(jobId, { ...deps, jobs, shutdown: options.signal, retry });
       log({ level: 'info', message: 'job ended', jobId, status: rec.status, receiveCount: msg.receiveCount });
       if (rec.status === 'interrupted') await queue.release(msg);
       else if (rec.status === 'running')

@@ -43,3 +43,19 @@ export function initBackend(
   })();
   return chosen;
 }
+
+/**
+ * Whether an error is WebAssembly running out of (or corrupting) its memory: a grow beyond the
+ * limit, an allocation TensorFlow.js could not make, or an access out of bounds. After the last,
+ * the module's memory cannot be trusted again.
+ */
+export function isWasmMemoryFault(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return (
+    // WebAssembly.RuntimeError: a trap (out-of-bounds access, unreachable) inside the module
+    (err instanceof Error && err.name === 'RuntimeError') ||
+    /memory access out of bounds|WebAssembly\.Memory|Out of memory|Array buffer allocation failed|Maximum memory size exceeded|could not allocate memory/i.test(
+      message,
+    )
+  );
+}

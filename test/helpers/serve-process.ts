@@ -6,7 +6,7 @@ export interface ServeProcess {
   token: string;
   /** everything the process printed, stdout and stderr */
   output(): string;
-  /** SIGTERM, then SIGKILL if it has not exited within 5 s; resolves with the exit code */
+  /** SIGTERM, then SIGKILL if it has not exited within 15 s; resolves with the exit code */
   stop(): Promise<number | null>;
 }
 
@@ -41,7 +41,7 @@ export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): P
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;
       clearTimeout(kill);
       return code;

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, startServe, underWatch } from '../helpers/serve-process.js';
+import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
+import { type ServeProcess, startServe, underWatch, watchHealth } from '../helpers/serve-process.js';
 import { tarGz } from '../helpers/tar.js';
 
 /**
@@ -15,7 +16,11 @@ let srv: ServeProcess;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-hostile-'));
-  srv = await startServe(['--store', dir, '--no-worker']);
+  // a small tensor memory for the trainer, so a model too big for it is quick to find out
+  srv = await startServe(['--store', dir], {
+    MLAAS4HEP_ALLOWED_SOURCES: `${SYNTH_DIR}/`,
+    MLAAS4HEP_TRAINER_WASM_MB: '128',
+  });
 });
 afterAll(async () => {
   await srv?.stop();
@@ -99,5 +104,88 @@ describe('uploads that could wedge serve', () => {
     const weights = new Uint8Array(new Float32Array([0.1, 0.2, 0.3, 0.4, 0]).buffer);
     const res = await upload('fine', bundle(model, weights));
     expect([res.status, res.text]).toEqual([201, expect.stringContaining('"name":"fine"')]);
+  });
+});
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${srv.url}${path}`, {
+    method,
+    headers: { ...auth(), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(2000),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function waitForJob(id: string, until: (status: string) => boolean): Promise<Record<string, unknown>> {
+  for (;;) {
+    const { json } = await call('GET', `/jobs/${id}`);
+    if (until(json.status as string)) return json;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+const files = [join(SYNTH_DIR, 'signal.root'), join(SYNTH_DIR, 'background.root')];
+
+describe.runIf(hasShared)('training beside the API', () => {
+  it('keeps health and GET /jobs/{id} answering within 2 s while a chunk_size: 1 job trains', async () => {
+    const dog = watchHealth(health());
+    try {
+      const sub = await call('POST', '/submit', {
+        files,
+        labels: [1, 0],
+        params: { branch: 'Events', nevts: 20_000, chunk_size: 1, epochs: 1 },
+      });
+      expect(sub.status).toBe(202);
+      const id = sub.json.job_id as string;
+      await Promise.race([waitForJob(id, (s) => s === 'running'), dog.failed]);
+      // the job's own record, read while it trains: each within the 2 s `call` allows
+      for (let i = 0; i < 10; i++) {
+        const got = await Promise.race([call('GET', `/jobs/${id}`), dog.failed]);
+        expect(got.json.status).toBe('running');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect((await call('DELETE', `/jobs/${id}`)).status).toBe(200);
+      const end = await Promise.race([waitForJob(id, (s) => s !== 'running'), dog.failed]);
+      expect(end.status).toBe('cancelled');
+    } finally {
+      await dog.stop();
+    }
+    expect(dog.answers).toBeGreaterThan(5);
+  });
+
+  it('fails a job whose model outgrows the trainer memory, alone, with a reason its owner can act on', async () => {
+    const { result } = await underWatch(health(), async () => {
+      const sub = await call('POST', '/submit', {
+        name: 'too-wide',
+        files,
+        labels: [1, 0],
+        params: { branch: 'Events', nevts: 2_000, chunk_size: 1_000, epochs: 1 },
+        model: {
+          layers: [
+            { type: 'dense', units: 4096 },
+            { type: 'dense', units: 4096 },
+          ],
+        },
+      });
+      expect(sub.status).toBe(202);
+      return waitForJob(sub.json.job_id as string, (s) => s === 'failed' || s === 'succeeded');
+    });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/memory/);
+    expect(result.error).toMatch(/fewer or smaller layers/);
+    // and the service is whole: another job still trains to its end
+    const sub = await call('POST', '/submit', {
+      name: 'after',
+      files,
+      labels: [1, 0],
+      params: { branch: 'Events', nevts: 2_000, chunk_size: 1_000, epochs: 1 },
+    });
+    const after = await waitForJob(sub.json.job_id as string, (s) => s === 'failed' || s === 'succeeded');
+    expect([after.status, after.error]).toEqual(['succeeded', undefined]);
   });
 });

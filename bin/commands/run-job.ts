@@ -3,7 +3,7 @@ import { runJob } from '../../lib/trainer/trainer.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { parse, required } from './args.js';
 import { storeAt } from './stores.js';
-import { datasetDeps } from './workflow.js';
+import { trainerDatasetDeps } from './workflow.js';
 
 const USAGE = 'mlaas4hep run-job --store <dir | s3://bucket/prefix> --job <id> [--retry]';
 
@@ -35,7 +35,7 @@ export async function runJobCommand(argv: string[], out: NodeJS.WritableStream):
     const rec = await runJob(required(values.job, '--job', USAGE), {
       jobs: new JobStore(store),
       models: store,
-      dataset: datasetDeps(),
+      dataset: trainerDatasetDeps(),
       backend,
       shutdown: shutdown.signal,
       retry: values.retry,

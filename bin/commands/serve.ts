@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
@@ -14,7 +15,7 @@ import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { storeAt } from './stores.js';
 
 const USAGE =
-  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
+  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--data <dir>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
 
 /**
  * The HTTP functions in one Node process (a VM or a pod), against a local folder or S3, an
@@ -33,6 +34,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       host: { type: 'string', default: '127.0.0.1' },
       'no-worker': { type: 'boolean' },
       workers: { type: 'string', default: '1' },
+      data: { type: 'string' },
     },
     USAGE,
   );
@@ -60,6 +62,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
     : undefined;
   const store = storeAt(values.store!);
+  const location = storeLocation(values.store!);
+  // without an allow-list, workflows read the store and one data folder, named on the start line
+  const data = values.data ? resolve(values.data) : isUrl(location) ? undefined : join(location, 'data');
+  const sources = config.allowedSources ?? [
+    isUrl(location) ? `${location.replace(/\/$/, '')}/` : `${location}/`,
+  ];
+  if (!config.allowedSources && data) {
+    await mkdir(data, { recursive: true });
+    if (!data.startsWith(`${location}/`)) sources.push(`${data}/`);
+  }
   // each job trains in a child process of its own (run-job), never on this event loop
   const limits = trainerLimits();
   const worker =
@@ -69,16 +81,11 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
           run: childTrainer(new JobStore(store), {
             entry: process.argv[1],
             execArgv: process.execArgv,
-            args: (id, retry) => [
-              'run-job',
-              '--store',
-              storeLocation(values.store!),
-              '--job',
-              id,
-              ...(retry ? ['--retry'] : []),
-            ],
+            args: (id, retry) => ['run-job', '--store', location, '--job', id, ...(retry ? ['--retry'] : [])],
             ...limits,
-            log: log,
+            // the child holds every file it opens to the same sources as submit did
+            env: { ...process.env, MLAAS4HEP_ALLOWED_SOURCES: sources.join(',') },
+            log,
           }),
         };
   const stack = await startStack({
@@ -89,12 +96,12 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     host: values.host,
     worker,
     rateLimits: config.rateLimits,
-    allowedSources: config.allowedSources,
+    allowedSources: sources,
     log,
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config)}\n`,
+    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
   );
   if (stack.token) {
     out.write(
@@ -114,14 +121,17 @@ function trainerLimits() {
   }
 }
 
+const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 /** A local store as an absolute path: the trainer's child process may not share our folder's meaning. */
-const storeLocation = (s: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s));
+const storeLocation = (s: string) => (isUrl(s) ? s : resolve(s));
 
 /** The limits in force, on the start line: an operator sees what MLAAS4HEP_* made of them. */
-function policy(c: ServiceConfig): string {
+function policy(c: ServiceConfig, sources: string[], data: string | undefined): string {
   const rate = (l: { perMinute: number } | undefined) => (l ? `${l.perMinute}/min` : 'unlimited');
-  const sources = c.allowedSources ? c.allowedSources.join(', ') : 'any (MLAAS4HEP_ALLOWED_SOURCES unset)';
-  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources}`;
+  const why = c.allowedSources
+    ? 'MLAAS4HEP_ALLOWED_SOURCES'
+    : `the store${data ? ` and its data folder ${data}` : ''}; MLAAS4HEP_ALLOWED_SOURCES names others`;
+  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources.join(', ')} (${why}); loopback, private and link-local hosts refused unless named there`;
 }
 
 async function waitForSignal(stack: { stop(): Promise<void> }): Promise<void> {

@@ -5,7 +5,7 @@ import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { endpointFromEnv, int, parse, required } from './args.js';
 import { storeAt } from './stores.js';
-import { datasetDeps } from './workflow.js';
+import { trainerDatasetDeps } from './workflow.js';
 
 const USAGE =
   'mlaas4hep worker --store <dir | s3://bucket/prefix> --queue <sqs queue url> [--max-messages N] [--visibility SECONDS] [--dead-letter-queue <sqs queue url>]';
@@ -47,7 +47,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const handled = await consumeQueue(
     queue,
     new JobStore(store),
-    { models: store, dataset: datasetDeps(), backend },
+    { models: store, dataset: trainerDatasetDeps(), backend },
     {
       signal: stop.signal,
       maxMessages: int('max-messages', values['max-messages']),

@@ -5,6 +5,13 @@ import { DirectorySpecsCache } from '../../lib/dataset/cache.js';
 import { type Dataset, type DatasetDeps, prepareDataset } from '../../lib/dataset/dataset.js';
 import { parseWorkflow, type Workflow } from '../../lib/dataset/workflow.js';
 import { InvalidInputError } from '../../lib/errors.js';
+import {
+  guardDataset,
+  privateHostCheck,
+  type SourcePolicy,
+  sourcePolicy,
+} from '../../lib/jobs/source-policy.js';
+import { allowedSourcesFromEnv } from '../../lib/jobs/submit.js';
 import { openRoot } from '../../lib/root/index.js';
 import { listRootFiles } from '../../lib/root/source/folder.js';
 import { sourceOptions } from './args.js';
@@ -36,14 +43,30 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mlaas4hep', 'specs');
 }
 
-/** The CLI's I/O for datasets: local, HTTP and S3 files, and a specs cache on disk. */
-export function datasetDeps(): DatasetDeps {
-  const options = sourceOptions();
-  return {
+/**
+ * The CLI's I/O for datasets: local, HTTP and S3 files, and a specs cache on disk. With a `policy`
+ * (a trainer serving other people's workflows) every file is checked against it as it is opened and
+ * every remote host before it is contacted.
+ */
+export function datasetDeps(policy?: SourcePolicy): DatasetDeps {
+  const options = { ...sourceOptions(), checkHost: policy?.checkHost };
+  const deps: DatasetDeps = {
     openFile: (spec) => openRoot(spec, options),
     listFolder: (spec) => listRootFiles(spec, options),
     cache: new DirectorySpecsCache(cacheDir()),
   };
+  return policy ? guardDataset(deps, policy) : deps;
+}
+
+/**
+ * A trainer's dataset I/O (run-job, worker): MLAAS4HEP_ALLOWED_SOURCES when set (serve sets it for
+ * the trainers it starts), and loopback, private and link-local hosts refused unless it names them.
+ */
+export function trainerDatasetDeps(env: NodeJS.ProcessEnv = process.env): DatasetDeps {
+  const allowed = allowedSourcesFromEnv(env);
+  if (allowed) return datasetDeps(sourcePolicy(allowed));
+  const checkHost = privateHostCheck();
+  return datasetDeps({ allowed: [], checkSources: async () => {}, checkHost });
 }
 
 export function openDataset(w: Workflow): Promise<Dataset> {

@@ -11,7 +11,7 @@ export interface SubmitDeps {
   jobs: JobStore;
   queue: JobQueue;
   /** refuses sources outside an allow-list, in a deployment */
-  checkSources?(files: string[]): void;
+  checkSources?(files: string[]): void | Promise<void>;
 }
 
 const URL_PREFIX = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i;
@@ -107,7 +107,7 @@ export async function submitJob(
   const w = parseWorkflow(doc);
   // the model section too (422 naming the field), by a schema that loads no TensorFlow.js
   parseModelDefinition(w.model);
-  deps.checkSources?.(w.files);
+  await deps.checkSources?.(w.files);
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
     throw new InvalidInputError('Idempotency-Key must be 1 to 128 printable characters');
   }

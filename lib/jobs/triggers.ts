@@ -40,7 +40,7 @@ export class TriggerStore {
     name: string,
     doc: unknown,
     owner: string,
-    checkSources?: (files: string[]) => void,
+    checkSources?: (files: string[]) => void | Promise<void>,
   ): Promise<Trigger> {
     const r = TriggerSchema.safeParse(doc);
     if (!r.success) {
@@ -53,7 +53,7 @@ export class TriggerStore {
       // the files as the job will read them: /store/... names through the template's redirector
       const params = r.data.workflow.params as { redirector?: unknown } | undefined;
       const redirector = typeof params?.redirector === 'string' ? params.redirector : undefined;
-      checkSources(
+      await checkSources(
         files
           .filter((f): f is string => typeof f === 'string' && f !== '{object}')
           .map((f) => throughRedirector(f, redirector)),

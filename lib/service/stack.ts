@@ -7,7 +7,7 @@ import type { RateLimits } from '../http/rate-limit.js';
 import { stdoutLog } from '../http/request-logger.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
-import { sourceAllowList } from '../jobs/submit.js';
+import { sourcePolicy } from '../jobs/source-policy.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRunner } from '../trainer/child-trainer.js';
 import { consumeQueue } from '../trainer/worker.js';
@@ -27,7 +27,7 @@ export interface StackOptions {
    */
   worker?: { dataset: DatasetDeps; backend: string; pollMs?: number } | { run: JobRunner };
   /** refuses sources outside an allow-list; default: `allowedSources` */
-  checkSources?(files: string[]): void;
+  checkSources?(files: string[]): void | Promise<void>;
   /** prefixes workflows may read (403 beyond them); default MLAAS4HEP_ALLOWED_SOURCES, unset: any */
   allowedSources?: string[];
   /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
@@ -52,7 +52,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   // the same policy as the Lambda functions (functions/deps.ts), options taking precedence
   const config = serviceConfigFromEnv();
   const allowed = o.allowedSources ?? config.allowedSources;
-  const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
+  const checkSources = o.checkSources ?? (allowed ? sourcePolicy(allowed).checkSources : undefined);
   const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? stdoutLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
+import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
+import { hasShared, ROOT_DIR, SYNTH_DIR } from '../helpers/reference.js';
 import { type ServeProcess, startServe, underWatch, watchHealth } from '../helpers/serve-process.js';
 import { tarGz } from '../helpers/tar.js';
 
@@ -13,17 +14,21 @@ import { tarGz } from '../helpers/tar.js';
  */
 let dir: string;
 let srv: ServeProcess;
+let files: RangeServer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-hostile-'));
   // a small tensor memory for the trainer, so a model too big for it is quick to find out
+  // a server on 127.0.0.1 is refused unless the allow-list names it, as it does here
+  files = await startRangeServer({ root: ROOT_DIR, multiRange: true });
   srv = await startServe(['--store', dir], {
-    MLAAS4HEP_ALLOWED_SOURCES: `${SYNTH_DIR}/`,
+    MLAAS4HEP_ALLOWED_SOURCES: `${SYNTH_DIR}/,${files.url}/`,
     MLAAS4HEP_TRAINER_WASM_MB: '128',
   });
 });
 afterAll(async () => {
   await srv?.stop();
+  await files?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -129,14 +134,14 @@ async function waitForJob(id: string, until: (status: string) => boolean): Promi
   }
 }
 
-const files = [join(SYNTH_DIR, 'signal.root'), join(SYNTH_DIR, 'background.root')];
+const synth = [join(SYNTH_DIR, 'signal.root'), join(SYNTH_DIR, 'background.root')];
 
 describe.runIf(hasShared)('training beside the API', () => {
   it('keeps health and GET /jobs/{id} answering within 2 s while a chunk_size: 1 job trains', async () => {
     const dog = watchHealth(health());
     try {
       const sub = await call('POST', '/submit', {
-        files,
+        files: synth,
         labels: [1, 0],
         params: { branch: 'Events', nevts: 20_000, chunk_size: 1, epochs: 1 },
       });
@@ -162,7 +167,7 @@ describe.runIf(hasShared)('training beside the API', () => {
     const { result } = await underWatch(health(), async () => {
       const sub = await call('POST', '/submit', {
         name: 'too-wide',
-        files,
+        files: synth,
         labels: [1, 0],
         params: { branch: 'Events', nevts: 2_000, chunk_size: 1_000, epochs: 1 },
         model: {
@@ -181,11 +186,67 @@ describe.runIf(hasShared)('training beside the API', () => {
     // and the service is whole: another job still trains to its end
     const sub = await call('POST', '/submit', {
       name: 'after',
-      files,
+      files: synth,
       labels: [1, 0],
       params: { branch: 'Events', nevts: 2_000, chunk_size: 1_000, epochs: 1 },
     });
     const after = await waitForJob(sub.json.job_id as string, (s) => s === 'failed' || s === 'succeeded');
     expect([after.status, after.error]).toEqual(['succeeded', undefined]);
+  });
+});
+
+describe.runIf(hasShared)('sources', () => {
+  it('trains from an HTTP server on 127.0.0.1 that the allow-list names', async () => {
+    const sub = await call('POST', '/submit', {
+      name: 'over-http',
+      files: [`${files.url}/uproot-HZZ.root`, `${files.url}/uproot-HZZ-lz4.root`],
+      labels: [1, 0],
+      params: { branch: 'events', nevts: 1_000, chunk_size: 1_000, epochs: 1 },
+    });
+    expect(sub.status).toBe(202);
+    const end = await waitForJob(sub.json.job_id as string, (s) => s === 'failed' || s === 'succeeded');
+    expect([end.status, end.error]).toEqual(['succeeded', undefined]);
+  }, 120_000);
+});
+
+describe('serve without MLAAS4HEP_ALLOWED_SOURCES', () => {
+  let store: string;
+  let plain: ServeProcess;
+  beforeAll(async () => {
+    store = await mkdtemp(join(tmpdir(), 'mlaas4hep-default-'));
+    await mkdir(join(store, 'data'));
+    await symlink('/etc', join(store, 'data', 'etc'));
+    plain = await startServe(['--store', store, '--no-worker'], { MLAAS4HEP_ALLOWED_SOURCES: '' });
+  });
+  afterAll(async () => {
+    await plain?.stop();
+    await rm(store, { recursive: true, force: true });
+  });
+
+  const submit = async (f: string) => {
+    const res = await fetch(`${plain.url}/submit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${plain.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ files: [f], labels: [1], params: { branch: 'Events' } }),
+    });
+    return { status: res.status, message: ((await res.json()) as { message?: string }).message };
+  };
+
+  it('names its store and data folder as the sources on its start line', () => {
+    expect(plain.output()).toContain(`sources: ${store}/ (the store and its data folder ${store}/data;`);
+  });
+
+  it("reads its data folder and refuses the server's files, links out of it, loopback and metadata URLs with 403", async () => {
+    expect((await submit(`${store}/data/run1.root`)).status).toBe(202);
+    const refused = [
+      '/etc/passwd',
+      `${store}/data/etc/passwd`,
+      'http://127.0.0.1:9/x.root',
+      'http://169.254.169.254/latest/meta-data',
+    ];
+    const got = [];
+    for (const f of refused) got.push([f, (await submit(f)).status]);
+    expect(got).toEqual(refused.map((f) => [f, 403]));
+    expect((await submit(`${store}/data/etc/passwd`)).message).toMatch(/symbolic link/);
   });
 });

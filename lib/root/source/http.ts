@@ -3,7 +3,7 @@ import { RootFileNotFoundError, SourceChangedError } from '../errors.js';
 import { checkRanges, coalesceRanges, type MergedRange, splitMerged } from './coalesce.js';
 import { forEachConcurrent } from './concurrency.js';
 import { parseContentRange, parseMultipart, readBody } from './http-body.js';
-import type { ByteRange, ByteSource, CoalesceOptions } from './types.js';
+import type { ByteRange, ByteSource, CoalesceOptions, HostCheck } from './types.js';
 
 export interface HttpSourceOptions extends CoalesceOptions {
   /** Per-request timeout in ms, covering the body as well as the headers (default 30 s). */
@@ -18,7 +18,12 @@ export interface HttpSourceOptions extends CoalesceOptions {
   maxRangesPerRequest?: number;
   /** Extra request headers, e.g. Authorization. */
   headers?: Readonly<Record<string, string>>;
+  /** Asked before every request and every redirect it follows (throw to refuse the host). */
+  checkHost?: HostCheck;
 }
+
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 interface Meta {
   size: number;
@@ -44,6 +49,7 @@ export class HttpSource implements ByteSource {
 
   readonly url: string;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly checkHost?: HostCheck;
 
   constructor(url: string, options: HttpSourceOptions = {}) {
     const u = new URL(url);
@@ -65,6 +71,7 @@ export class HttpSource implements ByteSource {
     this.maxRanges = options.maxRangesPerRequest ?? 64;
     this.gap = options.gap ?? 32 * 1024;
     this.maxRequestBytes = options.maxRequestBytes ?? 10 * 1024 * 1024;
+    this.checkHost = options.checkHost;
   }
 
   async size(): Promise<number> {
@@ -245,6 +252,35 @@ export class HttpSource implements ByteSource {
   }
 
   /**
+   * fetch, following redirects itself so that checkHost sees every hop before it is contacted;
+   * credentials given for the first origin are not sent to another (as fetch's own redirects do).
+   */
+  private async fetchFollowing(method: string, headers: Record<string, string>, signal: AbortSignal) {
+    const first = new URL(this.url);
+    let url = first;
+    for (let hop = 0; ; hop++) {
+      await this.checkHost?.(target(url));
+      const h =
+        url.origin === first.origin
+          ? headers
+          : Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+      const res = await fetch(url, { method, headers: h, signal, redirect: 'manual' });
+      if (!REDIRECT.has(res.status)) return res;
+      await res.body?.cancel().catch(() => undefined);
+      const location = res.headers.get('location');
+      if (!location || hop >= MAX_REDIRECTS)
+        throw new UnavailableError(
+          `${this.name} ${location ? `redirects more than ${MAX_REDIRECTS} times` : `answered ${res.status} without a Location`}`,
+        );
+      url = new URL(location, url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new UnavailableError(
+          `${this.name} redirects to a ${url.protocol} URL, which cannot be read over HTTP`,
+        );
+    }
+  }
+
+  /**
    * fetch with a timeout covering the body, retrying 5xx/429/network errors with backoff.
    * `handle` consumes the response inside the attempt, so a stalled body is retried too.
    */
@@ -260,7 +296,7 @@ export class HttpSource implements ByteSource {
       try {
         // identity: byte offsets must refer to the file, not to a compressed transfer of it.
         const h = { ...this.headers, 'Accept-Encoding': 'identity', ...headers };
-        const res = await fetch(this.url, { method, headers: h, signal, redirect: 'follow' });
+        const res = await this.fetchFollowing(method, h, signal);
         if (res.status < 500 && res.status !== 429) return await handle(res);
         await res.body?.cancel().catch(() => undefined);
         why = `HTTP ${res.status}`;
@@ -277,6 +313,12 @@ export class HttpSource implements ByteSource {
       await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** attempt * (0.5 + Math.random())));
     }
   }
+}
+
+/** The host, port and protocol a URL connects to, as a HostCheck takes them. */
+function target(url: URL): { protocol: string; host: string; port: number } {
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  return { protocol: url.protocol, host: url.hostname, port };
 }
 
 /** Pins the content seen by the first probe, so a replaced file fails instead of mixing versions. */

@@ -15,7 +15,7 @@ export interface OpenSourceOptions {
   http?: HttpSourceOptions;
   /** Connection pool, retries and limits for root:// and roots:// sources. */
   xrootd?: XRootDSourceOptions;
-  /** Asked before contacting a remote host (every hop of an XRootD redirect chain). */
+  /** Asked before contacting a remote host (every HTTP redirect, every hop of an XRootD redirect chain). */
   checkHost?: HostCheck;
   /**
    * Whether plain paths and file:// URLs are accepted (default true, for the CLI and tests).
@@ -34,7 +34,7 @@ export function openSource(spec: string, options: OpenSourceOptions = {}): ByteS
   switch (scheme) {
     case 'http':
     case 'https':
-      return new HttpSource(parseHttpUrl(spec), options.http);
+      return new HttpSource(parseHttpUrl(spec), { checkHost: options.checkHost, ...options.http });
     case 's3': {
       const { bucket, key } = parseS3Url(spec);
       if (!options.s3Client) throw new MisconfiguredError(`no S3 client to read ${spec} with`);

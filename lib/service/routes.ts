@@ -75,7 +75,10 @@ function handlers(service: Service): Record<RouteKey, Handle> {
       return ok({ name: req.params.name, ready }, ready ? 200 : 503);
     },
     'GET /v2/health/live': async () => ok({ live: true }),
-    'GET /v2/health/ready': async () => ok({ ready: true }),
+    'GET /v2/health/ready': async () => {
+      const ready = service.ready();
+      return ok({ ready }, ready ? 200 : 503);
+    },
   };
 }
 

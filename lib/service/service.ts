@@ -171,6 +171,11 @@ export class Service {
     return metadata(this.cache, name, version);
   }
 
+  /** Readiness: false while the prediction engine restarts after a memory fault. */
+  ready(): boolean {
+    return this.cache.healthy;
+  }
+
   modelReady(name: string, version?: string) {
     return this.cache.ready(name, version);
   }

@@ -7,8 +7,8 @@ import {
   newVersion,
   TransformSchema,
 } from '../bundles/params.js';
-import { InvalidInputError, issuePath } from '../errors.js';
-import { initBackend } from '../training/backend.js';
+import { BundleTooLargeError, InvalidInputError, issuePath } from '../errors.js';
+import { initBackend, isWasmMemoryFault, resetBackend } from '../training/backend.js';
 import { loadModel } from '../training/model-io.js';
 import { checkOnnxUpload, type OnnxPart, onnxPath, tensorflowGraphError } from './onnx-upload.js';
 import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
@@ -161,6 +161,13 @@ export async function bundleFromFiles(name: string, files: Map<string, Uint8Arra
       weights,
     );
   } catch (err) {
+    if (isWasmMemoryFault(err)) {
+      // the engine's memory is not to be trusted after this: every model is loaded again on a fresh one
+      await resetBackend();
+      throw new BundleTooLargeError(
+        `${modelPath} needs more memory than the server's TensorFlow.js engine has; upload a smaller model`,
+      );
+    }
     throw new InvalidInputError(`${modelPath} cannot be loaded: ${(err as Error).message}`);
   }
   try {

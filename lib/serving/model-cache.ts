@@ -1,7 +1,8 @@
 import { BundleStore } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError, UnavailableError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { backendGeneration, backendRestart, isWasmMemoryFault, resetBackend } from '../training/backend.js';
 import type { EngineChoice, LoadedModel } from './engines/engine.js';
 import { loadBundleModel } from './engines/load.js';
 import { type ModelInputs, modelInputs } from './model-inputs.js';
@@ -55,6 +56,8 @@ export interface CacheStats {
   hits: number;
   misses: number;
   evictions: number;
+  /** times the TensorFlow.js engine was started afresh after a memory fault */
+  restarts: number;
 }
 
 const ignore = () => undefined;
@@ -93,6 +96,9 @@ export class ModelCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  private restarts = 0;
+  /** the TensorFlow.js backend's generation the cached models were built on */
+  private generation = backendGeneration();
 
   constructor(
     readonly store: ObjectStore,
@@ -113,12 +119,61 @@ export class ModelCache {
     version: string | undefined,
     fn: (m: ServedModel) => T | Promise<T>,
   ): Promise<T> {
-    const e = await this.acquire(name, version);
+    // requests arriving while the engine restarts wait for it, then load their model afresh
+    await backendRestart()?.catch(() => undefined);
+    this.forgetOlderEngine();
+    let e: Entry | undefined;
     try {
+      e = await this.acquire(name, version);
       return await fn(e);
+    } catch (err) {
+      if (!isWasmMemoryFault(err) || (e && e.engine.engine !== 'tfjs')) throw err;
+      await this.restartEngine(err, name);
+      throw new UnavailableError(
+        `the TensorFlow.js engine ran out of memory serving model "${name}" and was restarted; retry, with fewer rows per request if it happens again`,
+        { cause: err },
+      );
     } finally {
-      this.release(e);
+      if (e) this.release(e);
     }
+  }
+
+  /** False while the engine restarts after a memory fault (readiness answers 503 meanwhile). */
+  get healthy(): boolean {
+    return backendRestart() === undefined;
+  }
+
+  /**
+   * After a WebAssembly memory fault every TensorFlow.js model is gone with the memory that held
+   * it: the backend is started afresh (here or wherever the fault was met, an upload say), the
+   * models of the old one are forgotten, and the next request loads its model again. No operator,
+   * no restart of the process.
+   */
+  private async restartEngine(err: unknown, name: string): Promise<void> {
+    this.log?.({
+      level: 'error',
+      message: 'TensorFlow.js engine memory fault: restarting it',
+      model: name,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    await resetBackend();
+    this.restarts++;
+    this.forgetOlderEngine();
+    this.log?.({ level: 'warn', message: 'TensorFlow.js engine restarted' });
+  }
+
+  /** Forgets TensorFlow.js models of an engine since replaced (never disposed: their memory is gone). */
+  private forgetOlderEngine(): void {
+    const now = backendGeneration();
+    if (now === this.generation) return;
+    this.generation = now;
+    for (const e of [...this.entries.values()])
+      if (e.engine.engine === 'tfjs') {
+        e.disposed = true;
+        this.drop(e, false);
+      }
+    this.loading.clear();
+    this.checked.clear();
   }
 
   /** KServe's readiness: loads the model if needed. Unknown models throw NotFoundError (404). */
@@ -133,8 +188,8 @@ export class ModelCache {
   }
 
   stats(): CacheStats {
-    const { bytes, maxBytes, hits, misses, evictions } = this;
-    return { models: this.entries.size, bytes, maxBytes, hits, misses, evictions };
+    const { bytes, maxBytes, hits, misses, evictions, restarts } = this;
+    return { models: this.entries.size, bytes, maxBytes, hits, misses, evictions, restarts };
   }
 
   /** Drops every model (disposed once no request uses it). */

@@ -45,6 +45,39 @@ export function initBackend(
 }
 
 /**
+ * Replaces the WebAssembly backend with a fresh instance (a new module, new memory) after a fault
+ * left the old one unusable. Every tensor of the old backend is lost with it: models built on it
+ * must be built again. Other backends are left as they are.
+ */
+export function resetBackend(): Promise<void> {
+  resetting ??= (async () => {
+    const name = await initBackend();
+    if (name !== 'wasm') return;
+    const factory = tf.findBackendFactory(name);
+    if (!factory) throw new Error('the wasm backend has no factory to start again from');
+    const broken = tf.engine().findBackend(name) as unknown as { dispose(): void } | null;
+    // its own dispose reads the faulted memory again: skip it, the memory goes with the module
+    if (broken) broken.dispose = () => {};
+    tf.removeBackend(name);
+    tf.registerBackend(name, factory, 2);
+    if (!(await tf.setBackend(name))) throw new Error('the wasm backend could not start again');
+    generation++;
+  })().finally(() => {
+    resetting = undefined;
+  });
+  return resetting;
+}
+
+let generation = 0;
+let resetting: Promise<void> | undefined;
+
+/** Changes each time the backend is started afresh: tensors of an older generation are gone. */
+export const backendGeneration = (): number => generation;
+
+/** Whether the backend is being started afresh now (and when that is done). */
+export const backendRestart = (): Promise<void> | undefined => resetting;
+
+/**
  * Whether an error is WebAssembly running out of (or corrupting) its memory: a grow beyond the
  * limit, an allocation TensorFlow.js could not make, or an access out of bounds. After the last,
  * the module's memory cannot be trusted again.

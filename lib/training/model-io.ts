@@ -40,6 +40,22 @@ export interface ModelJson {
   weightsManifest: Array<{ paths?: string[]; weights: tf.io.WeightsManifestEntry[] }>;
 }
 
+/**
+ * The topology with every initializer made Zeros: the weights are set from the manifest right
+ * after the layers are built, and drawing millions of random initial values first held the event
+ * loop for seconds on a wide model.
+ */
+function withoutInitializers(topology: unknown): unknown {
+  if (Array.isArray(topology)) return topology.map(withoutInitializers);
+  if (!topology || typeof topology !== 'object') return topology;
+  return Object.fromEntries(
+    Object.entries(topology).map(([k, v]) => [
+      k,
+      k.endsWith('_initializer') && v ? { class_name: 'Zeros', config: {} } : withoutInitializers(v),
+    ]),
+  );
+}
+
 /** Builds a model from model.json's topology and manifest and the weights' bytes (every shard, in order). */
 export function loadModel(json: ModelJson, weights: Uint8Array): Promise<tf.LayersModel> {
   const weightData = weights.buffer.slice(
@@ -48,7 +64,7 @@ export function loadModel(json: ModelJson, weights: Uint8Array): Promise<tf.Laye
   ) as ArrayBuffer;
   return tf.loadLayersModel(
     tf.io.fromMemory({
-      modelTopology: json.modelTopology,
+      modelTopology: withoutInitializers(json.modelTopology) as ModelJson['modelTopology'],
       weightSpecs: json.weightsManifest.flatMap((m) => m.weights),
       weightData,
     }),

@@ -10,10 +10,15 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+/** `nodeArgs` go to node itself (e.g. --wasm-max-mem-pages to make a memory fault easy to reach). */
+export async function startServe(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+): Promise<ServeProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bin/mlaas4hep.ts', 'serve', '--port', '0', ...args],
+    [...nodeArgs, '--import', 'tsx', 'bin/mlaas4hep.ts', 'serve', '--port', '0', ...args],
     {
       env: { ...process.env, MLAAS4HEP_DEV_ISSUER: '1', MLAAS4HEP_DEV_JWKS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

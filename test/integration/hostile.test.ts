@@ -1,7 +1,12 @@
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BundleParams } from '../../lib/bundles/params.js';
+import { LocalObjectStore } from '../../lib/storage/local.js';
+import { initBackend } from '../../lib/training/backend.js';
+import { saveBundle } from '../helpers/bundles.js';
 import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
 import { hasShared, ROOT_DIR, SYNTH_DIR } from '../helpers/reference.js';
 import { type ServeProcess, startServe, underWatch, watchHealth } from '../helpers/serve-process.js';
@@ -248,5 +253,72 @@ describe('serve without MLAAS4HEP_ALLOWED_SOURCES', () => {
     for (const f of refused) got.push([f, (await submit(f)).status]);
     expect(got).toEqual(refused.map((f) => [f, 403]));
     expect((await submit(`${store}/data/etc/passwd`)).message).toMatch(/symbolic link/);
+  });
+});
+
+describe('a WebAssembly memory fault while predicting', () => {
+  let store: string;
+  let small: ServeProcess;
+  const dense = (units: number[]) => {
+    const m = tf.sequential();
+    units.forEach((u, i) =>
+      m.add(tf.layers.dense({ ...(i === 0 ? { inputShape: [4] } : {}), units: u, activation: 'sigmoid' })),
+    );
+    return m;
+  };
+  const params = (name: string): BundleParams => ({
+    name,
+    model: 'model.json',
+    labels: 'labels.txt',
+    inputNode: 'input',
+    outputNode: 'output',
+    description: '',
+    timestamp: new Date().toISOString(),
+    version: '20260101-000000-abcdef',
+    features: ['f1', 'f2', 'f3', 'f4'],
+    classes: [0, 1],
+    metrics: {},
+    workflow: null,
+    datasetFingerprint: 'x',
+    backend: 'wasm',
+    versions: {},
+  });
+  beforeAll(async () => {
+    store = await mkdtemp(join(tmpdir(), 'mlaas4hep-wasm-'));
+    await initBackend();
+    const objects = new LocalObjectStore(store);
+    await saveBundle(objects, dense([1]), { params: params('small') });
+    // 41 MB of weights: TensorFlow.js faults building it in a 64 MiB WebAssembly memory
+    await saveBundle(objects, dense([3200, 3200, 1]), { params: params('big') });
+    small = await startServe(['--store', store, '--no-worker'], {}, ['--wasm-max-mem-pages=1024']);
+  });
+  afterAll(async () => {
+    await small?.stop();
+    await rm(store, { recursive: true, force: true });
+  });
+
+  const predict = async (model: string) => {
+    const res = await fetch(`${small.url}/json`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${small.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, keys: ['f1', 'f2', 'f3', 'f4'], values: [1, 2, 3, 4] }),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+
+  it('restarts the engine without an operator: the faulting request gets 503, every other model answers again', async () => {
+    const before = await predict('small');
+    expect(before.status).toBe(200);
+    // (no watchdog here: building a 41 MB model holds the event loop for seconds, fault or not)
+    const result = await predict('big');
+    expect(result.status).toBe(503);
+    expect((result.body as { message: string }).message).toMatch(/briefly unavailable; retry/);
+    expect(small.output()).toContain(
+      '"message":"TensorFlow.js engine memory fault: restarting it","model":"big"',
+    );
+    // the fault broke the whole WebAssembly module; the small model comes back on a fresh one
+    expect(await predict('small')).toEqual(before);
+    expect((await fetch(`${small.url}/v2/health/ready`)).status).toBe(200);
+    expect(small.output()).toContain('TensorFlow.js engine restarted');
   });
 });

@@ -8,6 +8,7 @@ import type { BundleParams } from '../../lib/bundles/params.js';
 import { type BranchSpec, featureLayout } from '../../lib/dataset/features.js';
 import type { TransformSpec } from '../../lib/dataset/transform.js';
 import { BundleTooLargeError, MlaasError } from '../../lib/errors.js';
+import { loadTfjsModel, rowsPerCall } from '../../lib/serving/engines/tfjs-engine.js';
 import { ModelCache, type ServedModel } from '../../lib/serving/model-cache.js';
 import { infer, metadata } from '../../lib/serving/open-inference.js';
 import { predictJson } from '../../lib/serving/predict.js';
@@ -627,5 +628,27 @@ describe('weights manifest and topology checks', () => {
       /the weights hold 8 bytes but model.json describes 12/,
     );
     expect(() => checkWeightSpecs([], 0, 'model.json')).toThrow(/lists no weights/);
+  });
+});
+
+describe('TensorFlow.js predictions on wide models', () => {
+  it('split a batch into calls whose activations stay within a bound, with the scores of one call', async () => {
+    const wide = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [4], units: 65536, activation: 'relu' }),
+        tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+      ],
+    });
+    // 65,537 floats in flight per row: 8,192 rows at once wanted 2 GiB of WebAssembly memory
+    expect(rowsPerCall(wide)).toBe(Math.floor((64 * 2 ** 20) / (8 * 65537)));
+    expect(rowsPerCall(makeModel(1))).toBe(8192);
+    const { modelJson, weights } = await serializeModel(wide);
+    const engine = await loadTfjsModel(new TextEncoder().encode(modelJson), weights, 'in', 'wide');
+    const rows = Array.from({ length: 300 }, (_, i) => [i / 300, 1 - i / 300, 0.5, -0.5]);
+    const got = await engine.predict([new Float32Array(rows.flat())], rows.length);
+    const want = direct(wide, rows);
+    expect(Array.from(got).every((v, i) => Math.abs(v - want[i]) < 1e-5)).toBe(true);
+    engine.dispose();
+    wide.dispose();
   });
 });

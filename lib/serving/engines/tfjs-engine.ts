@@ -4,8 +4,27 @@ import { initBackend } from '../../training/backend.js';
 import { loadModel, type ModelJson } from '../../training/model-io.js';
 import type { LoadedModel } from './engine.js';
 
-/** Rows per model call: bounds the size of one tensor and the time one call holds the thread. */
+/** Rows per model call at most: bounds the time one call holds the thread. */
 const CHUNK = 8192;
+/**
+ * Bytes of activations one model call may hold in WebAssembly memory. 8,192 rows through a
+ * 65,536-unit layer wanted 2 GiB at once and left the backend faulted for every model; wide models
+ * now predict in smaller calls instead.
+ */
+const CALL_BYTES = 64 * 2 ** 20;
+
+/** Rows per call for this model: its layers' widths (what each row holds in flight) within CALL_BYTES. */
+export function rowsPerCall(model: tf.LayersModel, callBytes = CALL_BYTES): number {
+  let perRow = 0;
+  for (const l of model.layers) {
+    const shapes = (Array.isArray(l.outputShape[0]) ? l.outputShape : [l.outputShape]) as Array<
+      Array<number | null>
+    >;
+    for (const s of shapes) perRow += s.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+  }
+  // input, output and one intermediate per layer, in float32
+  return Math.max(1, Math.min(CHUNK, Math.floor(callBytes / (4 * 2 * Math.max(1, perRow)))));
+}
 
 /** A TensorFlow.js layers model from a bundle's model.json and weights.bin. */
 async function buildModel(modelJson: Uint8Array, weights: Uint8Array, what: string): Promise<tf.LayersModel> {
@@ -18,13 +37,14 @@ async function buildModel(modelJson: Uint8Array, weights: Uint8Array, what: stri
   return loadModel(json, weights);
 }
 
-/** Probabilities of n rows: n × outputs floats (one tidy, one dataSync per 8192 rows). */
+/** Probabilities of n rows: n × outputs floats (one tidy, one dataSync per `chunk` rows). */
 function scores(
   model: tf.LayersModel,
   x: Float32Array,
   n: number,
   width: number,
   outputs: number,
+  chunk: number,
 ): Float32Array {
   const run = (from: number, rows: number): Float32Array => {
     const t = tf.tidy(
@@ -39,9 +59,9 @@ function scores(
     t.dispose();
     return out;
   };
-  if (n <= CHUNK) return run(0, n);
+  if (n <= chunk) return run(0, n);
   const out = new Float32Array(n * outputs);
-  for (let at = 0; at < n; at += CHUNK) out.set(run(at, Math.min(CHUNK, n - at)), at * outputs);
+  for (let at = 0; at < n; at += chunk) out.set(run(at, Math.min(chunk, n - at)), at * outputs);
   return out;
 }
 
@@ -63,13 +83,14 @@ export async function loadTfjsModel(
       'CorruptBundle',
     );
   }
+  const chunk = rowsPerCall(model);
   return {
     engine: 'tfjs',
     inputs: [{ name: inputName, datatype: 'FP32', shape: [-1, width] }],
     output: { name: 'probabilities', datatype: 'FP32', shape: [-1, outputs] },
     inputWidths: [width],
     outputs,
-    predict: async (feeds, rows) => scores(model, feeds[0], rows, width, outputs),
+    predict: async (feeds, rows) => scores(model, feeds[0], rows, width, outputs, chunk),
     dispose: () => model.dispose(),
   };
 }

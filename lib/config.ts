@@ -1,6 +1,6 @@
 import { MisconfiguredError } from './errors.js';
 import { type RateLimits, rateLimitsFromEnv } from './http/rate-limit.js';
-import { allowedSourcesFromEnv } from './jobs/submit.js';
+import { allowedSourcesFromEnv } from './jobs/source-policy.js';
 
 /** The TensorFlow.js backends, fastest first: native (tfjs-node), WebAssembly, plain JavaScript. */
 export const TF_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -76,6 +76,19 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
   return v as T;
 }
 
+/**
+ * The endpoint overrides for S3 and SQS, by the names the AWS SDKs and CLI read
+ * (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL): S3-compatible stores (Ceph
+ * at CERN) and the local emulators. A value that is not an http(s) URL is named.
+ */
+export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): { s3?: string; sqs?: string } {
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (value(env, old) !== undefined)
+      throw new MisconfiguredError(`${old} is no longer read: set ${now} instead`);
+  }
+  return { s3: endpoint(env, ENV.s3Endpoint), sqs: endpoint(env, ENV.sqsEndpoint) };
+}
+
 function endpoint(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const from = value(env, name) !== undefined ? name : ENV.anyEndpoint;
   const v = value(env, from);
@@ -101,10 +114,7 @@ export function readConfig<R extends RequiredSetting = never>(
   env: NodeJS.ProcessEnv = process.env,
   options: ReadConfigOptions<R> = {},
 ): Config & { [K in R]-?: string } {
-  for (const [old, now] of Object.entries(RENAMED)) {
-    if (value(env, old) !== undefined)
-      throw new MisconfiguredError(`${old} is no longer read: set ${now} instead`);
-  }
+  const endpoints = endpointsFromEnv(env);
   for (const key of options.require ?? []) {
     if (value(env, ENV[key]) === undefined)
       throw new MisconfiguredError(`environment variable ${ENV[key]} is not set`);
@@ -121,7 +131,7 @@ export function readConfig<R extends RequiredSetting = never>(
   const config: Config = {
     bucket: value(env, ENV.bucket),
     queueUrl: value(env, ENV.queueUrl),
-    endpoints: { s3: endpoint(env, ENV.s3Endpoint), sqs: endpoint(env, ENV.sqsEndpoint) },
+    endpoints,
     tfBackend: oneOf(env, ENV.tfBackend, TF_BACKENDS),
     tfjsWasmPath: value(env, ENV.tfjsWasmPath),
     engine: oneOf(env, ENV.engine, ENGINES),
@@ -131,4 +141,16 @@ export function readConfig<R extends RequiredSetting = never>(
   };
   // the required keys were checked to be set above
   return config as Config & { [K in R]-?: string };
+}
+
+let cached: Config | undefined;
+
+/**
+ * This process's configuration, read from its environment on first use and kept: the defaults of
+ * library code (the engine a bundle prefers, the TensorFlow.js backend) come from here, so the
+ * environment is read in one place and a bad value fails at the first use as at start.
+ */
+export function processConfig(): Config {
+  cached ??= readConfig(process.env);
+  return cached;
 }

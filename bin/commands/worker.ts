@@ -1,9 +1,10 @@
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { readConfig } from '../../lib/config.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
 import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { endpointFromEnv, int, parse, required } from './args.js';
+import { int, parse, required } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
@@ -29,10 +30,11 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
     },
     USAGE,
   );
+  // read and checked before anything starts: a bad value stops the worker, named
+  const config = readConfig();
   const store = storeAt(required(values.store, '--store', USAGE));
-  const endpoint = endpointFromEnv('SQS');
   const queue = new SqsJobQueue(
-    createSqsClient(endpoint ? { endpoint } : {}),
+    createSqsClient({ endpoint: config.endpoints.sqs }),
     required(values.queue, '--queue', USAGE),
     { deadLetterQueueUrl: values['dead-letter-queue'] },
   );

@@ -7,6 +7,7 @@ import { onObjectCreated, type Trigger, TriggerStore, type UploadedObject } from
 import { ModelCache } from '../serving/model-cache.js';
 import { infer, metadata } from '../serving/open-inference.js';
 import { predictJson } from '../serving/predict.js';
+import { checkReadiness } from '../serving/readiness.js';
 import { ModelRegistry } from '../serving/registry.js';
 import { type FormFile, formBundle } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -149,6 +150,11 @@ export class Service {
 
   modelReady(name: string, version?: string) {
     return this.cache.ready(name, version);
+  }
+
+  /** KServe's server readiness: the inference backend started and the store readable. */
+  ready() {
+    return checkReadiness({ store: this.deps.store, log: this.deps.log });
   }
 
   infer(name: string, version: string | undefined, body: unknown) {

@@ -5,8 +5,8 @@ import { createSqsClient } from '../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
 import { readConfig } from '../lib/config.js';
 import { createApi } from '../lib/http/api.js';
-import { stdoutLog } from '../lib/http/request-logger.js';
 import { sourceAllowList } from '../lib/jobs/submit.js';
+import { defaultLog } from '../lib/log.js';
 import type { FunctionName } from '../lib/service/route-table.js';
 import { routes } from '../lib/service/routes.js';
 import { Service } from '../lib/service/service.js';
@@ -24,7 +24,7 @@ export const service = new Service({
   store: new S3ObjectStore(createS3Client({ endpoint: config.endpoints.s3 }), config.bucket),
   queue: new SqsJobQueue(createSqsClient({ endpoint: config.endpoints.sqs }), config.queueUrl),
   checkSources,
-  log: stdoutLog,
+  log: defaultLog,
 });
 
 // development keys (MLAAS4HEP_DEV_JWKS) are refused unless MLAAS4HEP_DEV_ISSUER=1, which only the

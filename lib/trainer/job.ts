@@ -26,6 +26,8 @@ export interface TrainingJobDeps {
   backend: string;
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
+  /** lines for the job's log: what the physicist should know about the data (constant features, NaN) */
+  log?(line: string): void;
   versions?: Record<string, string>;
   /**
    * Runs before the first file of the new version is written, and must succeed: the trainer
@@ -98,6 +100,7 @@ export async function runTrainingJob(
   const def = parseModelDefinition(w.model);
   const ds = await prepareDataset(w, deps.dataset);
   try {
+    for (const line of ds.warnings) deps.log?.(`warning: ${line}`);
     const res = await trainModel(ds, def, {
       mode: w.training.mode,
       standardize: w.training.standardize,

@@ -104,6 +104,9 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
         claim,
         backend: deps.backend,
         signal: stop.signal,
+        log: (line) => {
+          writing = writing.then(() => jobs.log(id, line)).catch(() => undefined);
+        },
         onProgress: (p) => {
           latest = {
             chunk: p.chunk,

@@ -191,7 +191,8 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
   let samples = 0;
   let interrupted = false;
   let stoppedEarly = false;
-  const scaled = (cfg.standardize ?? true) && inputDense(model) !== undefined;
+  // the standard encoding is standardised already; MLaaS4HEP's min-max one is not
+  const scaled = ds.encoding === 'minmax' && (cfg.standardize ?? true) && inputDense(model) !== undefined;
   let std: Standardizer | undefined;
   // the first training rows seen set the standardisation (a seeded, proportional mix of every file)
   const fx = (x: Float32Array): Float32Array => {

@@ -115,6 +115,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
             epochs: p.epochs,
             loss: p.loss,
             eventsPerSecond: Math.round(p.samplesPerSecond),
+            ...(p.valAuc !== undefined ? { valAuc: p.valAuc } : {}),
           };
         },
       },

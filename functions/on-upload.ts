@@ -1,5 +1,5 @@
 import type { S3Event } from 'aws-lambda';
-import { SERVICE, stdoutLog } from '../lib/http/request-logger.js';
+import { defaultLog } from '../lib/log.js';
 import { SubmitService } from '../lib/service/job-service.js';
 import { configFor, jobQueue, objectStore, sourcePolicy } from './compose.js';
 
@@ -18,9 +18,8 @@ export async function handler(event: S3Event): Promise<{ jobs: string[] }> {
     const version = r.s3.object.versionId ?? r.s3.object.eTag ?? r.s3.object.sequencer;
     jobs.push(...(await service.objectCreated({ bucket: r.s3.bucket.name, key, version })));
   }
-  stdoutLog({
+  defaultLog({
     level: 'info',
-    service: SERVICE,
     message: 'upload handled',
     records: event.Records?.length ?? 0,
     jobs,

@@ -3,7 +3,7 @@ import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { readConfig } from '../../lib/config.js';
-import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
+import { bufferedSink, createLog } from '../../lib/log.js';
 import type { ServiceConfig } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
@@ -68,7 +68,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     worker,
     rateLimits: config.rateLimits,
     allowedSources: config.allowedSources,
-    log: bufferedStdoutLog(),
+    log: createLog({ sink: bufferedSink() }).log,
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(

@@ -2,6 +2,7 @@ import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { readConfig } from '../../lib/config.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
+import { createLog } from '../../lib/log.js';
 import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { int, parse, required } from './args.js';
@@ -43,9 +44,9 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const onSignal = () => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  out.write(
-    `${JSON.stringify({ level: 'info', service: 'mlaas4hep', message: 'trainer started', backend })}\n`,
-  );
+  // the one logger of the trainer: JSON lines with the job id, failures with their stack
+  const { log } = createLog({ sink: (line) => out.write(`${line}\n`), keys: { component: 'trainer' } });
+  log({ message: 'trainer started', backend, cold_start: true });
   const handled = await consumeQueue(
     queue,
     new JobStore(store),
@@ -54,10 +55,8 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
       signal: stop.signal,
       maxMessages: int('max-messages', values['max-messages']),
       visibilitySeconds: int('visibility', values.visibility),
-      log: (e) => out.write(`${JSON.stringify({ service: 'mlaas4hep', ...e })}\n`),
+      log,
     },
   );
-  out.write(
-    `${JSON.stringify({ level: 'info', service: 'mlaas4hep', message: 'trainer stopped', handled })}\n`,
-  );
+  log({ message: 'trainer stopped', handled });
 }

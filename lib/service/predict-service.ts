@@ -1,6 +1,7 @@
 import { ModelCache } from '../serving/model-cache.js';
 import { infer, metadata } from '../serving/open-inference.js';
 import { predictJson } from '../serving/predict.js';
+import { checkReadiness } from '../serving/readiness.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface PredictServiceDeps {
@@ -14,7 +15,7 @@ export interface PredictServiceDeps {
 export class PredictService {
   readonly cache: ModelCache;
 
-  constructor(deps: PredictServiceDeps) {
+  constructor(private readonly deps: PredictServiceDeps) {
     this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes, log: deps.log });
   }
 
@@ -28,6 +29,11 @@ export class PredictService {
 
   modelReady(name: string, version?: string) {
     return this.cache.ready(name, version);
+  }
+
+  /** KServe's server readiness: the inference backend started and the store readable. */
+  ready() {
+    return checkReadiness({ store: this.deps.store, log: this.deps.log });
   }
 
   infer(name: string, version: string | undefined, body: unknown) {

@@ -108,6 +108,10 @@ export class Service {
   modelReady(name: string, version?: string) {
     return this.parts.predict.modelReady(name, version);
   }
+  /** KServe's server readiness: the inference backend started and the store readable. */
+  ready() {
+    return this.parts.predict.ready();
+  }
   infer(name: string, version: string | undefined, body: unknown) {
     return this.parts.predict.infer(name, version, body);
   }

@@ -198,6 +198,8 @@ async function requests(): Promise<Request[]> {
     },
     { fn: 'predict', method: 'GET', path: `/v2/models/${TFJS_MODEL}` },
     { fn: 'predict', method: 'GET', path: `/v2/models/${TFJS_MODEL}/ready` },
+    { fn: 'predict', method: 'GET', path: `/v2/models/${TFJS_MODEL}/versions/${TFJS_VERSION}` },
+    { fn: 'predict', method: 'GET', path: `/v2/models/${TFJS_MODEL}/versions/${TFJS_VERSION}/ready` },
     { fn: 'predict', method: 'GET', path: '/v2/models/no-such-model/ready' },
     { fn: 'predict', method: 'GET', path: '/v2/health/live', anonymous: true },
     { fn: 'predict', method: 'GET', path: '/v2/health/ready', anonymous: true },

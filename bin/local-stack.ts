@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { createDevIssuer, devIssuerEnv } from '../lib/auth/dev-issuer.js';
+import { devIssuerEnv } from '../lib/auth/dev-issuer.js';
 import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient } from '../lib/aws/sqs-client.js';
@@ -13,6 +13,7 @@ import { JobStore } from '../lib/jobs/job-store.js';
 import { openRoot } from '../lib/root/index.js';
 import { consumeQueue } from '../lib/trainer/worker.js';
 import { initBackend } from '../lib/training/backend.js';
+import { keptDevIssuer } from './commands/dev-issuer-key.js';
 import { startS3Guard } from './s3-guard.js';
 
 const require = createRequire(import.meta.url);
@@ -83,9 +84,7 @@ export async function startLocalStack(o: {
   const sqsClient = createSqsClient({ endpoint: `http://127.0.0.1:${sqsPort}` });
   const { QueueUrl } = await sqsClient.send(new CreateQueueCommand({ QueueName: 'mlaas4hep-jobs' }));
   const queueUrl = QueueUrl!;
-  const keyFile = join(o.dataDir, 'dev-issuer-key.pem');
-  const dev = createDevIssuer(undefined, undefined, await readFile(keyFile, 'utf8').catch(() => undefined));
-  await writeFile(keyFile, dev.privateKeyPem, { mode: 0o600 });
+  const dev = await keptDevIssuer(o.dataDir);
   const env = {
     ...process.env,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

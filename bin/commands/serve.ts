@@ -1,28 +1,36 @@
 import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { verifierFromEnv } from '../../lib/auth/verifier.js';
+import { createVerifier, verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { readConfig } from '../../lib/config.js';
 import { MisconfiguredError } from '../../lib/errors.js';
-import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
-import { type ServiceConfig, serviceConfigFromEnv } from '../../lib/service/service.js';
+import { bufferedSink, createLog } from '../../lib/log.js';
+import type { ServiceConfig } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
 import { childTrainer, trainerLimitsFromEnv } from '../../lib/trainer/child-trainer.js';
-import { endpointFromEnv, int, parse } from './args.js';
+import { int, parse } from './args.js';
+import { devTokenLines, keptDevIssuer } from './dev-issuer-key.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { storeAt } from './stores.js';
 
 const USAGE =
-  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--data <dir>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
+  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--data <dir>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N] [--dev]';
+
+/** Where `serve --dev` keeps its issuer's key: the store's folder, or ./mlaas4hep-data for S3. */
+export function devKeyDir(store: string): string {
+  return store.startsWith('s3://') ? './mlaas4hep-data' : store;
+}
 
 /**
  * The HTTP functions in one Node process (a VM or a pod), against a local folder or S3, an
  * in-process queue or SQS, and unless --no-worker a queue consumer that trains each job in a child
  * process (memory-limited by MLAAS4HEP_TRAINER_HEAP_MB / _WASM_MB). Tokens are verified
- * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, only with MLAAS4HEP_DEV_ISSUER=1, against
- * a development issuer whose token is printed. --workers N serves from N processes (see serveCluster).
+ * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, with --dev (or MLAAS4HEP_DEV_ISSUER=1),
+ * against a development issuer kept in the store's folder: a token is printed, and
+ * `mlaas4hep token` mints more. --workers N serves from N processes (see serveCluster).
  */
 export async function serve(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values } = parse(
@@ -34,13 +42,15 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       host: { type: 'string', default: '127.0.0.1' },
       'no-worker': { type: 'boolean' },
       workers: { type: 'string', default: '1' },
+      dev: { type: 'boolean' },
       data: { type: 'string' },
     },
     USAGE,
   );
-  const dev = process.env.MLAAS4HEP_DEV_ISSUER === '1';
   // read (and checked) before anything starts: a bad MLAAS4HEP_* value is named at once
-  const config = serviceConfigFromEnv();
+  const config = readConfig();
+  const dev = values.dev === true || config.devIssuer;
+  const keyDir = devKeyDir(values.store!);
   const processes = int('workers', values.workers) ?? 1;
   if (processes > 1 && cluster.isPrimary) {
     return serveCluster(
@@ -50,27 +60,27 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
         sharedQueue: !!values.queue,
         trainer: !values['no-worker'],
         dev,
+        keyDir,
       },
       out,
     );
   }
   // development keys from the environment: a cluster's primary (or the local stack) made them
-  const verifier = dev && !process.env.MLAAS4HEP_DEV_JWKS ? undefined : verifierFromEnv();
-  const endpoint = endpointFromEnv('SQS');
-  const log = bufferedStdoutLog();
+  const issuer = dev && !process.env.MLAAS4HEP_DEV_JWKS ? await keptDevIssuer(keyDir) : undefined;
+  const verifier = issuer ? createVerifier(issuer.config, { jwks: issuer.jwks }) : verifierFromEnv();
   const queue = values.queue
-    ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
+    ? new SqsJobQueue(createSqsClient({ endpoint: config.endpoints.sqs }), values.queue)
     : undefined;
+  const log = createLog({ sink: bufferedSink() }).log;
   const store = storeAt(values.store!);
   const location = storeLocation(values.store!);
-  // without an allow-list, workflows read the store and one data folder, named on the start line
+  // without an allow-list, workflows read the store's incoming/ (where triggers watch) and one data
+  // folder, both named on the start line; never the store's records, models or keys
   const data = values.data ? resolve(values.data) : isUrl(location) ? undefined : join(location, 'data');
-  const sources = config.allowedSources ?? [
-    isUrl(location) ? `${location.replace(/\/$/, '')}/` : `${location}/`,
-  ];
+  const sources = config.allowedSources ?? [`${location.replace(/\/$/, '')}/incoming/`];
   if (!config.allowedSources && data) {
     await mkdir(data, { recursive: true });
-    if (!data.startsWith(`${location}/`)) sources.push(`${data}/`);
+    sources.push(`${data}/`);
   }
   // each job trains in a child process of its own (run-job), never on this event loop
   const limits = trainerLimits();
@@ -103,11 +113,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   out.write(
     `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
   );
-  if (stack.token) {
-    out.write(
-      `development token (submit, predict, admin; 1 h):\n${stack.token('dev', ['submit', 'predict', 'admin'])}\n`,
-    );
-  }
+  if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);
   out.write('stopping\n');
 }
@@ -130,7 +136,7 @@ function policy(c: ServiceConfig, sources: string[], data: string | undefined): 
   const rate = (l: { perMinute: number } | undefined) => (l ? `${l.perMinute}/min` : 'unlimited');
   const why = c.allowedSources
     ? 'MLAAS4HEP_ALLOWED_SOURCES'
-    : `the store${data ? ` and its data folder ${data}` : ''}; MLAAS4HEP_ALLOWED_SOURCES names others`;
+    : `the store's incoming/${data ? ` and the data folder ${data}` : ''}; MLAAS4HEP_ALLOWED_SOURCES names others`;
   return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources.join(', ')} (${why}); loopback, private and link-local hosts refused unless named there`;
 }
 

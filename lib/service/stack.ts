@@ -1,18 +1,19 @@
 import type { Server } from 'node:http';
 import { createDevIssuer } from '../auth/dev-issuer.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
+import { processConfig } from '../config.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
-import { stdoutLog } from '../http/request-logger.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourcePolicy } from '../jobs/source-policy.js';
+import { defaultLog } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRunner } from '../trainer/child-trainer.js';
 import { consumeQueue } from '../trainer/worker.js';
 import { routes } from './routes.js';
-import { Service, serviceConfigFromEnv } from './service.js';
+import { Service } from './service.js';
 
 export interface StackOptions {
   store: ObjectStore;
@@ -49,11 +50,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const queue = o.queue ?? new MemoryQueue(3);
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
-  // the same policy as the Lambda functions (functions/deps.ts), options taking precedence
-  const config = serviceConfigFromEnv();
+  // the same policy as the Lambda functions (functions/compose.ts), options taking precedence
+  const config = processConfig();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourcePolicy(allowed).checkSources : undefined);
-  const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? stdoutLog });
+  const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? defaultLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
   const stop = new AbortController();

@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue, ReceivedMessage } from '../jobs/queue.js';
+import { errorFields, type LogFn } from '../log.js';
 import type { JobRunner } from './child-trainer.js';
 import { runJob, type TrainerDeps } from './trainer.js';
 
@@ -16,7 +17,8 @@ export interface WorkerOptions {
   retryDelaySeconds?: number;
   /** aborting stops taking new messages; the running job is interrupted and returned to the queue */
   signal?: AbortSignal;
-  log?(entry: Record<string, unknown>): void;
+  /** the consumer's lines and, unless `deps.log` says otherwise, the jobs' failures with their stacks */
+  log?: LogFn;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function consumeQueue(
       msg = await queue.receive(options.waitSeconds ?? 20, visibility);
     } catch (err) {
       // the queue briefly unavailable: wait and poll again rather than stop consuming
-      log({ level: 'warn', message: 'cannot receive from the job queue', error: String(err) });
+      log({ level: 'warn', message: 'cannot receive from the job queue', ...errorFields(err) });
       await new Promise((r) => setTimeout(r, 1000));
       continue;
     }
@@ -57,7 +59,9 @@ export async function consumeQueue(
       log({
         level: 'error',
         message: 'job could not be handled',
-        error: err instanceof Error ? err.message : String(err),
+        body: msg.body.slice(0, 200),
+        receiveCount: msg.receiveCount,
+        ...errorFields(err),
       });
     }
   }
@@ -110,7 +114,7 @@ export async function consumeQueue(
       const rec =
         'run' in deps
           ? await deps.run(jobId, { retry, signal: options.signal })
-          : await runJob(jobId, { ...deps, jobs, shutdown: options.signal, retry });
+          : await runJob(jobId, { log, ...deps, jobs, shutdown: options.signal, retry });
       log({ level: 'info', message: 'job ended', jobId, status: rec.status, receiveCount: msg.receiveCount });
       if (rec.status === 'interrupted') await queue.release(msg);
       else if (rec.status === 'running')

@@ -6,9 +6,13 @@
  * (`mlaas4hep train`), starts `mlaas4hep serve` in its own process, then drives three routes at
  * once: single-row predictions (POST /json), job status (GET /jobs/{id} of accepted jobs) and
  * submissions (POST /submit of a small workflow, at a fixed rate so the trainer can keep up).
- * Afterwards waits, bounded, for every accepted job to end. Prints per route requests/s, p99 and
- * errors (5xx apart), jobs accepted/succeeded/failed/lost, the server's memory, and last one
- * JSON line with every figure.
+ * The load runs twice in one run: normal traffic alone, then the same traffic with a hostile mix
+ * beside it (a few requests a second, each of which once wedged or broke the server: models too
+ * big for the trainer, uploads declaring huge or string weights or a 5 M-unit topology, 8,192-row
+ * predictions). Afterwards waits, bounded, for every accepted normal job to end. Prints per route
+ * and phase requests/s, p99 and errors (5xx apart), what the hostile requests got, jobs
+ * accepted/succeeded/failed/lost, the server's memory, the predict p99 ratio (hostile / normal),
+ * and last one JSON line with every figure.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +20,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -26,6 +31,8 @@ const { values } = parseArgs({
     'submit-rate': { type: 'string', default: '1' },
     events: { type: 'string', default: '2000' },
     'drain-seconds': { type: 'string', default: '300' },
+    // hostile requests a second in the second phase
+    'hostile-rate': { type: 'string', default: '2' },
   },
 });
 const num = (name: keyof typeof values, min: number) => {
@@ -38,6 +45,7 @@ const connections = num('connections', 3);
 const submitRate = num('submit-rate', 1);
 const events = num('events', 100);
 const drainSeconds = num('drain-seconds', 0);
+const hostileRate = num('hostile-rate', 1);
 
 // autocannon through require and the few types used here (types/autocannon.d.ts covers less)
 interface Histogram {
@@ -166,26 +174,35 @@ let peakDuringLoad = atStart.rss_mb ?? 0;
 const sampler = setInterval(async () => {
   peakDuringLoad = Math.max(peakDuringLoad, (await memory()).rss_mb ?? 0);
 }, 1000);
-const [predict, status, submit] = await Promise.all([
-  load(predictConns, { method: 'POST', path: '/json', body: predictBody }),
-  load(statusConns, {
-    method: 'GET',
-    path: `/jobs/${accepted[0]}`,
-    setupRequest: (r) => ({ ...r, path: `/jobs/${accepted[Math.floor(Math.random() * accepted.length)]}` }),
-  }),
-  load(
-    submitConns,
-    {
-      method: 'POST',
-      path: '/submit',
-      body: submitBody,
-      onResponse: (code, body) => {
-        if (code === 202) accepted.push((JSON.parse(body) as { job_id: string }).job_id);
+
+/** The normal traffic: predictions, job status, submissions at their fixed rate. */
+const normal = () =>
+  Promise.all([
+    load(predictConns, { method: 'POST', path: '/json', body: predictBody }),
+    load(statusConns, {
+      method: 'GET',
+      path: `/jobs/${accepted[0]}`,
+      setupRequest: (r) => ({ ...r, path: `/jobs/${accepted[Math.floor(Math.random() * accepted.length)]}` }),
+    }),
+    load(
+      submitConns,
+      {
+        method: 'POST',
+        path: '/submit',
+        body: submitBody,
+        onResponse: (code, body) => {
+          if (code === 202) accepted.push((JSON.parse(body) as { job_id: string }).job_id);
+        },
       },
-    },
-    { overallRate: submitRate },
-  ),
-]);
+      { overallRate: submitRate },
+    ),
+  ]);
+
+const phaseA = await normal();
+console.error('normal traffic measured; now again with the hostile mix beside it');
+const hostile = hostileMix();
+const phaseB = await normal();
+const hostileCounts = await hostile.stop();
 clearInterval(sampler);
 
 // every accepted job must reach a final state; bounded, so a stuck trainer ends the bench too
@@ -224,11 +241,15 @@ function figures(r: Result) {
     timeouts: r.timeouts,
   };
 }
-const routes = {
+const routesOf = ([predict, status, submit]: Result[]) => ({
   'POST /json': figures(predict),
   'GET /jobs/{id}': figures(status),
   'POST /submit': figures(submit),
-};
+});
+const routes = routesOf(phaseA);
+const routesHostile = routesOf(phaseB);
+const p99Ratio =
+  Math.round((routesHostile['POST /json'].p99_ms / Math.max(1, routes['POST /json'].p99_ms)) * 100) / 100;
 const jobFigures = {
   accepted: accepted.length,
   succeeded: count('succeeded'),
@@ -238,12 +259,22 @@ const jobFigures = {
   missing: accepted.filter((id) => !jobs.has(id)).length,
   drained_s,
 };
-for (const [name, f] of Object.entries(routes)) {
-  console.error(
-    `${name.padEnd(15)} ${String(f.requests_per_s).padStart(6)} req/s  p50 ${f.p50_ms} ms  p99 ${f.p99_ms} ms  ` +
-      `${f.errors} errors (${f.status_5xx} 5xx, ${f.status_4xx} 4xx, ${f.socket_errors} socket, ${f.timeouts} timeouts)`,
-  );
-}
+for (const [phase, rs] of [
+  ['normal', routes],
+  ['hostile', routesHostile],
+] as const)
+  for (const [name, f] of Object.entries(rs)) {
+    console.error(
+      `${phase.padEnd(8)}${name.padEnd(15)} ${String(f.requests_per_s).padStart(6)} req/s  p50 ${f.p50_ms} ms  p99 ${f.p99_ms} ms  ` +
+        `${f.errors} errors (${f.status_5xx} 5xx, ${f.status_4xx} 4xx, ${f.socket_errors} socket, ${f.timeouts} timeouts)`,
+    );
+  }
+console.error(
+  `hostile mix: ${Object.entries(hostileCounts)
+    .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+    .join('; ')}`,
+);
+console.error(`predict p99 with the hostile mix / without: ${p99Ratio}`);
 console.error(
   `jobs: ${jobFigures.accepted} accepted, ${jobFigures.succeeded} succeeded, ${jobFigures.failed} failed, ` +
     `${jobFigures.lost} lost (${jobFigures.missing} without a record) after ${drained_s} s of draining`,
@@ -259,6 +290,9 @@ console.log(
     submit_rate_per_s: submitRate,
     events_per_file: events,
     routes,
+    routes_with_hostile_mix: routesHostile,
+    hostile_mix: hostileCounts,
+    predict_p99_ratio_hostile_to_normal: p99Ratio,
     jobs: jobFigures,
     server: {
       start: atStart,
@@ -268,4 +302,150 @@ console.log(
     },
   }),
 );
-process.exit(jobFigures.lost || Object.values(routes).some((r) => r.status_5xx) ? 1 : 0);
+process.exit(
+  jobFigures.lost || [...Object.values(routes), ...Object.values(routesHostile)].some((r) => r.status_5xx)
+    ? 1
+    : 0,
+);
+
+/**
+ * Requests that each once wedged or broke serve, `hostileRate` a second, until stopped; what they
+ * got is counted per kind (a 4xx is the right answer; none may be a socket error or time out).
+ */
+function hostileMix() {
+  const counts: Record<string, Record<string, number>> = {};
+  const note = (kind: string, outcome: string) => {
+    counts[kind] ??= {};
+    counts[kind][outcome] = (counts[kind][outcome] ?? 0) + 1;
+  };
+  const upload = (name: string, modelJson: unknown, weights: Uint8Array) =>
+    fetch(`${url}/upload?name=${name}`, {
+      method: 'POST',
+      headers: { authorization: headers.authorization, 'content-type': 'application/gzip' },
+      body: tarGz({
+        'params.json': JSON.stringify({ features: ['a', 'b', 'c', 'd'] }),
+        'model.json': JSON.stringify(modelJson),
+        'weights.bin': weights,
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+  const topology = (units: number, weights: unknown[]) => ({
+    format: 'layers-model',
+    modelTopology: {
+      class_name: 'Sequential',
+      config: {
+        layers: [{ class_name: 'Dense', config: { name: 'd', units, batch_input_shape: [null, 4] } }],
+      },
+    },
+    weightsManifest: [{ paths: ['weights.bin'], weights }],
+  });
+  const wideRows = JSON.stringify({
+    model: 'synth',
+    keys: features,
+    values: Array.from({ length: 8192 }, (_, i) => features.map((_, j) => ((i + j) % 7) / 7)),
+  });
+  const kinds: Array<[string, () => Promise<Response>]> = [
+    [
+      'submit_wide_model',
+      () =>
+        fetch(`${url}/submit`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            ...workflow('hostile-wide'),
+            model: {
+              layers: [
+                { type: 'dense', units: 65536 },
+                { type: 'dense', units: 65536 },
+              ],
+            },
+          }),
+          signal: AbortSignal.timeout(10_000),
+        }),
+    ],
+    [
+      'upload_string_weights',
+      () =>
+        upload(
+          'hostile-strings',
+          topology(1, [{ name: 'd/kernel', shape: [1e5, 1e5], dtype: 'string' }]),
+          new Uint8Array(20),
+        ),
+    ],
+    [
+      'upload_5m_units',
+      () =>
+        upload(
+          'hostile-wide',
+          topology(5_000_000, [
+            { name: 'd/kernel', shape: [4, 1], dtype: 'float32' },
+            { name: 'd/bias', shape: [1], dtype: 'float32' },
+          ]),
+          new Uint8Array(20),
+        ),
+    ],
+    [
+      'predict_8192_rows',
+      () =>
+        fetch(`${url}/json`, {
+          method: 'POST',
+          headers,
+          body: wideRows,
+          signal: AbortSignal.timeout(10_000),
+        }),
+    ],
+  ];
+  let stopped = false;
+  let i = 0;
+  const inFlight = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    const [kind, send] = kinds[i++ % kinds.length];
+    const p: Promise<void> = send()
+      .then(async (res) => {
+        await res.arrayBuffer();
+        note(kind, String(res.status));
+      })
+      .catch((err: Error) => note(kind, err.name === 'TimeoutError' ? 'timeout' : 'error'))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }, 1000 / hostileRate);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      return counts;
+    },
+  };
+}
+
+/** A gzip tar of a few files (ustar headers by hand: the bench needs no tar package). */
+function tarGz(files: Record<string, string | Uint8Array>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const data = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+    const h = new Uint8Array(512);
+    const put = (text: string, at: number) => h.set(new TextEncoder().encode(text), at);
+    put(name, 0);
+    put('0000644\0', 100);
+    put('0000000\0', 108);
+    put('0000000\0', 116);
+    put(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    put('00000000000\0', 136);
+    put('        ', 148);
+    put('0', 156);
+    put('ustar\0', 257);
+    put('00', 263);
+    put(
+      `${h
+        .reduce((a, b) => a + b, 0)
+        .toString(8)
+        .padStart(6, '0')}\0 `,
+      148,
+    );
+    parts.push(h, data, new Uint8Array((512 - (data.length % 512)) % 512));
+  }
+  parts.push(new Uint8Array(1024));
+  return gzipSync(Buffer.concat(parts));
+}

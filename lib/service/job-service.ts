@@ -74,7 +74,7 @@ export interface SubmitServiceDeps {
   store: ObjectStore;
   queue: JobQueue;
   /** files a workflow may read; throws for anything else (the deployment's allow-list) */
-  checkSources?(files: string[]): void;
+  checkSources?(files: string[]): void | Promise<void>;
 }
 
 /** Creating jobs: POST /submit and the upload trigger (the `submit` and `onUpload` functions). */

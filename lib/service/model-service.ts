@@ -8,7 +8,7 @@ import type { Caller } from './job-service.js';
 export interface ModelServiceDeps {
   store: ObjectStore;
   /** files a trigger's workflow may read; throws for anything else (the deployment's allow-list) */
-  checkSources?(files: string[]): void;
+  checkSources?(files: string[]): void | Promise<void>;
   maxUploadBytes?: number;
 }
 

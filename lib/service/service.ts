@@ -14,7 +14,7 @@ export interface ServiceDeps {
   store: ObjectStore;
   queue: JobQueue;
   /** files a workflow may read; throws for anything else (the deployment's allow-list) */
-  checkSources?(files: string[]): void;
+  checkSources?(files: string[]): void | Promise<void>;
   cacheBytes?: number;
   maxUploadBytes?: number;
   /** hears a line per model loaded (its engine and why) */

@@ -2,9 +2,10 @@ import { BundleStore } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { backendGeneration, backendRestart, isWasmMemoryFault, resetBackend } from '../training/backend.js';
+import { backendGeneration, backendRestart, isWasmMemoryFault } from '../training/backend.js';
 import type { EngineChoice, LoadedModel } from './engines/engine.js';
 import { loadBundleModel } from './engines/load.js';
+import { restartTfjsEngine } from './engines/tfjs-engine.js';
 import { type ModelInputs, modelInputs } from './model-inputs.js';
 
 /** A loaded model with what predictions need, computed once per load. */
@@ -156,7 +157,7 @@ export class ModelCache {
       model: name,
       error: err instanceof Error ? err.message : String(err),
     });
-    await resetBackend();
+    await restartTfjsEngine();
     this.restarts++;
     this.forgetOlderEngine();
     this.log?.({ level: 'warn', message: 'TensorFlow.js engine restarted' });

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { InvalidInputError } from '../errors.js';
-import { initBackend } from '../training/backend.js';
+import { BundleTooLargeError, InvalidInputError } from '../errors.js';
+import { initBackend, isWasmMemoryFault } from '../training/backend.js';
 import { loadModel, type ModelJson } from '../training/model-io.js';
+import { restartTfjsEngine } from './engines/tfjs-engine.js';
 
 /** What an uploaded layers model takes and gives, found by loading it. */
 export interface LayersModelShape {
@@ -26,6 +27,13 @@ export async function layersModelShape(
   try {
     model = await loadModel(modelJson, weights);
   } catch (err) {
+    if (isWasmMemoryFault(err)) {
+      // the engine's memory is not to be trusted after this: every model loads again on a fresh one
+      await restartTfjsEngine();
+      throw new BundleTooLargeError(
+        `${modelPath} needs more memory than the server's TensorFlow.js engine has; upload a smaller model`,
+      );
+    }
     throw new InvalidInputError(`${modelPath} cannot be loaded: ${(err as Error).message}`);
   }
   try {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnprocessableError } from '../../errors.js';
-import { initBackend } from '../../training/backend.js';
+import { initBackend, resetBackend } from '../../training/backend.js';
 import { loadModel, type ModelJson } from '../../training/model-io.js';
+import { holdReadiness } from '../readiness.js';
 import type { LoadedModel } from './engine.js';
 
 /** Rows per model call at most: bounds the time one call holds the thread. */
@@ -63,6 +64,19 @@ function scores(
   const out = new Float32Array(n * outputs);
   for (let at = 0; at < n; at += chunk) out.set(run(at, Math.min(chunk, n - at)), at * outputs);
   return out;
+}
+
+/**
+ * Starts the TensorFlow.js backend afresh after a WebAssembly memory fault (every model built on
+ * the old one is gone), with readiness held false meanwhile.
+ */
+export async function restartTfjsEngine(): Promise<void> {
+  const release = holdReadiness('the TensorFlow.js engine is restarting after a memory fault');
+  try {
+    await resetBackend();
+  } finally {
+    release();
+  }
 }
 
 /** Loads a TensorFlow.js layers model behind the engine interface (one input [batch, features]). */

@@ -28,7 +28,7 @@ beforeAll(async () => {
   files = await startRangeServer({ root: ROOT_DIR, multiRange: true });
   srv = await startServe(['--store', dir], {
     MLAAS4HEP_ALLOWED_SOURCES: `${SYNTH_DIR}/,${files.url}/`,
-    MLAAS4HEP_TRAINER_WASM_MB: '128',
+    MLAAS4HEP_TRAINER_WASM_MB: '64',
   });
 });
 afterAll(async () => {
@@ -176,9 +176,10 @@ describe.runIf(hasShared)('training beside the API', () => {
         labels: [1, 0],
         params: { branch: 'Events', nevts: 2_000, chunk_size: 1_000, epochs: 1 },
         model: {
+          // 4.2 M parameters pass the submit limits; weights, gradients and Adam's state do not fit 64 MiB
           layers: [
-            { type: 'dense', units: 4096 },
-            { type: 'dense', units: 4096 },
+            { type: 'dense', units: 2048 },
+            { type: 'dense', units: 2048 },
           ],
         },
       });

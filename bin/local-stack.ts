@@ -14,6 +14,7 @@ import { openRoot } from '../lib/root/index.js';
 import { consumeQueue } from '../lib/trainer/worker.js';
 import { initBackend } from '../lib/training/backend.js';
 import { keptDevIssuer } from './commands/dev-issuer-key.js';
+import { startS3Guard } from './s3-guard.js';
 
 const require = createRequire(import.meta.url);
 export const BUCKET = 'mlaas4hep-local';
@@ -39,7 +40,7 @@ async function freePort(): Promise<number> {
 }
 
 interface S3rverLike {
-  run(): Promise<unknown>;
+  run(): Promise<{ port: number }>;
   close(): Promise<void>;
   on(
     event: 'event',
@@ -48,9 +49,10 @@ interface S3rverLike {
 }
 
 /**
- * The whole service on this machine, on 127.0.0.1 only: an S3 emulator (s3rver) that fires
- * upload events, an SQS emulator, a development token issuer, the Lambda functions under
- * serverless-offline, and a trainer consuming the queue in this process.
+ * The whole service on this machine, on 127.0.0.1 only: an S3 emulator (s3rver, behind the guard
+ * that gives it S3's conditional writes) that fires upload events, an SQS emulator, a development
+ * token issuer, the Lambda functions under serverless-offline, and a trainer consuming the queue
+ * in this process.
  */
 export async function startLocalStack(o: {
   dataDir: string;
@@ -67,14 +69,16 @@ export async function startLocalStack(o: {
   await mkdir(join(o.dataDir, 's3'), { recursive: true });
   const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => S3rverLike;
   const s3 = new S3rver({
-    port: s3Port,
+    port: 0,
     address: '127.0.0.1',
     directory: join(o.dataDir, 's3'),
     silent: true,
     configureBuckets: [{ name: BUCKET }],
   });
-  await s3.run();
-  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const { port: s3rverPort } = await s3.run();
+  // s3rver ignores If-None-Match / If-Match on PUT; the guard answers them as S3 does (412)
+  const guard = await startS3Guard({ upstream: `http://127.0.0.1:${s3rverPort}`, port: s3Port });
+  const s3Endpoint = guard.endpoint;
   const { createSqsServer } = await import('local-aws-sqs');
   const sqs = await createSqsServer({ port: sqsPort, hostname: '127.0.0.1' });
   const sqsClient = createSqsClient({ endpoint: `http://127.0.0.1:${sqsPort}` });
@@ -171,6 +175,7 @@ export async function startLocalStack(o: {
       offline.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
       if (offline.exitCode === null) offline.kill('SIGKILL');
+      await guard.close();
       await s3.close();
       await new Promise<void>((r) => sqs.close(() => r()));
       sqsClient.destroy();

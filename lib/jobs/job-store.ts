@@ -27,6 +27,8 @@ export interface JobProgress {
   epochs: number;
   loss: number;
   eventsPerSecond: number;
+  /** the validation split's AUC after the last complete epoch */
+  valAuc?: number;
 }
 
 export interface JobRecord {

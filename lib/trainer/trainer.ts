@@ -106,6 +106,9 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
         claim,
         backend: deps.backend,
         signal: stop.signal,
+        log: (line) => {
+          writing = writing.then(() => jobs.log(id, line)).catch(() => undefined);
+        },
         onProgress: (p) => {
           latest = {
             chunk: p.chunk,
@@ -114,6 +117,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
             epochs: p.epochs,
             loss: p.loss,
             eventsPerSecond: Math.round(p.samplesPerSecond),
+            ...(p.valAuc !== undefined ? { valAuc: p.valAuc } : {}),
           };
         },
       },

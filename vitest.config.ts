@@ -6,7 +6,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * .serverless/): two at once would overwrite each other's bundles, so they run one after another,
  * after the rest.
  */
-const SERVERLESS = ['test/integration/template.test.ts', 'test/e2e/**/*.test.ts'];
+const SERVERLESS = [
+  'test/integration/template.test.ts',
+  'test/integration/packaged.test.ts',
+  'test/e2e/**/*.test.ts',
+];
 
 // Vitest's default on a 2-core machine is one file at a time, yet most files spend their time
 // waiting (child processes, emulators, a trainer polled): two files at a time on two cores.

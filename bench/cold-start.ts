@@ -19,15 +19,14 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createDevIssuer } from '../lib/auth/dev-issuer.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
+import { httpEvent, s3Event } from '../test/helpers/lambda-events.js';
 import { startSqs } from '../test/helpers/local-aws.js';
 import {
-  httpEvent,
   invokePackaged,
   lambdaNode,
   onnxRuntimeLayer,
   type Packaged,
   packageStack,
-  s3Event,
   unpackFunction,
 } from '../test/helpers/packaged.js';
 import {

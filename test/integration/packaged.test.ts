@@ -392,6 +392,33 @@ describe('the packaged functions, unzipped outside the repository and invoked as
     },
   );
 
+  it('fails its cold start naming a setting that is missing or wrong', async () => {
+    const env = (fn: string) =>
+      functionEnv(p, fn, {
+        bucket: 'packaged',
+        queueUrl: queues.packaged,
+        s3: s3.endpoint,
+        sqs: sqs.endpoint,
+        dev,
+      });
+    const start = (fn: 'submit' | 'predict', changed: Record<string, string>) =>
+      invokePackaged({
+        node,
+        task: join(dir, fn, 'task'),
+        opt: join(dir, fn, 'opt'),
+        handler: handlerOf(p, fn),
+        functionName: `mlaas4hep-ci-${fn}`,
+        env: { ...env(fn), ...changed },
+        events: [],
+      });
+    await expect(start('submit', { MLAAS4HEP_QUEUE_URL: '' })).rejects.toThrow(
+      /MLAAS4HEP_QUEUE_URL is not set/,
+    );
+    await expect(start('predict', { MLAAS4HEP_TF_BACKEND: 'gpu' })).rejects.toThrow(
+      /MLAAS4HEP_TF_BACKEND must be one of tensorflow, wasm, cpu, got "gpu"/,
+    );
+  });
+
   it('starts a job per covering trigger from an S3 upload event, once per object version', async () => {
     const [first, again] = invocations.onUpload!.results.map(
       (r) => r.result as unknown as { jobs: string[] },

@@ -19,7 +19,6 @@ interface Expected {
 
 let dir: string;
 let expected: Expected;
-const engine = process.env.MLAAS4HEP_ENGINE;
 
 beforeAll(async () => {
   await initBackend();
@@ -28,16 +27,13 @@ beforeAll(async () => {
   expected = JSON.parse(await readFile(join(FIXTURE, 'old-minmax.expected.json'), 'utf8')) as Expected;
 });
 afterAll(async () => {
-  if (engine === undefined) delete process.env.MLAAS4HEP_ENGINE;
-  else process.env.MLAAS4HEP_ENGINE = engine;
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('a bundle written with the min-max encoding (before issue 11)', () => {
   for (const name of ['onnxruntime', 'tfjs'] as const) {
     it(`predicts exactly the scores it served then, from raw branch values, on ${name}`, async () => {
-      process.env.MLAAS4HEP_ENGINE = name;
-      const cache = new ModelCache(new LocalObjectStore(dir));
+      const cache = new ModelCache(new LocalObjectStore(dir), { prefer: name });
       const scores = await predictJson(cache, {
         model: 'old-minmax',
         keys: expected.keys,

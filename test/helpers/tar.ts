@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 
-/** A hand-written ustar writer for the upload tests (links and devices included, which tar tools refuse to write from strings). */
+// a hand-written ustar writer for the upload tests
 function tarHeader(name: string, size: number, type = '0', link = ''): Uint8Array {
   const h = new Uint8Array(512);
   const put = (s: string, at: number) => h.set(new TextEncoder().encode(s), at);
@@ -22,6 +22,7 @@ function tarHeader(name: string, size: number, type = '0', link = ''): Uint8Arra
 
 export type TarEntry = { name: string; data?: string | Uint8Array; type?: string; link?: string };
 
+/** A gzipped tar of the entries (files, or links and folders by `type`), as TFaaS bundles come. */
 export function tarGz(entries: TarEntry[]): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const e of entries) {

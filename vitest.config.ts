@@ -22,8 +22,9 @@ const workers = Math.max(2, availableParallelism());
 
 export default defineConfig({
   test: {
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // guards against a hang, not speed limits: two files share two cores
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [

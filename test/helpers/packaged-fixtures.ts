@@ -1,4 +1,5 @@
-import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DevIssuer } from '../../lib/auth/dev-issuer.js';
 import { devIssuerEnv } from '../../lib/auth/dev-issuer.js';
@@ -9,6 +10,8 @@ import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { serializeModel } from '../../lib/training/model-io.js';
 import { saveBundle } from './bundles.js';
 import type { Packaged } from './packaged.js';
+import { SHARED } from './reference.js';
+import { tarGz } from './tar.js';
 
 const BRANCHES: Record<string, BranchSpec> = {
   a: { min: 0, max: 10, jagged: false, jdim: 0 },
@@ -127,47 +130,52 @@ export function handlerOf(p: Packaged, fn: string): string {
   return p.template.Resources[logical].Properties.Handler as string;
 }
 
-function tarHeader(name: string, size: number): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (text: string, at: number) => h.set(new TextEncoder().encode(text), at);
-  put(name, 0);
-  put('0000644\0', 100);
-  put('0000000\0', 108);
-  put('0000000\0', 116);
-  put(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  put('00000000000\0', 136);
-  put('        ', 148);
-  put('0', 156);
-  put('ustar\0', 257);
-  put('00', 263);
-  put(
-    `${h
-      .reduce((sum, b) => sum + b, 0)
-      .toString(8)
-      .padStart(6, '0')}\0 `,
-    148,
-  );
-  return h;
-}
-
 /** A TFaaS-style upload: a tar.gz of a TensorFlow.js model under a folder that names it. */
 export async function tfjsBundleTarGz(folder: string): Promise<Uint8Array> {
   const m = model();
   const { modelJson, weights } = await serializeModel(m);
   m.dispose();
-  const files: Array<[string, Uint8Array]> = [
-    ['model.json', new TextEncoder().encode(modelJson)],
-    ['weights.bin', weights],
-    ['params.json', new TextEncoder().encode(JSON.stringify({ features: ['a', 'b'], classes: [0, 1] }))],
-    ['labels.txt', new TextEncoder().encode('background\nsignal\n')],
-  ];
-  const parts: Uint8Array[] = [];
-  for (const [name, data] of files)
-    parts.push(
-      tarHeader(`${folder}/${name}`, data.length),
+  return tarGz(
+    [
+      ['model.json', modelJson],
+      ['weights.bin', weights],
+      ['params.json', JSON.stringify({ features: ['a', 'b'], classes: [0, 1] })],
+      ['labels.txt', 'background\nsignal\n'],
+    ].map(([name, data]) => ({ name: `${folder}/${name as string}`, data })),
+  );
+}
+
+/** The TFaaS upload form for the shared ONNX model (multipart, as curl -F sends it). */
+export function onnxForm(name: string): { raw: Uint8Array; type: string } {
+  const boundary = 'packaged-boundary';
+  const params = {
+    name,
+    classes: [0, 1],
+    onnx: {
+      inputs: [
+        {
+          name: 'features',
+          columns: [
+            ...['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'nJet'],
+            { branch: 'Jet_eta', max: 17 },
+            { branch: 'Jet_pt', max: 17 },
+          ],
+        },
+      ],
+    },
+  };
+  const part = (field: string, filename: string, data: Uint8Array) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
       data,
-      new Uint8Array((512 - (data.length % 512)) % 512),
-    );
-  parts.push(new Uint8Array(1024));
-  return gzipSync(Buffer.concat(parts));
+      Buffer.from('\r\n'),
+    ]);
+  const raw = Buffer.concat([
+    part('params', 'params.json', Buffer.from(JSON.stringify(params))),
+    part('model', 'model.onnx', readFileSync(join(SHARED, 'onnx', 'synth_mlp_binary.onnx'))),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  return { raw, type: `multipart/form-data; boundary=${boundary}` };
 }

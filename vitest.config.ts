@@ -14,6 +14,8 @@ const SERIAL = [
   'test/integration/recovery.test.ts',
   'test/integration/recovery-queue.test.ts',
   'test/integration/xrootd-workflow.test.ts',
+  // serve processes whose trainers are child processes, and a 2 s health watchdog during attacks
+  'test/integration/hostile.test.ts',
 ];
 
 // Vitest's default on a 2-core machine is one file at a time, yet most files spend their time

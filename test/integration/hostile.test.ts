@@ -148,7 +148,7 @@ describe.runIf(hasShared)('training beside the API', () => {
       const sub = await call('POST', '/submit', {
         files: synth,
         labels: [1, 0],
-        params: { branch: 'Events', nevts: 20_000, chunk_size: 1, epochs: 1 },
+        params: { branch: 'Events', nevts: 250_000, chunk_size: 1, epochs: 5 },
       });
       expect(sub.status).toBe(202);
       const id = sub.json.job_id as string;

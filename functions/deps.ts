@@ -35,6 +35,7 @@ export const service = new Service({
     need('MLAAS4HEP_QUEUE_URL'),
   ),
   checkSources,
+  limits: config.limits,
   log: stdoutLog,
 });
 

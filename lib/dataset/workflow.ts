@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, issuePath } from '../errors.js';
 import { checkRedirector, throughRedirector } from '../root/source/xrootd/url.js';
+import { checkDefinedName } from './expression.js';
 
 /** MLaaS4HEP's params.json keys, plus our own (seed, split); unknown keys are refused, not ignored. */
 const Params = z
@@ -152,6 +153,7 @@ export type CutSpec = z.output<typeof Cut>;
  * With `params.redirector`, /store/... names come back as XRootD URLs through it, as MLaaS4HEP reads them.
  */
 export function parseWorkflow(doc: unknown): Workflow {
+  checkBranchKeys(doc);
   const r = WorkflowSchema.safeParse(doc);
   if (r.success) {
     const { redirector } = r.data.params;
@@ -165,4 +167,22 @@ export function parseWorkflow(doc: unknown): Workflow {
     return `${issuePath(i.path)}: ${i.message}`;
   });
   throw new InvalidInputError(`invalid workflow: ${lines.join('; ')}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The names a preproc section gives branches (define, new_branch) or refers to them by (flat_cut,
+ * jagged_cut), read from the document as parsed: a schema never sees a "__proto__" key (it sets
+ * the prototype of the object it builds instead), so it would be dropped without a word.
+ */
+function checkBranchKeys(doc: unknown): void {
+  const pre = isObject(doc) ? doc.preproc : undefined;
+  if (!isObject(pre)) return;
+  for (const section of ['define', 'new_branch', 'flat_cut', 'jagged_cut']) {
+    const block = pre[section];
+    if (!isObject(block)) continue;
+    for (const name of Object.keys(block)) checkDefinedName(name, `invalid workflow: preproc.${section}`);
+  }
 }

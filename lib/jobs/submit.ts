@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseWorkflow } from '../dataset/workflow.js';
+import { checkWorkflowLimits } from '../dataset/workflow-limits.js';
 import { ForbiddenError, InvalidInputError, PreconditionFailedError } from '../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { canonicalXRootD, isXRootDUrl } from '../root/source/xrootd/url.js';
-import { parseModelDefinition } from '../training/model-schema.js';
+import { checkModelBudget, parseModelDefinition } from '../training/model-schema.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import type { JobQueue } from './queue.js';
 
@@ -12,6 +14,8 @@ export interface SubmitDeps {
   queue: JobQueue;
   /** refuses sources outside an allow-list, in a deployment */
   checkSources?(files: string[]): void;
+  /** the deployment's limits on epochs, sizes, files, expressions and the model (default DEFAULT_LIMITS) */
+  limits?: Limits;
 }
 
 const URL_PREFIX = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i;
@@ -105,8 +109,20 @@ export async function submitJob(
   idempotencyKey?: string,
 ): Promise<JobRecord> {
   const w = parseWorkflow(doc);
-  // the model section too (422 naming the field), by a schema that loads no TensorFlow.js
-  parseModelDefinition(w.model);
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  checkWorkflowLimits(w, limits);
+  // the model section too (422 naming the field), by a schema that loads no TensorFlow.js, and its
+  // size for the narrowest input the workflow allows (the trainer checks again with the real width)
+  const def = parseModelDefinition(w.model);
+  checkModelBudget(
+    def,
+    {
+      inputs: w.params.selected_branches?.length ?? 1,
+      classes: Array.isArray(w.labels) ? new Set(w.labels).size : 2,
+      batchSize: w.params.batch_size,
+    },
+    limits,
+  );
   deps.checkSources?.(w.files);
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
     throw new InvalidInputError('Idempotency-Key must be 1 to 128 printable characters');

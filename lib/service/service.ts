@@ -4,6 +4,7 @@ import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { allowedSourcesFromEnv, submitJob } from '../jobs/submit.js';
 import { onObjectCreated, type Trigger, TriggerStore, type UploadedObject } from '../jobs/triggers.js';
+import { DEFAULT_LIMITS, type Limits, limitsFromEnv } from '../limits.js';
 import { ModelCache } from '../serving/model-cache.js';
 import { infer, metadata } from '../serving/open-inference.js';
 import { predictJson } from '../serving/predict.js';
@@ -23,6 +24,8 @@ export interface ServiceDeps {
   queue: JobQueue;
   /** files a workflow may read; throws for anything else (the deployment's allow-list) */
   checkSources?(files: string[]): void;
+  /** what one workflow may ask for (epochs, sizes, files, expressions, the model); default DEFAULT_LIMITS */
+  limits?: Limits;
   cacheBytes?: number;
   maxUploadBytes?: number;
   /** hears a line per model loaded (its engine and why) */
@@ -35,6 +38,8 @@ export interface ServiceConfig {
   rateLimits: RateLimits;
   /** prefixes workflows may read (MLAAS4HEP_ALLOWED_SOURCES); undefined: any source */
   allowedSources?: string[];
+  /** what one workflow may ask for (MLAAS4HEP_MAX_*; lib/limits.ts) */
+  limits: Limits;
 }
 
 /**
@@ -49,6 +54,7 @@ export function serviceConfigFromEnv(
     return {
       rateLimits: rateLimitsFromEnv(env),
       allowedSources: allowedSourcesFromEnv(env) ?? defaults.allowedSources,
+      limits: limitsFromEnv(env),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -86,17 +92,19 @@ export class Service {
   readonly registry: ModelRegistry;
   readonly cache: ModelCache;
   readonly triggers: TriggerStore;
+  readonly limits: Limits;
 
   constructor(private readonly deps: ServiceDeps) {
     this.jobs = new JobStore(deps.store);
     this.registry = new ModelRegistry(deps.store);
     this.cache = new ModelCache(deps.store, { maxBytes: deps.cacheBytes, log: deps.log });
     this.triggers = new TriggerStore(deps.store);
+    this.limits = deps.limits ?? DEFAULT_LIMITS;
   }
 
   async submit(caller: Caller, workflow: unknown, idempotencyKey?: string) {
     const rec = await submitJob(
-      { jobs: this.jobs, queue: this.deps.queue, checkSources: this.deps.checkSources },
+      { jobs: this.jobs, queue: this.deps.queue, checkSources: this.deps.checkSources, limits: this.limits },
       caller.sub,
       workflow,
       idempotencyKey,
@@ -199,6 +207,7 @@ export class Service {
         queue: this.deps.queue,
         triggers: this.triggers,
         checkSources: this.deps.checkSources,
+        limits: this.limits,
       },
       obj,
     );

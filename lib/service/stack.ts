@@ -8,6 +8,7 @@ import { stdoutLog } from '../http/request-logger.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
+import type { Limits } from '../limits.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { consumeQueue } from '../trainer/worker.js';
 import { routes } from './routes.js';
@@ -28,6 +29,8 @@ export interface StackOptions {
   allowedSources?: string[];
   /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
   rateLimits?: RateLimits;
+  /** what one workflow may ask for; default from MLAAS4HEP_MAX_* (limitsFromEnv) */
+  limits?: Limits;
   log?(entry: Record<string, unknown>): void;
 }
 
@@ -49,7 +52,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const config = serviceConfigFromEnv();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
-  const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? stdoutLog });
+  const limits = o.limits ?? config.limits;
+  const service = new Service({ store: o.store, queue, checkSources, limits, log: o.log ?? stdoutLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
   const stop = new AbortController();
@@ -57,7 +61,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     ? consumeQueue(
         queue,
         service.jobs,
-        { models: o.store, dataset: o.worker.dataset, backend: o.worker.backend, pollMs: o.worker.pollMs },
+        {
+          models: o.store,
+          dataset: o.worker.dataset,
+          backend: o.worker.backend,
+          pollMs: o.worker.pollMs,
+          limits,
+        },
         { signal: stop.signal, waitSeconds: 1, log: o.log },
       )
     : undefined;

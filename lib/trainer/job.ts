@@ -4,6 +4,7 @@ import { type BundleParams, checkModelName, newVersion } from '../bundles/params
 import { type DatasetDeps, prepareDataset } from '../dataset/dataset.js';
 import { transformSpecOf } from '../dataset/transform.js';
 import type { Workflow } from '../dataset/workflow.js';
+import { type Limits, limitsFromEnv } from '../limits.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import {
   auc,
@@ -15,7 +16,7 @@ import {
   scoreHistograms,
 } from '../training/metrics.js';
 import { serializeModel } from '../training/model-io.js';
-import { parseModelDefinition } from '../training/model-schema.js';
+import { checkModelBudget, parseModelDefinition } from '../training/model-schema.js';
 import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from '../training/plots.js';
 import { type EpochMetrics, type Progress, predictRows, trainModel } from '../training/train.js';
 import { exportVerified } from './onnx-export.js';
@@ -32,6 +33,8 @@ export interface TrainingJobDeps {
    * records there which version this job publishes (lib/trainer/publication.ts).
    */
   claim?(p: { name: string; version: string }): Promise<void>;
+  /** the model's size and memory limits; default the deployment's (limitsFromEnv) */
+  limits?: Limits;
 }
 
 export interface FinalMetrics {
@@ -98,6 +101,12 @@ export async function runTrainingJob(
   const def = parseModelDefinition(w.model);
   const ds = await prepareDataset(w, deps.dataset);
   try {
+    // submit checked the model against a lower bound of its width; now the width is known
+    checkModelBudget(
+      def,
+      { inputs: ds.layout.names.length, classes: ds.classes.length, batchSize: w.params.batch_size },
+      deps.limits ?? limitsFromEnv(),
+    );
     const res = await trainModel(ds, def, {
       mode: w.training.mode,
       standardize: w.training.standardize,

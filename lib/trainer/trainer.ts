@@ -2,6 +2,7 @@ import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
+import type { Limits } from '../limits.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
 import { type Publication, settlePublication } from './publication.js';
@@ -17,6 +18,8 @@ export interface TrainerDeps {
   pollMs?: number;
   /** a failure of ours (not the workflow's) puts the job back to queued for another attempt */
   retry?: boolean;
+  /** the model's size and memory limits (default: the deployment's, from the environment) */
+  limits?: Limits;
   log?(line: string): void;
 }
 
@@ -103,6 +106,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
         store: deps.models,
         claim,
         backend: deps.backend,
+        limits: deps.limits,
         signal: stop.signal,
         onProgress: (p) => {
           latest = {

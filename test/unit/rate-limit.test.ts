@@ -5,6 +5,7 @@ import { createVerifier } from '../../lib/auth/verifier.js';
 import { createApi, type Route } from '../../lib/http/api.js';
 import { RateLimiter } from '../../lib/http/rate-limit.js';
 import type { HttpEvent } from '../../lib/http/types.js';
+import { DEFAULT_LIMITS } from '../../lib/limits.js';
 import { serviceConfigFromEnv } from '../../lib/service/service.js';
 
 const dev = createDevIssuer();
@@ -115,6 +116,7 @@ describe('serviceConfigFromEnv: the one place serve and the Lambda functions rea
     expect(serviceConfigFromEnv({})).toEqual({
       rateLimits: { predict: { perMinute: 6000 }, submit: { perMinute: 60 } },
       allowedSources: undefined,
+      limits: DEFAULT_LIMITS,
     });
     const c = serviceConfigFromEnv(
       {
@@ -127,6 +129,7 @@ describe('serviceConfigFromEnv: the one place serve and the Lambda functions rea
     expect(c).toEqual({
       rateLimits: { predict: undefined, submit: { perMinute: 10 } },
       allowedSources: ['s3://hep/data/', '/srv/data'],
+      limits: DEFAULT_LIMITS,
     });
     expect(serviceConfigFromEnv({}, { allowedSources: ['s3://b/'] }).allowedSources).toEqual(['s3://b/']);
     expect(() => serviceConfigFromEnv({ MLAAS4HEP_RATE_LIMIT_PREDICT: '1.5' })).toThrow(

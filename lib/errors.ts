@@ -138,7 +138,7 @@ export function truncateName(name: string, max = SHOWN_NAME_CHARS): string {
 
 /** Where a schema issue is, as a physicist reads it: `params.split.test`, `model.layers[2].units`. */
 export function issuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
-  const parts = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  const parts = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${truncateName(String(p))}`)).join('');
   const joined = `${prefix}${parts}`;
   return joined.startsWith('.') ? joined.slice(1) : joined || '(top level)';
 }

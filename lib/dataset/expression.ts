@@ -77,7 +77,7 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
 export function checkDefinedName(name: string, where: string): void {
   if (RESERVED_NAMES.has(name))
     throw new InvalidInputError(
-      `${where}: "${name}" is a reserved name and cannot name a branch; choose another name`,
+      `${where}: "${truncateName(name)}" is a reserved name and cannot name a branch; choose another name`,
     );
 }
 

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, truncateName } from '../errors.js';
 import type { NumColumn } from './columns.js';
 import { compact } from './columns.js';
 import { checkDefinedName, type Expression, parseExpression } from './expression.js';
@@ -48,7 +48,7 @@ export function compilePreproc(pre: Workflow['preproc'], branchNames: Iterable<s
     checkDefinedName(name, 'preproc');
     if (known.has(name))
       throw new InvalidInputError(
-        `preproc: new branch "${name}" already exists in the file; choose another name`,
+        `preproc: new branch "${truncateName(name)}" already exists in the file; choose another name`,
       );
     let expr: Expression;
     try {
@@ -73,7 +73,9 @@ export function compilePreproc(pre: Workflow['preproc'], branchNames: Iterable<s
   ] as const) {
     for (const [name, b] of Object.entries(blocks ?? {})) {
       if (!known.has(name))
-        throw new InvalidInputError(`preproc.${group}.${name}: no branch named "${name}"`);
+        throw new InvalidInputError(
+          `preproc.${group}.${truncateName(name)}: no branch named "${truncateName(name)}"`,
+        );
       for (const c of cutsOf(b)) addCut(c, `${group}.${name}`);
       if (b.remove) out.drop.add(name);
     }

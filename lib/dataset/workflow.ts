@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError, issuePath } from '../errors.js';
+import { InvalidInputError, issuePath, truncateName } from '../errors.js';
 import { checkRedirector, throughRedirector } from '../root/source/xrootd/url.js';
 import { checkDefinedName } from './expression.js';
 
@@ -132,6 +132,8 @@ export const WorkflowSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, "_", "." and "-" only')
       .optional(),
+    /** the group that owns the model when this job is the first to publish under its name */
+    group: z.string().min(1).max(128).optional(),
   })
   .strict()
   .superRefine((w, ctx) => {
@@ -163,7 +165,7 @@ export function parseWorkflow(doc: unknown): Workflow {
   }
   const lines = r.error.issues.map((i) => {
     if (i.code === 'unrecognized_keys')
-      return `${issuePath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${issuePath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${truncateName(k)}"`).join(', ')}`;
     return `${issuePath(i.path)}: ${i.message}`;
   });
   throw new InvalidInputError(`invalid workflow: ${lines.join('; ')}`);

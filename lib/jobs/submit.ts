@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import type { BundleStore } from '../bundles/bundle-store.js';
+import { type Actor, claimModel } from '../bundles/ownership.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { checkWorkflowLimits } from '../dataset/workflow-limits.js';
 import { ForbiddenError, InvalidInputError, PreconditionFailedError } from '../errors.js';
@@ -16,7 +18,12 @@ export interface SubmitDeps {
   checkSources?(files: string[]): void;
   /** the deployment's limits on epochs, sizes, files, expressions and the model (default DEFAULT_LIMITS) */
   limits?: Limits;
+  /** the model store: the job's model name is claimed for its owner at submit (403 if another's) */
+  models?: BundleStore;
 }
+
+/** The name a job's model gets when its workflow names none. */
+export const defaultModelName = (jobId: string): string => `job-${jobId.slice(0, 8)}`;
 
 const URL_PREFIX = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i;
 // "." and ".." segments (also percent-encoded, also after a backslash, which URL parsers treat as
@@ -104,10 +111,12 @@ function idFor(owner: string, key: string): string {
  */
 export async function submitJob(
   deps: SubmitDeps,
-  owner: string,
+  submitter: string | Actor,
   doc: unknown,
   idempotencyKey?: string,
 ): Promise<JobRecord> {
+  const actor: Actor = typeof submitter === 'string' ? { sub: submitter } : submitter;
+  const owner = actor.sub;
   const w = parseWorkflow(doc);
   const limits = deps.limits ?? DEFAULT_LIMITS;
   checkWorkflowLimits(w, limits);
@@ -127,9 +136,11 @@ export async function submitJob(
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
     throw new InvalidInputError('Idempotency-Key must be 1 to 128 printable characters');
   }
+  const id = idempotencyKey ? idFor(owner, idempotencyKey) : randomUUID();
+  // the model this job will publish: someone else's is a 403 now, not a surprise when it finishes
+  if (deps.models) await claimModel(deps.models, w.name ?? defaultModelName(id), actor, w.group);
   let rec: JobRecord;
   if (idempotencyKey) {
-    const id = idFor(owner, idempotencyKey);
     try {
       rec = await deps.jobs.create(owner, w, id);
     } catch (err) {
@@ -137,7 +148,7 @@ export async function submitJob(
       rec = await deps.jobs.get(id);
       if (rec.enqueuedAt) return rec;
     }
-  } else rec = await deps.jobs.create(owner, w);
+  } else rec = await deps.jobs.create(owner, w, id);
   await deps.queue.send({ jobId: rec.id });
   return deps.jobs.update(rec.id, (r) => ({ ...r, enqueuedAt: new Date().toISOString() }));
 }

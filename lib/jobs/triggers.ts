@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { InvalidInputError, issuePath, MlaasError, NotFoundError } from '../errors.js';
+import {
+  ForbiddenError,
+  InvalidInputError,
+  issuePath,
+  MlaasError,
+  NotFoundError,
+  truncateName,
+} from '../errors.js';
 import { throughRedirector } from '../root/source/xrootd/url.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRecord } from './job-store.js';
@@ -25,7 +32,10 @@ export type Trigger = z.output<typeof TriggerSchema>;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const key = (name: string): string => {
-  if (!NAME.test(name)) throw new InvalidInputError(`invalid trigger name "${name}"`);
+  if (!NAME.test(name))
+    throw new InvalidInputError(
+      `invalid trigger name "${truncateName(name)}": use letters, digits, "_", "." and "-" (at most 64)`,
+    );
   return `triggers/${name}.json`;
 };
 
@@ -33,7 +43,8 @@ export class TriggerStore {
   constructor(private readonly store: ObjectStore) {}
 
   /**
-   * Saves a rule. `checkSources` (the deployment's allow-list) sees the template's own files now,
+   * Saves a rule, owned by `owner` (the caller) when new; an existing rule keeps its owner.
+   * `checkSources` (the deployment's allow-list) sees the template's own files now,
    * so a rule that could only ever start refused jobs is refused itself.
    */
   async put(
@@ -59,15 +70,28 @@ export class TriggerStore {
           .map((f) => throughRedirector(f, redirector)),
       );
     }
-    const t = { ...r.data, owner: r.data.owner ?? owner };
+    // the rule's jobs run as its owner: whoever created it. Another admin may change or delete the
+    // rule, never make it run as someone else
+    const existing = await this.find(name);
+    const recorded = existing?.owner ?? owner;
+    if (r.data.owner !== undefined && r.data.owner !== recorded)
+      throw new ForbiddenError(
+        `trigger "${truncateName(name)}" ${existing ? 'is owned by' : 'would be owned by'} "${truncateName(recorded)}", its creator; "owner" cannot name "${truncateName(r.data.owner)}" (leave it out)`,
+      );
+    const t = { ...r.data, owner: recorded };
     await this.store.put(key(name), JSON.stringify(t, null, 2), { contentType: 'application/json' });
     return t;
   }
 
   async get(name: string): Promise<Trigger> {
+    const t = await this.find(name);
+    if (!t) throw new NotFoundError(`no trigger named "${truncateName(name)}"`, 'TriggerNotFound');
+    return t;
+  }
+
+  private async find(name: string): Promise<Trigger | undefined> {
     const obj = await this.store.get(key(name));
-    if (!obj) throw new NotFoundError(`no trigger named "${name}"`, 'TriggerNotFound');
-    return JSON.parse(new TextDecoder().decode(obj.body)) as Trigger;
+    return obj && (JSON.parse(new TextDecoder().decode(obj.body)) as Trigger);
   }
 
   async delete(name: string): Promise<void> {
@@ -126,7 +150,7 @@ export async function onObjectCreated(
       );
     } catch (err) {
       // the rule's name in the message, the error's class (and so its status) kept
-      if (err instanceof MlaasError) err.message = `trigger "${name}": ${err.message}`;
+      if (err instanceof MlaasError) err.message = `trigger "${truncateName(name)}": ${err.message}`;
       errors.push(err);
     }
   }

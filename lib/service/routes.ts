@@ -24,7 +24,7 @@ function handlers(service: Service): Record<RouteKey, Handle> {
     }),
     'DELETE /jobs/{id}': async (req) => ok(await service.cancelJob(caller(req), req.params.id)),
     'GET /models': async () => ok(await service.listModels()),
-    'GET /models/{name}': async (req) => ok(await service.describeModel(req.params.name)),
+    'GET /models/{name}': async (req) => ok(await service.describeModel(caller(req), req.params.name)),
     'GET /models/{name}/{version}/plots/{file}': async (req) => {
       const file = req.params.file.replace(/\.svg$/, '');
       const version = req.params.version === 'latest' ? undefined : req.params.version;
@@ -32,11 +32,14 @@ function handlers(service: Service): Record<RouteKey, Handle> {
     },
     'POST /upload': async (req) => {
       const name = req.query.name ?? req.headers['x-model-name'];
+      // the group that owns the model, when this upload is the first under its name
+      const group = req.query.group ?? req.headers['x-model-group'];
       const type = req.headers['content-type'];
-      if (!isMultipart(type)) return ok(await service.uploadModel(name, req.rawBody), 201);
+      if (!isMultipart(type))
+        return ok(await service.uploadModel(caller(req), name, req.rawBody, group), 201);
       const parts = await parseMultipart(req.rawBody, type!, { maxPartBytes: req.rawBody.length });
       const base64 = req.headers['content-encoding']?.toLowerCase() === 'base64';
-      return ok(await service.uploadForm(parts, base64, name), 201);
+      return ok(await service.uploadForm(caller(req), parts, base64, name, group), 201);
     },
     'DELETE /delete': async (req) => {
       const type = req.headers['content-type'];

@@ -1,3 +1,4 @@
+import type { Actor } from '../bundles/ownership.js';
 import { InvalidInputError, MisconfiguredError, NotFoundError } from '../errors.js';
 import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
@@ -12,11 +13,15 @@ import { ModelRegistry } from '../serving/registry.js';
 import { type FormFile, formBundle } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
-/** Who is calling: the token's subject and what it may do. */
+/** Who is calling: the token's subject, what it may do, and its groups (which may own models). */
 export interface Caller {
   sub: string;
   scopes: ReadonlySet<string>;
+  groups?: readonly string[];
 }
+
+/** The caller as the model namespace sees it (lib/bundles/ownership.ts). */
+const actorOf = (c: Caller): Actor => ({ sub: c.sub, groups: c.groups ?? [], admin: c.scopes.has('admin') });
 
 export interface ServiceDeps {
   /** job records, model bundles, triggers and specs all live in one store (an S3 bucket in AWS) */
@@ -104,8 +109,14 @@ export class Service {
 
   async submit(caller: Caller, workflow: unknown, idempotencyKey?: string) {
     const rec = await submitJob(
-      { jobs: this.jobs, queue: this.deps.queue, checkSources: this.deps.checkSources, limits: this.limits },
-      caller.sub,
+      {
+        jobs: this.jobs,
+        queue: this.deps.queue,
+        checkSources: this.deps.checkSources,
+        limits: this.limits,
+        models: this.registry.bundles,
+      },
+      actorOf(caller),
       workflow,
       idempotencyKey,
     );
@@ -141,26 +152,42 @@ export class Service {
     return view(await this.jobs.transition(id, 'cancelled'));
   }
 
+  /** Every model's latest version: what predicting needs, never a workflow. */
   listModels() {
     return this.registry.listModels();
   }
 
-  describeModel(name: string) {
-    return this.registry.describeModel(name);
+  /** A model's versions, features, classes and metrics; its owner and workflow to the owner and admins only. */
+  describeModel(caller: Caller, name: string) {
+    return this.registry.describeModel(name, actorOf(caller));
   }
 
-  /** A tar.gz bundle; without a name, the archive's one top folder names the model (as TFaaS). */
-  uploadModel(name: string | undefined, tarGz: Uint8Array) {
-    return this.registry.uploadBundle(name, tarGz, { maxBytes: this.deps.maxUploadBytes ?? 64 * 2 ** 20 });
+  /**
+   * A tar.gz bundle; without a name, the archive's one top folder names the model (as TFaaS). The
+   * name is the caller's (or `group`'s) once published: another owner's is a 403.
+   */
+  uploadModel(caller: Caller, name: string | undefined, tarGz: Uint8Array, group?: string) {
+    return this.registry.uploadBundle(
+      name,
+      tarGz,
+      { maxBytes: this.deps.maxUploadBytes ?? 64 * 2 ** 20 },
+      { actor: actorOf(caller), group },
+    );
   }
 
   /** TFaaS's upload form: params.json, the model file and labels as form parts. */
-  uploadForm(parts: readonly FormFile[], base64Model: boolean, name?: string) {
+  uploadForm(
+    caller: Caller,
+    parts: readonly FormFile[],
+    base64Model: boolean,
+    name?: string,
+    group?: string,
+  ) {
     const form = formBundle(parts, base64Model);
     const named = name ?? form.name;
     if (!named)
       throw new InvalidInputError('name the model: a "name" field in the form, or params.json "name"');
-    return this.registry.uploadFiles(named, form.files);
+    return this.registry.uploadFiles(named, form.files, { actor: actorOf(caller), group });
   }
 
   deleteModel(name: string, version?: string) {
@@ -208,6 +235,7 @@ export class Service {
         triggers: this.triggers,
         checkSources: this.deps.checkSources,
         limits: this.limits,
+        models: this.registry.bundles,
       },
       obj,
     );

@@ -194,9 +194,12 @@ export function jsonRows(
     const hints = unknown
       .map((u) => [u, nearestNames(u, names)] as const)
       .filter(([, near]) => near.length)
-      .map(([u, near]) => `"${u}": did you mean ${near.map((s) => `"${s}"`).join(' or ')}?`);
+      .map(([u, near]) => `"${truncateName(u)}": did you mean ${near.map((s) => `"${s}"`).join(' or ')}?`);
     throw new UnprocessableError(
-      `unknown input name(s) ${unknown.map((u) => `"${u}"`).join(', ')}${hints.length ? ` (${hints.join('; ')})` : ''}; ${describeInputs(m)}`,
+      `unknown input name(s) ${unknown
+        .slice(0, 10)
+        .map((u) => `"${truncateName(u)}"`)
+        .join(', ')}${hints.length ? ` (${hints.join('; ')})` : ''}; ${describeInputs(m)}`,
       'UnknownFeature',
     );
   }

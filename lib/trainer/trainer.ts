@@ -2,6 +2,7 @@ import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
+import { defaultModelName } from '../jobs/submit.js';
 import type { Limits } from '../limits.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
@@ -119,7 +120,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
           };
         },
       },
-      w.name ?? `job-${id.slice(0, 8)}`,
+      w.name ?? defaultModelName(id),
     );
     clearInterval(timer);
     await writing;

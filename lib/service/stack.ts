@@ -55,7 +55,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const limits = o.limits ?? config.limits;
   const service = new Service({ store: o.store, queue, checkSources, limits, log: o.log ?? stdoutLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
-  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
+  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host, log: o.log });
   const stop = new AbortController();
   const worker = o.worker
     ? consumeQueue(

@@ -99,13 +99,14 @@ export async function runTrainingJob(
 ): Promise<TrainingOutcome> {
   checkModelName(name);
   const def = parseModelDefinition(w.model);
-  const ds = await prepareDataset(w, deps.dataset);
+  const limits = deps.limits ?? limitsFromEnv();
+  const ds = await prepareDataset(w, { ...deps.dataset, maxFiles: limits.maxFiles });
   try {
     // submit checked the model against a lower bound of its width; now the width is known
     checkModelBudget(
       def,
       { inputs: ds.layout.names.length, classes: ds.classes.length, batchSize: w.params.batch_size },
-      deps.limits ?? limitsFromEnv(),
+      limits,
     );
     const res = await trainModel(ds, def, {
       mode: w.training.mode,

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDataset } from '../../lib/dataset/dataset.js';
+import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { InvalidInputError, MlaasError, UnprocessableError } from '../../lib/errors.js';
 import { MemoryQueue } from '../../lib/jobs/queue.js';
 import { DEFAULT_LIMITS, limitsFromEnv } from '../../lib/limits.js';
@@ -162,5 +164,21 @@ describe('limits at submit: a job that could only exhaust the service is a 4xx n
     });
     const err = await strict.submit(alice, { ...workflow, params: { epochs: 11 } }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/params\.epochs is 11, over this service's limit of 10/);
+  });
+
+  it('counts the files a folder expands to against the limit, before opening any', async () => {
+    let opened = 0;
+    const w = parseWorkflow({ files: ['s3://hep/run/'], labels: 'y' });
+    const err = await prepareDataset(w, {
+      listFolder: async () => Array.from({ length: 5 }, (_, i) => `s3://hep/run/f${i}.root`),
+      openFile: async () => {
+        opened++;
+        throw new Error('not reached');
+      },
+      maxFiles: 3,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toMatch(/more than 3 files, this service's limit \(MLAAS4HEP_MAX_FILES\)/);
+    expect(opened).toBe(0);
   });
 });

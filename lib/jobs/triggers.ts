@@ -44,6 +44,7 @@ export class TriggerStore {
 
   /**
    * Saves a rule, owned by `owner` (the caller) when new; an existing rule keeps its owner.
+   * `claimModel` claims the model the rule's jobs publish for that owner (403 if another's).
    * `checkSources` (the deployment's allow-list) sees the template's own files now,
    * so a rule that could only ever start refused jobs is refused itself.
    */
@@ -52,6 +53,7 @@ export class TriggerStore {
     doc: unknown,
     owner: string,
     checkSources?: (files: string[]) => void,
+    claimModel?: (model: string, owner: string) => Promise<unknown>,
   ): Promise<Trigger> {
     const r = TriggerSchema.safeParse(doc);
     if (!r.success) {
@@ -78,6 +80,9 @@ export class TriggerStore {
       throw new ForbiddenError(
         `trigger "${truncateName(name)}" ${existing ? 'is owned by' : 'would be owned by'} "${truncateName(recorded)}", its creator; "owner" cannot name "${truncateName(r.data.owner)}" (leave it out)`,
       );
+    // the model the rule's jobs publish, when it names one, must be (or become) its owner's
+    const model = r.data.workflow.name;
+    if (claimModel && typeof model === 'string') await claimModel(model, recorded);
     const t = { ...r.data, owner: recorded };
     await this.store.put(key(name), JSON.stringify(t, null, 2), { contentType: 'application/json' });
     return t;

@@ -1,4 +1,4 @@
-import type { Actor } from '../bundles/ownership.js';
+import { type Actor, claimModel } from '../bundles/ownership.js';
 import { InvalidInputError, MisconfiguredError, NotFoundError } from '../errors.js';
 import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
@@ -215,7 +215,9 @@ export class Service {
   }
 
   putTrigger(caller: Caller, name: string, doc: unknown): Promise<Trigger> {
-    return this.triggers.put(name, doc, caller.sub, this.deps.checkSources);
+    return this.triggers.put(name, doc, caller.sub, this.deps.checkSources, (model, owner) =>
+      claimModel(this.registry.bundles, model, { sub: owner }),
+    );
   }
 
   getTrigger(name: string) {

@@ -206,6 +206,27 @@ describe('triggers (issue 13, finding 11): the caller is the owner; long names a
     expect((await service.getTrigger('r1')).owner).toBe('root');
   });
 
+  it("refuses a rule whose jobs would publish into another owner's model", async () => {
+    await service.submit(alice, workflow('alices-trigger-target'));
+    const err = await refusal(
+      service.putTrigger(
+        root,
+        'r3',
+        rule({ workflow: { files: ['{object}'], labels: [1], name: 'alices-trigger-target' } }),
+      ),
+    );
+    expect([err.status, err.message]).toEqual([403, expect.stringMatching(/belongs to another user/)]);
+    expect(
+      (
+        await service.putTrigger(
+          root,
+          'r4',
+          rule({ workflow: { files: ['{object}'], labels: [1], name: 'roots-model' } }),
+        )
+      ).owner,
+    ).toBe('root');
+  });
+
   it('shortens a 10,000-character name in every 400 it causes', async () => {
     const long = 'a'.repeat(10_000);
     const errors = [

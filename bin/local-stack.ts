@@ -90,8 +90,9 @@ export async function startLocalStack(o: {
     AWS_REGION: 'us-east-1',
     MLAAS4HEP_BUCKET: BUCKET,
     MLAAS4HEP_QUEUE_URL: queueUrl,
-    MLAAS4HEP_S3_ENDPOINT: s3Endpoint,
-    MLAAS4HEP_SQS_ENDPOINT: `http://127.0.0.1:${sqsPort}`,
+    // serverless offline hands every AWS_* variable to the functions, as the SDKs name the overrides
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${sqsPort}`,
     ...devIssuerEnv(dev),
   };
   const cli = require.resolve('serverless/bin/serverless.js');

@@ -3,40 +3,29 @@ import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient } from '../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
-import { MisconfiguredError } from '../lib/errors.js';
+import { readConfig } from '../lib/config.js';
 import { createApi } from '../lib/http/api.js';
-import { stdoutLog } from '../lib/http/request-logger.js';
 import { sourceAllowList } from '../lib/jobs/submit.js';
+import { defaultLog } from '../lib/log.js';
 import type { FunctionName } from '../lib/service/route-table.js';
 import { routes } from '../lib/service/routes.js';
-import { Service, serviceConfigFromEnv } from '../lib/service/service.js';
+import { Service } from '../lib/service/service.js';
 
-/** Configuration read once per cold start; a missing variable is named in the error. */
-function need(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new MisconfiguredError(`environment variable ${name} is not set`);
-  return v;
-}
+// read once per cold start: a missing variable or a bad value fails it, named
+export const config = readConfig(process.env, { require: ['bucket', 'queueUrl'] });
 
-// endpoint overrides for the local stack's emulators (empty in a deployment)
-const s3Endpoint = process.env.MLAAS4HEP_S3_ENDPOINT || undefined;
-const sqsEndpoint = process.env.MLAAS4HEP_SQS_ENDPOINT || undefined;
-const bucket = need('MLAAS4HEP_BUCKET');
-// the policy `serve` reads too; a deployment without MLAAS4HEP_ALLOWED_SOURCES reads its own bucket
-const config = serviceConfigFromEnv(process.env, { allowedSources: [`s3://${bucket}/`] });
-
-/** A deployment reads only the sources its operators allowed (403 naming the source otherwise). */
-export const checkSources = sourceAllowList(config.allowedSources!);
+/**
+ * A deployment reads only the sources its operators allowed (403 naming the source otherwise);
+ * without MLAAS4HEP_ALLOWED_SOURCES, its own bucket.
+ */
+export const checkSources = sourceAllowList(config.allowedSources ?? [`s3://${config.bucket}/`]);
 
 export const service = new Service({
-  store: new S3ObjectStore(createS3Client(s3Endpoint ? { endpoint: s3Endpoint } : {}), bucket),
-  queue: new SqsJobQueue(
-    createSqsClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
-    need('MLAAS4HEP_QUEUE_URL'),
-  ),
+  store: new S3ObjectStore(createS3Client({ endpoint: config.endpoints.s3 }), config.bucket),
+  queue: new SqsJobQueue(createSqsClient({ endpoint: config.endpoints.sqs }), config.queueUrl),
   checkSources,
   limits: config.limits,
-  log: stdoutLog,
+  log: defaultLog,
 });
 
 // development keys (MLAAS4HEP_DEV_JWKS) are refused unless MLAAS4HEP_DEV_ISSUER=1, which only the

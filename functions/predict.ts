@@ -1,4 +1,4 @@
-import { SERVICE, stdoutLog } from '../lib/http/request-logger.js';
+import { defaultLog } from '../lib/log.js';
 import { preferredEngine } from '../lib/serving/engines/load.js';
 import { onnxRuntimeStatus } from '../lib/serving/engines/onnxruntime.js';
 import { apiFor } from './deps.js';
@@ -7,9 +7,8 @@ import { apiFor } from './deps.js';
 // bundles with model.onnx run on ONNX Runtime, the others on TensorFlow.js; each model load logs its own
 const prefer = preferredEngine();
 const ort = await onnxRuntimeStatus();
-stdoutLog({
+defaultLog({
   level: 'info',
-  service: SERVICE,
   message: 'inference engines',
   cold_start: true,
   onnxruntime: ort.available ? { version: ort.version, from: ort.from } : { unavailable: ort.reason },

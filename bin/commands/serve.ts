@@ -2,11 +2,12 @@ import cluster from 'node:cluster';
 import { verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
-import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
-import { type ServiceConfig, serviceConfigFromEnv } from '../../lib/service/service.js';
+import { readConfig } from '../../lib/config.js';
+import { bufferedSink, createLog } from '../../lib/log.js';
+import type { ServiceConfig } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { endpointFromEnv, int, parse } from './args.js';
+import { int, parse } from './args.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
@@ -33,9 +34,9 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     },
     USAGE,
   );
-  const dev = process.env.MLAAS4HEP_DEV_ISSUER === '1';
   // read (and checked) before anything starts: a bad MLAAS4HEP_* value is named at once
-  const config = serviceConfigFromEnv();
+  const config = readConfig();
+  const dev = config.devIssuer;
   const processes = int('workers', values.workers) ?? 1;
   if (processes > 1 && cluster.isPrimary) {
     return serveCluster(
@@ -51,9 +52,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   }
   // development keys from the environment: a cluster's primary (or the local stack) made them
   const verifier = dev && !process.env.MLAAS4HEP_DEV_JWKS ? undefined : verifierFromEnv();
-  const endpoint = endpointFromEnv('SQS');
   const queue = values.queue
-    ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
+    ? new SqsJobQueue(createSqsClient({ endpoint: config.endpoints.sqs }), values.queue)
     : undefined;
   const worker =
     values['no-worker'] || !runsTrainer()
@@ -68,7 +68,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     worker,
     rateLimits: config.rateLimits,
     allowedSources: config.allowedSources,
-    log: bufferedStdoutLog(),
+    log: createLog({ sink: bufferedSink() }).log,
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(

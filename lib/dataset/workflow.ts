@@ -46,6 +46,8 @@ const Params = z
       .refine((s) => s.validation + s.test < 1, 'validation + test must leave events for training')
       .default({ validation: 0.2, test: 0.2 }),
     mask: z.boolean().default(false),
+    /** standard: (x - mean) / std of the real values, missing = 0; minmax: MLaaS4HEP's (./encoding.ts) */
+    encoding: z.enum(['standard', 'minmax']).default('standard'),
   })
   .strict();
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { InvalidInputError } from '../errors.js';
+import { defaultLog, errorFields, type LogFn } from '../log.js';
 import { attachBodyReader, type BodyReader, tooLarge } from './body-limit.js';
-import { type LogFn, stdoutLog } from './request-logger.js';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -132,7 +132,7 @@ export function startHttpServer(
   handler: Handler,
   options: { port?: number; host?: string; log?: LogFn } = {},
 ): Promise<{ server: Server; url: string }> {
-  const log = options.log ?? stdoutLog;
+  const log = options.log ?? defaultLog;
   const server = createServer(async (req, res) => {
     try {
       const result = await handler(toEvent(req), {} as Context);
@@ -154,11 +154,9 @@ export function startHttpServer(
       log({
         level: 'error',
         message: 'unhandled error in the HTTP server',
-        service: 'mlaas4hep',
         method: req.method,
         path: req.url?.slice(0, 200),
-        error: err instanceof Error ? err.message : String(err),
-        stack: err instanceof Error ? err.stack : undefined,
+        ...errorFields(err),
       });
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });

@@ -75,7 +75,9 @@ export const ROUTES = [
     limit: 'predict',
   },
   { method: 'GET', path: '/v2/models/{name}', fn: 'predict', scope: 'predict' },
+  { method: 'GET', path: '/v2/models/{name}/versions/{version}', fn: 'predict', scope: 'predict' },
   { method: 'GET', path: '/v2/models/{name}/ready', fn: 'predict', scope: 'predict' },
+  { method: 'GET', path: '/v2/models/{name}/versions/{version}/ready', fn: 'predict', scope: 'predict' },
   { method: 'GET', path: '/v2/health/live', fn: 'predict', scope: null },
   { method: 'GET', path: '/v2/health/ready', fn: 'predict', scope: null },
 ] as const satisfies readonly RouteSpec[];

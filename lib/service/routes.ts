@@ -11,6 +11,12 @@ type Handle = (req: HttpRequest) => Promise<HttpResult>;
 const caller = (req: HttpRequest): Caller => req.user!;
 const ok = (body: unknown, status = 200): HttpResult => ({ status, body });
 
+/** KServe's model readiness: 200 when loaded (loading it if need be), 503 when it cannot load. */
+async function modelReady(service: Service, name: string, version?: string): Promise<HttpResult> {
+  const ready = await service.modelReady(name, version);
+  return ok({ name, ...(version === undefined ? {} : { version }), ready }, ready ? 200 : 503);
+}
+
 /** What each route of the table does, as calls on the service. */
 function handlers(service: Service): Record<RouteKey, Handle> {
   return {
@@ -73,12 +79,16 @@ function handlers(service: Service): Record<RouteKey, Handle> {
     'POST /v2/models/{name}/versions/{version}/infer': async (req) =>
       ok(await service.infer(req.params.name, req.params.version, req.body)),
     'GET /v2/models/{name}': async (req) => ok(await service.modelMetadata(req.params.name)),
-    'GET /v2/models/{name}/ready': async (req) => {
-      const ready = await service.modelReady(req.params.name);
-      return ok({ name: req.params.name, ready }, ready ? 200 : 503);
-    },
+    'GET /v2/models/{name}/versions/{version}': async (req) =>
+      ok(await service.modelMetadata(req.params.name, req.params.version)),
+    'GET /v2/models/{name}/ready': async (req) => modelReady(service, req.params.name),
+    'GET /v2/models/{name}/versions/{version}/ready': async (req) =>
+      modelReady(service, req.params.name, req.params.version),
     'GET /v2/health/live': async () => ok({ live: true }),
-    'GET /v2/health/ready': async () => ok({ ready: true }),
+    'GET /v2/health/ready': async () => {
+      const r = await service.ready();
+      return ok(r, r.ready ? 200 : 503);
+    },
   };
 }
 

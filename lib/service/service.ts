@@ -1,14 +1,15 @@
 import { type Actor, claimModel } from '../bundles/ownership.js';
-import { InvalidInputError, MisconfiguredError, NotFoundError } from '../errors.js';
-import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
+import type { Config } from '../config.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
-import { allowedSourcesFromEnv, submitJob } from '../jobs/submit.js';
+import { submitJob } from '../jobs/submit.js';
 import { onObjectCreated, type Trigger, TriggerStore, type UploadedObject } from '../jobs/triggers.js';
-import { DEFAULT_LIMITS, type Limits, limitsFromEnv } from '../limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { ModelCache } from '../serving/model-cache.js';
 import { infer, metadata } from '../serving/open-inference.js';
 import { predictJson } from '../serving/predict.js';
+import { checkReadiness } from '../serving/readiness.js';
 import { ModelRegistry } from '../serving/registry.js';
 import { type FormFile, formBundle } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -37,35 +38,8 @@ export interface ServiceDeps {
   log?(entry: Record<string, unknown>): void;
 }
 
-/** The deployment's policy: what `serve` and the Lambda functions read from the environment alike. */
-export interface ServiceConfig {
-  /** per-user limits on predict and submit (MLAAS4HEP_RATE_LIMIT_PREDICT / _SUBMIT) */
-  rateLimits: RateLimits;
-  /** prefixes workflows may read (MLAAS4HEP_ALLOWED_SOURCES); undefined: any source */
-  allowedSources?: string[];
-  /** what one workflow may ask for (MLAAS4HEP_MAX_*; lib/limits.ts) */
-  limits: Limits;
-}
-
-/**
- * The one place the service's policy is read from the environment, once at start. A bad value is
- * a Misconfigured error naming the variable, so the process (or the cold start) fails at once.
- */
-export function serviceConfigFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  defaults: { allowedSources?: string[] } = {},
-): ServiceConfig {
-  try {
-    return {
-      rateLimits: rateLimitsFromEnv(env),
-      allowedSources: allowedSourcesFromEnv(env) ?? defaults.allowedSources,
-      limits: limitsFromEnv(env),
-    };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new MisconfiguredError(`configuration: ${message}`, { cause: err });
-  }
-}
+/** The deployment's policy, as `serve` and the Lambda functions read it (lib/config). */
+export type ServiceConfig = Pick<Config, 'rateLimits' | 'allowedSources' | 'limits'>;
 
 /** A job as its owner sees it (the workflow echoed, internals left out). */
 function view(r: JobRecord) {
@@ -208,6 +182,11 @@ export class Service {
 
   modelReady(name: string, version?: string) {
     return this.cache.ready(name, version);
+  }
+
+  /** KServe's server readiness: the inference backend started and the store readable. */
+  ready() {
+    return checkReadiness({ store: this.deps.store, log: this.deps.log });
   }
 
   infer(name: string, version: string | undefined, body: unknown) {

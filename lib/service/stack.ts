@@ -1,18 +1,19 @@
 import type { Server } from 'node:http';
 import { createDevIssuer } from '../auth/dev-issuer.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
+import { processConfig } from '../config.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
-import { stdoutLog } from '../http/request-logger.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
 import type { Limits } from '../limits.js';
+import { defaultLog } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { consumeQueue } from '../trainer/worker.js';
 import { routes } from './routes.js';
-import { Service, serviceConfigFromEnv } from './service.js';
+import { Service } from './service.js';
 
 export interface StackOptions {
   store: ObjectStore;
@@ -49,11 +50,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
   // the same policy as the Lambda functions (functions/deps.ts), options taking precedence
-  const config = serviceConfigFromEnv();
+  const config = processConfig();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
   const limits = o.limits ?? config.limits;
-  const service = new Service({ store: o.store, queue, checkSources, limits, log: o.log ?? stdoutLog });
+  const service = new Service({ store: o.store, queue, checkSources, limits, log: o.log ?? defaultLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host, log: o.log });
   const stop = new AbortController();

@@ -297,5 +297,12 @@ function checkTransform(t: unknown, width: number): BundleParams['transform'] {
     throw new InvalidInputError(
       `params.json "transform.branches" has no min/max for ${missing.map((m) => `"${m}"`).join(', ')}`,
     );
+  const noMoments = Object.entries(s.branches)
+    .filter(([, b]) => !('moments' in b))
+    .map(([n]) => n);
+  if (s.encoding === 'standard' && noMoments.length)
+    throw new InvalidInputError(
+      `params.json "transform.encoding" is "standard" but "transform.branches" has no moments for ${noMoments.map((m) => `"${m}"`).join(', ')}`,
+    );
   return s as BundleParams['transform'];
 }

@@ -4,6 +4,7 @@ import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.j
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import { defaultModelName } from '../jobs/submit.js';
 import type { Limits } from '../limits.js';
+import { errorFields, type LogFn } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
 import { type Publication, settlePublication } from './publication.js';
@@ -21,7 +22,8 @@ export interface TrainerDeps {
   retry?: boolean;
   /** the model's size and memory limits (default: the deployment's, from the environment) */
   limits?: Limits;
-  log?(line: string): void;
+  /** hears failures of ours with their stack trace (the job's owner reads only a summary) */
+  log?: LogFn;
 }
 
 /**
@@ -109,6 +111,9 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
         backend: deps.backend,
         limits: deps.limits,
         signal: stop.signal,
+        log: (line) => {
+          writing = writing.then(() => jobs.log(id, line)).catch(() => undefined);
+        },
         onProgress: (p) => {
           latest = {
             chunk: p.chunk,
@@ -117,6 +122,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
             epochs: p.epochs,
             loss: p.loss,
             eventsPerSecond: Math.round(p.samplesPerSecond),
+            ...(p.valAuc !== undefined ? { valAuc: p.valAuc } : {}),
           };
         },
       },
@@ -156,7 +162,12 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
     // the workflow's fault (a 4xx: invalid, file missing or corrupt) fails at once; ours may pass
     const theirs = err instanceof MlaasError && err.expose && err.status < 500;
     const message = describeFailure(err);
-    deps.log?.(`job ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    deps.log?.({
+      level: theirs ? 'warn' : 'error',
+      message: theirs ? 'job failed: its workflow is at fault' : 'job attempt failed',
+      jobId: id,
+      ...errorFields(err),
+    });
     if (!theirs && deps.retry) {
       await jobs.log(id, `attempt failed: ${message}; it will be retried`);
       await jobs.transition(id, 'failed', { error: message, transient: true });

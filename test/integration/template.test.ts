@@ -454,7 +454,7 @@ for (const e of JSON.parse(readFileSync(process.argv[3], 'utf8')))
               NODE_PATH: join(dir, 'opt', 'nodejs', 'node_modules'),
               MLAAS4HEP_BUCKET: 'packaged',
               MLAAS4HEP_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unused',
-              MLAAS4HEP_S3_ENDPOINT: s3.endpoint,
+              AWS_ENDPOINT_URL_S3: s3.endpoint,
               AWS_ACCESS_KEY_ID: 'S3RVER',
               AWS_SECRET_ACCESS_KEY: 'S3RVER',
               AWS_REGION: 'us-east-1',

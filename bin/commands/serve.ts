@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { verifierFromEnv } from '../../lib/auth/verifier.js';
+import { createVerifier, verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { readConfig } from '../../lib/config.js';
@@ -8,18 +8,25 @@ import type { ServiceConfig } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { int, parse } from './args.js';
+import { devTokenLines, keptDevIssuer } from './dev-issuer-key.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
 const USAGE =
-  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
+  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N] [--dev]';
+
+/** Where `serve --dev` keeps its issuer's key: the store's folder, or ./mlaas4hep-data for S3. */
+export function devKeyDir(store: string): string {
+  return store.startsWith('s3://') ? './mlaas4hep-data' : store;
+}
 
 /**
  * The HTTP functions in one Node process (a VM or a pod), against a local folder or S3, an
  * in-process queue or SQS, with a trainer in-process unless --no-worker. Tokens are verified
- * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, only with MLAAS4HEP_DEV_ISSUER=1, against
- * a development issuer whose token is printed. --workers N serves from N processes (see serveCluster).
+ * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, with --dev (or MLAAS4HEP_DEV_ISSUER=1),
+ * against a development issuer kept in the store's folder: a token is printed, and
+ * `mlaas4hep token` mints more. --workers N serves from N processes (see serveCluster).
  */
 export async function serve(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values } = parse(
@@ -31,12 +38,14 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       host: { type: 'string', default: '127.0.0.1' },
       'no-worker': { type: 'boolean' },
       workers: { type: 'string', default: '1' },
+      dev: { type: 'boolean' },
     },
     USAGE,
   );
   // read (and checked) before anything starts: a bad MLAAS4HEP_* value is named at once
   const config = readConfig();
-  const dev = config.devIssuer;
+  const dev = values.dev === true || config.devIssuer;
+  const keyDir = devKeyDir(values.store!);
   const processes = int('workers', values.workers) ?? 1;
   if (processes > 1 && cluster.isPrimary) {
     return serveCluster(
@@ -46,12 +55,14 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
         sharedQueue: !!values.queue,
         trainer: !values['no-worker'],
         dev,
+        keyDir,
       },
       out,
     );
   }
   // development keys from the environment: a cluster's primary (or the local stack) made them
-  const verifier = dev && !process.env.MLAAS4HEP_DEV_JWKS ? undefined : verifierFromEnv();
+  const issuer = dev && !process.env.MLAAS4HEP_DEV_JWKS ? await keptDevIssuer(keyDir) : undefined;
+  const verifier = issuer ? createVerifier(issuer.config, { jwks: issuer.jwks }) : verifierFromEnv();
   const queue = values.queue
     ? new SqsJobQueue(createSqsClient({ endpoint: config.endpoints.sqs }), values.queue)
     : undefined;
@@ -74,11 +85,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   out.write(
     `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n${policy(config)}\n`,
   );
-  if (stack.token) {
-    out.write(
-      `development token (submit, predict, admin; 1 h):\n${stack.token('dev', ['submit', 'predict', 'admin'])}\n`,
-    );
-  }
+  if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);
   out.write('stopping\n');
 }

@@ -49,7 +49,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const queue = o.queue ?? new MemoryQueue(3);
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
-  // the same policy as the Lambda functions (functions/deps.ts), options taking precedence
+  // the same policy as the Lambda functions (functions/compose.ts), options taking precedence
   const config = processConfig();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);

@@ -28,6 +28,24 @@ function s3Error(res: ServerResponse, status: number, code: string, message: str
   res.end(body);
 }
 
+/** How S3 answers a conditional PutObject given the key's current ETag; undefined: it writes. */
+function refused(
+  ifNoneMatch: string | undefined,
+  ifMatch: string | undefined,
+  current: string | undefined,
+): { status: number; code: string; message: string } | undefined {
+  const failed = {
+    status: 412,
+    code: 'PreconditionFailed',
+    message: 'At least one of the pre-conditions you specified did not hold',
+  };
+  if (ifNoneMatch?.trim() === '*' && current !== undefined) return failed;
+  if (ifMatch === undefined) return undefined;
+  if (current === undefined)
+    return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+  return unquote(ifMatch.trim()) === unquote(current) ? undefined : failed;
+}
+
 /** HEAD of the same key on the emulator: its ETag, or undefined when there is no object. */
 function currentEtag(upstream: URL, req: IncomingMessage, path: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
@@ -113,33 +131,10 @@ export async function startS3Guard(o: { upstream: string; port?: number; host?: 
       req.resume();
       return s3Error(res, 503, 'ServiceUnavailable', (err as Error).message, key);
     }
-    const ifNoneMatch = req.headers['if-none-match'];
-    const ifMatch = req.headers['if-match'];
-    if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && current !== undefined) {
+    const refusal = refused(req.headers['if-none-match'], req.headers['if-match'], current);
+    if (refusal) {
       req.resume();
-      return s3Error(
-        res,
-        412,
-        'PreconditionFailed',
-        'At least one of the pre-conditions you specified did not hold',
-        key,
-      );
-    }
-    if (ifMatch !== undefined) {
-      if (current === undefined) {
-        req.resume();
-        return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.', key);
-      }
-      if (unquote(ifMatch.trim()) !== unquote(current)) {
-        req.resume();
-        return s3Error(
-          res,
-          412,
-          'PreconditionFailed',
-          'At least one of the pre-conditions you specified did not hold',
-          key,
-        );
-      }
+      return s3Error(res, refusal.status, refusal.code, refusal.message, key);
     }
     return forward(upstream, req, res);
   }

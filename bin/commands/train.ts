@@ -44,7 +44,10 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
     out.write(
       `${outcome.interrupted ? 'interrupted: no model written' : `model ${outcome.name} version ${outcome.version} written to ${store.name}`}\n` +
         `features ${outcome.features}, classes ${JSON.stringify(outcome.classes)}, ${Math.round(outcome.samplesPerSecond)} training samples/s\n` +
-        `test split: ${m.testEvents} events, AUC ${m.auc?.toFixed(4) ?? 'n/a'}, accuracy ${m.accuracy.toFixed(4)}\n`,
+        `test split: ${m.testEvents} events, AUC ${m.auc?.toFixed(4) ?? 'n/a'}, accuracy ${m.accuracy.toFixed(4)}\n` +
+        (outcome.history.some((h) => h.seconds !== undefined)
+          ? `seconds per epoch: ${outcome.history.map((h) => h.seconds?.toFixed(1)).join(' ')}\n`
+          : ''),
     );
   } finally {
     process.off('SIGINT', onSignal);

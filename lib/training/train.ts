@@ -63,6 +63,8 @@ export interface EpochMetrics {
   valAccuracy?: number;
   valAuc?: number;
   learningRate?: number;
+  /** wall-clock seconds of the epoch: reading (when not cached), training steps, evaluation */
+  seconds?: number;
 }
 
 export interface TrainResult extends BuiltModel {

@@ -1,4 +1,3 @@
-import { gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import type { DevIssuer } from '../../lib/auth/dev-issuer.js';
 import { devIssuerEnv } from '../../lib/auth/dev-issuer.js';
@@ -9,6 +8,7 @@ import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { serializeModel } from '../../lib/training/model-io.js';
 import { saveBundle } from './bundles.js';
 import type { Packaged } from './packaged.js';
+import { tarGz } from './tar.js';
 
 const BRANCHES: Record<string, BranchSpec> = {
   a: { min: 0, max: 10, jagged: false, jdim: 0 },
@@ -127,47 +127,17 @@ export function handlerOf(p: Packaged, fn: string): string {
   return p.template.Resources[logical].Properties.Handler as string;
 }
 
-function tarHeader(name: string, size: number): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (text: string, at: number) => h.set(new TextEncoder().encode(text), at);
-  put(name, 0);
-  put('0000644\0', 100);
-  put('0000000\0', 108);
-  put('0000000\0', 116);
-  put(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  put('00000000000\0', 136);
-  put('        ', 148);
-  put('0', 156);
-  put('ustar\0', 257);
-  put('00', 263);
-  put(
-    `${h
-      .reduce((sum, b) => sum + b, 0)
-      .toString(8)
-      .padStart(6, '0')}\0 `,
-    148,
-  );
-  return h;
-}
-
 /** A TFaaS-style upload: a tar.gz of a TensorFlow.js model under a folder that names it. */
 export async function tfjsBundleTarGz(folder: string): Promise<Uint8Array> {
   const m = model();
   const { modelJson, weights } = await serializeModel(m);
   m.dispose();
-  const files: Array<[string, Uint8Array]> = [
-    ['model.json', new TextEncoder().encode(modelJson)],
-    ['weights.bin', weights],
-    ['params.json', new TextEncoder().encode(JSON.stringify({ features: ['a', 'b'], classes: [0, 1] }))],
-    ['labels.txt', new TextEncoder().encode('background\nsignal\n')],
-  ];
-  const parts: Uint8Array[] = [];
-  for (const [name, data] of files)
-    parts.push(
-      tarHeader(`${folder}/${name}`, data.length),
-      data,
-      new Uint8Array((512 - (data.length % 512)) % 512),
-    );
-  parts.push(new Uint8Array(1024));
-  return gzipSync(Buffer.concat(parts));
+  return tarGz(
+    [
+      ['model.json', modelJson],
+      ['weights.bin', weights],
+      ['params.json', JSON.stringify({ features: ['a', 'b'], classes: [0, 1] })],
+      ['labels.txt', 'background\nsignal\n'],
+    ].map(([name, data]) => ({ name: `${folder}/${name as string}`, data })),
+  );
 }

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../lib/dataset/random.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { flatWeights, LeanNet, leanSpecOf, setFlatWeights } from '../../lib/training/lean/net.js';
-import { startRunner } from '../../lib/training/lean/pool.js';
+import { startRunner, trainWorkers } from '../../lib/training/lean/pool.js';
 import { DEFAULT_MODEL, type ModelSpec } from '../../lib/training/model-schema.js';
 import { buildModel } from '../../lib/training/model-spec.js';
 
@@ -77,6 +77,15 @@ describe('the lean training step', () => {
 });
 
 describe('data-parallel training over worker threads', () => {
+  it('uses the idle cores by default, what MLAAS4HEP_TRAIN_WORKERS says when set, one thread on the native backend', () => {
+    expect(trainWorkers('wasm', undefined, 8, 0.2)).toBe(8);
+    expect(trainWorkers('wasm', undefined, 8, 5.4)).toBe(3);
+    expect(trainWorkers('wasm', undefined, 2, 15)).toBe(1);
+    expect(trainWorkers('wasm', '4', 2, 15)).toBe(4);
+    expect(trainWorkers('tensorflow', undefined, 8, 0)).toBe(1);
+    expect(() => trainWorkers('wasm', 'two')).toThrow(/MLAAS4HEP_TRAIN_WORKERS/);
+  });
+
   it('4 workers (more than this machine has cores) take the same steps as one thread, to rounding', async () => {
     const { model } = await buildModel({ kind: 'spec', spec: NO_DROPOUT }, WIDTH, 2, 5);
     const spec = leanSpecOf(NO_DROPOUT, WIDTH, 2)!;

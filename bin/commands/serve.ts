@@ -137,7 +137,9 @@ function policy(c: ServiceConfig, sources: string[], data: string | undefined): 
   const why = c.allowedSources
     ? 'MLAAS4HEP_ALLOWED_SOURCES'
     : `the store's incoming/${data ? ` and the data folder ${data}` : ''}; MLAAS4HEP_ALLOWED_SOURCES names others`;
-  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources.join(', ')} (${why}); loopback, private and link-local hosts refused unless named there`;
+  const l = c.limits;
+  const workflows = `workflow limits: ${l.maxParameters} parameters, ${Math.round(l.maxTrainingBytes / 2 ** 20)} MiB training memory, ${l.maxEpochs} epochs, batch ${l.maxBatchSize}, chunk ${l.maxChunkSize}, ${l.maxFiles} files, expressions ${l.maxExpressionLength} characters and ${l.maxExpressionDepth} levels`;
+  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources.join(', ')} (${why}); loopback, private and link-local hosts refused unless named there\n${workflows}`;
 }
 
 async function waitForSignal(stack: { stop(): Promise<void> }): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { UploadedObject } from '../jobs/triggers.js';
+import type { Limits } from '../limits.js';
 import type { FormFile } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type Caller, JobService, SubmitService } from './job-service.js';
@@ -15,6 +16,8 @@ export interface ServiceDeps {
   queue: JobQueue;
   /** files a workflow may read; throws for anything else (the deployment's allow-list) */
   checkSources?(files: string[]): void | Promise<void>;
+  /** what one workflow may ask for (epochs, sizes, files, expressions, the model); default DEFAULT_LIMITS */
+  limits?: Limits;
   cacheBytes?: number;
   maxUploadBytes?: number;
   /** hears a line per model loaded (its engine and why) */
@@ -22,7 +25,7 @@ export interface ServiceDeps {
 }
 
 /** The deployment's policy, as `serve` and the Lambda functions read it (lib/config). */
-export type ServiceConfig = Pick<Config, 'rateLimits' | 'allowedSources'>;
+export type ServiceConfig = Pick<Config, 'rateLimits' | 'allowedSources' | 'limits'>;
 
 /**
  * Every operation of the HTTP API in one object, for `mlaas4hep serve` and the tests. Each Lambda
@@ -75,14 +78,20 @@ export class Service {
   listModels() {
     return this.parts.models.listModels();
   }
-  describeModel(name: string) {
-    return this.parts.models.describeModel(name);
+  describeModel(caller: Caller, name: string) {
+    return this.parts.models.describeModel(caller, name);
   }
-  uploadModel(name: string | undefined, tarGz: Uint8Array) {
-    return this.parts.models.uploadModel(name, tarGz);
+  uploadModel(caller: Caller, name: string | undefined, tarGz: Uint8Array, group?: string) {
+    return this.parts.models.uploadModel(caller, name, tarGz, group);
   }
-  uploadForm(parts: readonly FormFile[], base64Model: boolean, name?: string) {
-    return this.parts.models.uploadForm(parts, base64Model, name);
+  uploadForm(
+    caller: Caller,
+    parts: readonly FormFile[],
+    base64Model: boolean,
+    name?: string,
+    group?: string,
+  ) {
+    return this.parts.models.uploadForm(caller, parts, base64Model, name, group);
   }
   deleteModel(name: string, version?: string) {
     return this.parts.models.deleteModel(name, version);

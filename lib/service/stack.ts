@@ -8,6 +8,7 @@ import type { RateLimits } from '../http/rate-limit.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourcePolicy } from '../jobs/source-policy.js';
+import type { Limits } from '../limits.js';
 import { defaultLog } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRunner } from '../trainer/child-trainer.js';
@@ -33,6 +34,8 @@ export interface StackOptions {
   allowedSources?: string[];
   /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
   rateLimits?: RateLimits;
+  /** what one workflow may ask for; default from MLAAS4HEP_MAX_* (limitsFromEnv) */
+  limits?: Limits;
   log?(entry: Record<string, unknown>): void;
 }
 
@@ -54,9 +57,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const config = processConfig();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourcePolicy(allowed).checkSources : undefined);
-  const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? defaultLog });
+  const limits = o.limits ?? config.limits;
+  const service = new Service({ store: o.store, queue, checkSources, limits, log: o.log ?? defaultLog });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
-  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
+  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host, log: o.log });
   const stop = new AbortController();
   const worker = o.worker
     ? consumeQueue(
@@ -69,6 +73,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
               dataset: o.worker.dataset,
               backend: o.worker.backend,
               pollMs: o.worker.pollMs,
+              limits,
             },
         { signal: stop.signal, waitSeconds: 1, log: o.log },
       )

@@ -91,11 +91,16 @@ describe.skipIf(!hasShared)('queue consumer', () => {
     const queue = new MemoryQueue();
     const job = await submitJob({ jobs, queue }, 'alice', {
       ...workflow,
-      params: { ...workflow.params, nevts: 40_000, epochs: 8 },
+      params: { ...workflow.params, nevts: 100_000, epochs: 50 },
     });
+    // stop once the job is training (a fixed delay raced training, which got faster than it)
     const stop = new AbortController();
-    setTimeout(() => stop.abort(), 1_200);
+    const watch = setInterval(async () => {
+      const rec = await jobs.get(job.id);
+      if (rec.status === 'running' && rec.progress) stop.abort();
+    }, 100);
     await consumeQueue(queue, jobs, trainer(), { maxMessages: 1, waitSeconds: 1, signal: stop.signal });
+    clearInterval(watch);
     expect((await jobs.get(job.id)).status).toBe('interrupted');
     expect(queue.size).toBe(1);
   });

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createDevIssuer, devIssuerEnv } from '../lib/auth/dev-issuer.js';
+import { startDevLogin } from '../lib/auth/dev-login.js';
 import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient } from '../lib/aws/sqs-client.js';
@@ -17,8 +18,14 @@ import { initBackend } from '../lib/training/backend.js';
 const require = createRequire(import.meta.url);
 export const BUCKET = 'mlaas4hep-local';
 
+const UPLOAD_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 export interface LocalStack {
   apiUrl: string;
+  /** the web console, served by the console function beside the API */
+  consoleUrl: string;
+  /** the development issuer's login page (the console's sign-in) */
+  loginUrl: string;
   bucket: string;
   queueUrl: string;
   s3Endpoint: string;
@@ -70,7 +77,8 @@ export async function startLocalStack(o: {
     address: '127.0.0.1',
     directory: join(o.dataDir, 's3'),
     silent: true,
-    configureBuckets: [{ name: BUCKET }],
+    // the console uploads from its own origin straight to the bucket with presigned PUTs
+    configureBuckets: [{ name: BUCKET, configs: [UPLOAD_CORS] }],
   });
   await s3.run();
   const s3Endpoint = `http://127.0.0.1:${s3Port}`;
@@ -82,6 +90,7 @@ export async function startLocalStack(o: {
   const keyFile = join(o.dataDir, 'dev-issuer-key.pem');
   const dev = createDevIssuer(undefined, undefined, await readFile(keyFile, 'utf8').catch(() => undefined));
   await writeFile(keyFile, dev.privateKeyPem, { mode: 0o600 });
+  const login = await startDevLogin(dev);
   const env = {
     ...process.env,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -93,6 +102,11 @@ export async function startLocalStack(o: {
     MLAAS4HEP_S3_ENDPOINT: s3Endpoint,
     MLAAS4HEP_SQS_ENDPOINT: `http://127.0.0.1:${sqsPort}`,
     ...devIssuerEnv(dev),
+    MLAAS4HEP_OIDC_AUTHORIZATION_URL: login.oidc.authorizationEndpoint,
+    MLAAS4HEP_OIDC_TOKEN_URL: login.oidc.tokenEndpoint,
+    MLAAS4HEP_OIDC_CLIENT_ID: login.oidc.clientId,
+    MLAAS4HEP_OIDC_SCOPE: login.oidc.scope,
+    MLAAS4HEP_CONSOLE_CONNECT: s3Endpoint,
   };
   const cli = require.resolve('serverless/bin/serverless.js');
   const offline: ChildProcess = spawn(
@@ -158,6 +172,8 @@ export async function startLocalStack(o: {
         );
   return {
     apiUrl: `http://127.0.0.1:${httpPort}`,
+    consoleUrl: `http://127.0.0.1:${httpPort}/console`,
+    loginUrl: login.url,
     bucket: BUCKET,
     queueUrl,
     s3Endpoint,
@@ -172,6 +188,7 @@ export async function startLocalStack(o: {
       await new Promise((r) => setTimeout(r, 200));
       if (offline.exitCode === null) offline.kill('SIGKILL');
       await s3.close();
+      await login.stop();
       await new Promise<void>((r) => sqs.close(() => r()));
       sqsClient.destroy();
       s3Client.destroy();

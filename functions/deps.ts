@@ -1,8 +1,10 @@
 import { verifierFromEnv } from '../lib/auth/verifier.js';
 import { createS3Client } from '../lib/aws/s3-client.js';
+import { s3DataAccess } from '../lib/aws/s3-data-access.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient } from '../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../lib/aws/sqs-queue.js';
+import { ConsoleSite, consoleConfigFromEnv } from '../lib/console/site.js';
 import { MisconfiguredError } from '../lib/errors.js';
 import { createApi } from '../lib/http/api.js';
 import { stdoutLog } from '../lib/http/request-logger.js';
@@ -28,8 +30,14 @@ const config = serviceConfigFromEnv(process.env, { allowedSources: [`s3://${buck
 /** A deployment reads only the sources its operators allowed (403 naming the source otherwise). */
 export const checkSources = sourceAllowList(config.allowedSources!);
 
+const s3 = createS3Client(s3Endpoint ? { endpoint: s3Endpoint } : {});
+
 export const service = new Service({
-  store: new S3ObjectStore(createS3Client(s3Endpoint ? { endpoint: s3Endpoint } : {}), bucket),
+  store: new S3ObjectStore(s3, bucket),
+  data: s3DataAccess(s3, bucket),
+  maxDataUploadBytes: config.maxDataUploadBytes,
+  // the built files exist only in the console function's package; the others never serve them
+  console: new ConsoleSite(consoleConfigFromEnv()),
   queue: new SqsJobQueue(
     createSqsClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
     need('MLAAS4HEP_QUEUE_URL'),

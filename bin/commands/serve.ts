@@ -8,7 +8,7 @@ import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { endpointFromEnv, int, parse } from './args.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
-import { storeAt } from './stores.js';
+import { dataAccessAt, storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
 const USAGE =
@@ -61,6 +61,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       : { dataset: datasetDeps(), backend: await initBackend() };
   const stack = await startStack({
     store: storeAt(values.store!),
+    data: dataAccessAt(values.store!),
     queue,
     verifier,
     port: int('port', values.port),
@@ -72,7 +73,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n${policy(config)}\n`,
+    `mlaas4hep serving on ${stack.url}, web console ${stack.consoleUrl} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n${policy(config)}\n`,
   );
   if (stack.token) {
     out.write(

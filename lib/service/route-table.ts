@@ -5,7 +5,7 @@
  * `mlaas4hep serve` serves them all. Nothing here imports an implementation.
  */
 
-export const FUNCTIONS = ['submit', 'jobs', 'models', 'predict'] as const;
+export const FUNCTIONS = ['submit', 'jobs', 'models', 'predict', 'data', 'console'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 const MB = 1024 * 1024;
@@ -44,6 +44,7 @@ export const ROUTES = [
   { method: 'DELETE', path: '/delete/{name}/{version}', fn: 'models', scope: 'admin' },
   // upload triggers
   { method: 'PUT', path: '/triggers/{name}', fn: 'models', scope: 'admin', body: 'json' },
+  { method: 'GET', path: '/triggers', fn: 'models', scope: 'admin' },
   { method: 'GET', path: '/triggers/{name}', fn: 'models', scope: 'admin' },
   { method: 'DELETE', path: '/triggers/{name}', fn: 'models', scope: 'admin' },
   // predictions: TFaaS and the Open Inference Protocol v2
@@ -78,6 +79,17 @@ export const ROUTES = [
   { method: 'GET', path: '/v2/models/{name}/ready', fn: 'predict', scope: 'predict' },
   { method: 'GET', path: '/v2/health/live', fn: 'predict', scope: null },
   { method: 'GET', path: '/v2/health/ready', fn: 'predict', scope: null },
+  // training data and workflow help for the console (and curl): files the deployment may read, their
+  // branches, upload URLs, the workflow's JSON Schema and the expression parser
+  { method: 'GET', path: '/data/files', fn: 'data', scope: 'submit' },
+  { method: 'GET', path: '/data/branches', fn: 'data', scope: 'submit' },
+  { method: 'POST', path: '/data/uploads', fn: 'data', scope: 'submit', body: 'json' },
+  { method: 'GET', path: '/workflow/schema', fn: 'data', scope: null },
+  { method: 'POST', path: '/workflow/expression', fn: 'data', scope: 'submit', body: 'json' },
+  // the web console: its built files and its sign-in settings, public (the API calls it makes are not)
+  { method: 'GET', path: '/console', fn: 'console', scope: null },
+  { method: 'GET', path: '/console/config.json', fn: 'console', scope: null },
+  { method: 'GET', path: '/console/{file}', fn: 'console', scope: null },
 ] as const satisfies readonly RouteSpec[];
 
 type KeyOf<R> = R extends { method: infer M extends string; path: infer P extends string }

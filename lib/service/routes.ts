@@ -11,6 +11,11 @@ type Handle = (req: HttpRequest) => Promise<HttpResult>;
 const caller = (req: HttpRequest): Caller => req.user!;
 const ok = (body: unknown, status = 200): HttpResult => ({ status, body });
 
+function consoleFile(service: Service, name: string): HttpResult {
+  const f = service.consoleFile(name);
+  return { raw: f.raw, contentType: f.contentType, headers: f.headers };
+}
+
 /** What each route of the table does, as calls on the service. */
 function handlers(service: Service): Record<RouteKey, Handle> {
   return {
@@ -24,7 +29,7 @@ function handlers(service: Service): Record<RouteKey, Handle> {
     }),
     'DELETE /jobs/{id}': async (req) => ok(await service.cancelJob(caller(req), req.params.id)),
     'GET /models': async () => ok(await service.listModels()),
-    'GET /models/{name}': async (req) => ok(await service.describeModel(req.params.name)),
+    'GET /models/{name}': async (req) => ok(await service.describeModel(req.params.name, req.query.version)),
     'GET /models/{name}/{version}/plots/{file}': async (req) => {
       const file = req.params.file.replace(/\.svg$/, '');
       const version = req.params.version === 'latest' ? undefined : req.params.version;
@@ -59,6 +64,7 @@ function handlers(service: Service): Record<RouteKey, Handle> {
       ok(await service.deleteModel(req.params.name, req.params.version)),
     'PUT /triggers/{name}': async (req) =>
       ok(await service.putTrigger(caller(req), req.params.name, req.body)),
+    'GET /triggers': async () => ok(await service.listTriggers()),
     'GET /triggers/{name}': async (req) => ok(await service.getTrigger(req.params.name)),
     'DELETE /triggers/{name}': async (req) => {
       await service.deleteTrigger(req.params.name);
@@ -76,6 +82,14 @@ function handlers(service: Service): Record<RouteKey, Handle> {
     },
     'GET /v2/health/live': async () => ok({ live: true }),
     'GET /v2/health/ready': async () => ok({ ready: true }),
+    'GET /data/files': async () => ok(await service.listDataFiles()),
+    'GET /data/branches': async (req) => ok(await service.inspectData(req.query.source)),
+    'POST /data/uploads': async (req) => ok(await service.uploadTicket(caller(req), req.body), 201),
+    'GET /workflow/schema': async () => ok(service.workflowSchema()),
+    'POST /workflow/expression': async (req) => ok(service.checkExpression(req.body)),
+    'GET /console': async () => consoleFile(service, ''),
+    'GET /console/config.json': async () => ok(service.consoleConfig()),
+    'GET /console/{file}': async (req) => consoleFile(service, req.params.file),
   };
 }
 

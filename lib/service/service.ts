@@ -1,4 +1,7 @@
-import { InvalidInputError, MisconfiguredError, NotFoundError } from '../errors.js';
+import type { ConsoleSite } from '../console/site.js';
+import { type DataAccess, inspectSource, listDataFiles, uploadTicket } from '../data/files.js';
+import { checkExpression, workflowJsonSchema } from '../dataset/workflow-schema.js';
+import { InvalidInputError, MisconfiguredError, NotFoundError, UnprocessableError } from '../errors.js';
 import { type RateLimits, rateLimitsFromEnv } from '../http/rate-limit.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -27,6 +30,12 @@ export interface ServiceDeps {
   maxUploadBytes?: number;
   /** hears a line per model loaded (its engine and why) */
   log?(entry: Record<string, unknown>): void;
+  /** training data: how keys are named in workflows, opened and uploaded to */
+  data?: DataAccess;
+  /** the largest .root file an upload URL is issued for (default 2 GiB) */
+  maxDataUploadBytes?: number;
+  /** the web console's files and sign-in settings */
+  console?: ConsoleSite;
 }
 
 /** The deployment's policy: what `serve` and the Lambda functions read from the environment alike. */
@@ -35,6 +44,8 @@ export interface ServiceConfig {
   rateLimits: RateLimits;
   /** prefixes workflows may read (MLAAS4HEP_ALLOWED_SOURCES); undefined: any source */
   allowedSources?: string[];
+  /** the largest .root file the console may upload (MLAAS4HEP_MAX_DATA_UPLOAD_BYTES, default 2 GiB) */
+  maxDataUploadBytes?: number;
 }
 
 /**
@@ -49,11 +60,22 @@ export function serviceConfigFromEnv(
     return {
       rateLimits: rateLimitsFromEnv(env),
       allowedSources: allowedSourcesFromEnv(env) ?? defaults.allowedSources,
+      maxDataUploadBytes: bytesFromEnv(env, 'MLAAS4HEP_MAX_DATA_UPLOAD_BYTES'),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new MisconfiguredError(`configuration: ${message}`, { cause: err });
   }
+}
+
+function bytesFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  // S3 takes at most 5 GiB in one PUT
+  if (!Number.isInteger(n) || n <= 0 || n > 5 * 2 ** 30)
+    throw new TypeError(`${name} must be a whole number of bytes from 1 to 5 GiB (got "${v}")`);
+  return n;
 }
 
 /** A job as its owner sees it (the workflow echoed, internals left out). */
@@ -67,6 +89,7 @@ function view(r: JobRecord) {
     finished: r.finishedAt,
     attempts: r.attempts,
     progress: r.progress,
+    history: r.history,
     error: r.error,
     model: r.model,
     metrics: r.metrics && {
@@ -137,8 +160,8 @@ export class Service {
     return this.registry.listModels();
   }
 
-  describeModel(name: string) {
-    return this.registry.describeModel(name);
+  describeModel(name: string, version?: string) {
+    return this.registry.describeModel(name, version);
   }
 
   /** A tar.gz bundle; without a name, the archive's one top folder names the model (as TFaaS). */
@@ -183,12 +206,69 @@ export class Service {
     return this.triggers.put(name, doc, caller.sub, this.deps.checkSources);
   }
 
+  listTriggers() {
+    return this.triggers.list();
+  }
+
   getTrigger(name: string) {
     return this.triggers.get(name);
   }
 
   deleteTrigger(name: string) {
     return this.triggers.delete(name);
+  }
+
+  private dataAccess(): DataAccess {
+    if (!this.deps.data)
+      throw new UnprocessableError('this deployment has no training data store', 'NoDataStore');
+    return this.deps.data;
+  }
+
+  private readable = (source: string): boolean => {
+    try {
+      this.deps.checkSources?.([source]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** .root files under data/ and incoming/ that workflows here may read. */
+  listDataFiles() {
+    return listDataFiles(this.deps.store, this.dataAccess(), this.readable);
+  }
+
+  /** The trees and branches of one readable file (the allow-list applies as on /submit). */
+  inspectData(source: string | undefined) {
+    if (!source) throw new InvalidInputError('name the file: ?source=s3://bucket/data/file.root');
+    this.deps.checkSources?.([source]);
+    return inspectSource(this.dataAccess(), source);
+  }
+
+  /** A presigned PUT for one .root file under the caller's folder of data/ or incoming/. */
+  uploadTicket(caller: Caller, body: unknown) {
+    return uploadTicket(this.dataAccess(), caller.sub, body, this.deps.maxDataUploadBytes ?? 2 * 2 ** 30);
+  }
+
+  workflowSchema() {
+    return workflowJsonSchema();
+  }
+
+  checkExpression(body: unknown) {
+    return checkExpression(body);
+  }
+
+  consoleConfig() {
+    return this.console().config;
+  }
+
+  consoleFile(name: string) {
+    return this.console().file(name);
+  }
+
+  private console(): ConsoleSite {
+    if (!this.deps.console) throw new NotFoundError('no web console here', 'NoConsole');
+    return this.deps.console;
   }
 
   /** S3 ObjectCreated: one job per covering rule and object version. */

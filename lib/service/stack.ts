@@ -1,6 +1,9 @@
 import type { Server } from 'node:http';
 import { createDevIssuer } from '../auth/dev-issuer.js';
+import { startDevLogin } from '../auth/dev-login.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
+import { ConsoleSite, consoleConfigFromEnv } from '../console/site.js';
+import type { DataAccess } from '../data/files.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
@@ -29,10 +32,14 @@ export interface StackOptions {
   /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
   rateLimits?: RateLimits;
   log?(entry: Record<string, unknown>): void;
+  /** training data for the console's file list, inspect and uploads */
+  data?: DataAccess;
 }
 
 export interface Stack {
   url: string;
+  /** the web console, same origin as the API */
+  consoleUrl: string;
   service: Service;
   /** mints a token, when the stack runs its own development issuer */
   token?(sub: string, scopes: string[]): string;
@@ -49,7 +56,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const config = serviceConfigFromEnv();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
-  const service = new Service({ store: o.store, queue, checkSources, log: o.log ?? stdoutLog });
+  // with the development issuer, the console signs in on its login page (127.0.0.1 only)
+  const login = dev ? await startDevLogin(dev) : undefined;
+  const site = new ConsoleSite(login ? { oidc: login.oidc, connect: [] } : consoleConfigFromEnv());
+  const service = new Service({
+    store: o.store,
+    queue,
+    checkSources,
+    log: o.log ?? stdoutLog,
+    data: o.data,
+    maxDataUploadBytes: config.maxDataUploadBytes,
+    console: site,
+  });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
   const stop = new AbortController();
@@ -63,11 +81,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     : undefined;
   return {
     url,
+    consoleUrl: `${url}/console`,
     service,
     token: dev ? (sub, scopes) => dev.mint({ sub, scopes }) : undefined,
     async stop() {
       stop.abort();
       await worker?.catch(() => undefined);
+      await login?.stop();
       const closed = new Promise<void>((r) => (server as Server).close(() => r()));
       (server as Server).closeAllConnections();
       await closed;

@@ -10,6 +10,8 @@ const PLOT = /^[a-z0-9_-]+$/;
 export interface ModelDescription {
   name: string;
   latest: string;
+  /** the version described (the latest unless asked for another) */
+  version: string;
   /** complete versions, newest first */
   versions: string[];
   description: string;
@@ -17,7 +19,7 @@ export interface ModelDescription {
   features: string[];
   classes: Array<number | string>;
   metrics: Record<string, unknown>;
-  /** plot names of the latest version, for `plot(name, latest, file)` */
+  /** plot names of the version described, for `plot(name, version, file)` */
   plots: string[];
   /** the latest version's ONNX input mapping, when it has model.onnx */
   onnx?: BundleParams['onnx'];
@@ -59,23 +61,28 @@ export class ModelRegistry {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async describeModel(name: string): Promise<ModelDescription> {
+  /** The latest version, or `version` (its metrics and plots: the console compares two). */
+  async describeModel(name: string, version?: string): Promise<ModelDescription> {
     const { versions: files } = await this.bundles.listing(name);
     const versions = completeVersions(files);
     const named = await this.bundles.latest(name);
     const latest = named && versions.includes(named) ? named : versions[0];
-    const p = latest ? await this.bundles.params(name, latest) : undefined;
-    if (!latest || !p) throw notFound(name);
+    if (version !== undefined && version !== 'latest' && !versions.includes(checkVersion(version)))
+      throw new NotFoundError(`model "${name}" has no version "${version}"`, 'ModelNotFound');
+    const shown = version !== undefined && version !== 'latest' ? version : latest;
+    const p = shown ? await this.bundles.params(name, shown) : undefined;
+    if (!latest || !shown || !p) throw notFound(name);
     return {
       name,
       latest,
+      version: shown,
       versions,
       description: p.description,
       timestamp: p.timestamp,
       features: p.features,
       classes: p.classes,
       metrics: p.metrics,
-      plots: BundleStore.plots(files.get(latest)),
+      plots: BundleStore.plots(files.get(shown)),
       onnx: p.onnx,
     };
   }

@@ -26,6 +26,7 @@ export interface TrainingJobDeps {
   backend: string;
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
+  onEpoch?(m: EpochMetrics): void;
   versions?: Record<string, string>;
   /**
    * Runs before the first file of the new version is written, and must succeed: the trainer
@@ -111,6 +112,7 @@ export async function runTrainingJob(
       },
       signal: deps.signal,
       onProgress: deps.onProgress,
+      onEpoch: deps.onEpoch,
     });
     const width = ds.layout.names.length;
     const classes = Math.max(2, ds.classes.length);

@@ -30,6 +30,8 @@ export interface TrainConfig {
   /** aborting stops training at the next batch boundary */
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
+  /** hears each epoch's record as it is added to the history (live curves while a job trains) */
+  onEpoch?(m: EpochMetrics): void;
 }
 
 export interface Progress {
@@ -281,6 +283,7 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
       });
       const last = history.at(-1);
       if (last && vh.rows) last.valAuc = evaluate(model, vh, width, classes).auc;
+      for (const h of history.slice(history.length - logs.length)) cfg.onEpoch?.(h);
       if (interrupted) break;
     }
   } else {
@@ -332,6 +335,7 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
         valAuc: v.auc,
         learningRate: learningRate(model),
       });
+      cfg.onEpoch?.(history.at(-1)!);
       if (cfg.earlyStopping && Number.isFinite(v.loss)) {
         if (v.loss < best - (cfg.earlyStopping.minDelta ?? 0)) {
           best = v.loss;

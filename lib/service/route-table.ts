@@ -37,6 +37,8 @@ export const ROUTES = [
   { method: 'GET', path: '/models', fn: 'models', scope: 'predict' },
   { method: 'GET', path: '/models/{name}', fn: 'models', scope: 'predict' },
   { method: 'GET', path: '/models/{name}/{version}/plots/{file}', fn: 'models', scope: 'predict' },
+  // a version to take away: the bundle as a tar.gz (what /upload takes), or ?file=model.onnx
+  { method: 'GET', path: '/models/{name}/{version}/download', fn: 'models', scope: 'predict' },
   { method: 'POST', path: '/upload', fn: 'models', scope: 'admin', body: 'binary', maxBodyBytes: 64 * MB },
   // TFaaS's client deletes with a form field model=<name> (or ?model=<name>)
   { method: 'DELETE', path: '/delete', fn: 'models', scope: 'admin', body: 'binary' },

@@ -35,6 +35,14 @@ function handlers(service: Service): Record<RouteKey, Handle> {
       const version = req.params.version === 'latest' ? undefined : req.params.version;
       return { raw: await service.plot(req.params.name, version, file), contentType: 'image/svg+xml' };
     },
+    'GET /models/{name}/{version}/download': async (req) => {
+      const d = await service.downloadModel(req.params.name, req.params.version, req.query.file);
+      return {
+        raw: d.bytes,
+        contentType: req.query.file ? 'application/octet-stream' : 'application/gzip',
+        headers: { 'content-disposition': `attachment; filename="${d.filename}"` },
+      };
+    },
     'POST /upload': async (req) => {
       const name = req.query.name ?? req.headers['x-model-name'];
       const type = req.headers['content-type'];

@@ -182,6 +182,10 @@ export class Service {
     return this.registry.deleteModel(name, version);
   }
 
+  downloadModel(name: string, version: string, file?: string) {
+    return this.registry.download(name, version, file);
+  }
+
   plot(name: string, version: string | undefined, file: string) {
     return this.registry.plot(name, version, file);
   }

@@ -3,6 +3,7 @@ import { type BundleParams, checkModelName, checkVersion } from '../bundles/para
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { bundleFromFiles, type UnpackedBundle, type UploadLimits, unpackBundle } from './bundle-upload.js';
+import { writeTarGz } from './tar-write.js';
 import { listEntry, type ModelListEntry } from './tfaas.js';
 
 const PLOT = /^[a-z0-9_-]+$/;
@@ -90,6 +91,35 @@ export class ModelRegistry {
   /** Deletes a whole model, or one version of it (see BundleStore.delete). */
   deleteModel(name: string, version?: string): Promise<{ deleted: string[]; latest?: string }> {
     return this.bundles.delete(name, version);
+  }
+
+  /**
+   * A version to take away: the whole bundle as <name>/... in a tar.gz (what POST /upload takes
+   * back), or only its model.onnx.
+   */
+  async download(
+    name: string,
+    version: string,
+    file?: string,
+  ): Promise<{ bytes: Uint8Array; filename: string }> {
+    checkModelName(name);
+    const v = version === 'latest' ? await this.bundles.latest(name) : checkVersion(version);
+    if (!v || !(await this.bundles.isComplete(name, v))) throw notFound(name);
+    if (file !== undefined && file !== 'model.onnx')
+      throw new InvalidInputError(
+        `file "${file}": only model.onnx is offered alone; omit file for the bundle`,
+      );
+    const files = await this.bundles.files(name, v);
+    if (file) {
+      const onnx = files.find(([p]) => p === 'model.onnx');
+      if (!onnx)
+        throw new NotFoundError(`version "${v}" of model "${name}" has no model.onnx`, 'FileNotFound');
+      return { bytes: onnx[1], filename: `${name}-${v}.onnx` };
+    }
+    return {
+      bytes: writeTarGz(files.map(([p, b]) => [`${name}/${p}`, b] as const)),
+      filename: `${name}-${v}.tar.gz`,
+    };
   }
 
   /** The SVG bytes of `plots/<file>.svg` of a version ("latest" or undefined: the latest one). */

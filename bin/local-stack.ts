@@ -116,8 +116,9 @@ export async function startLocalStack(o: {
   );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error('serverless offline did not start within 180 s')),
-      180_000,
+      () => reject(new Error('serverless offline did not start within 300 s')),
+      // it bundles every function first: minutes on a loaded two-core machine
+      300_000,
     );
     const watch = (chunk: Buffer) => {
       const text = chunk.toString();

@@ -9,9 +9,13 @@ import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Writes dist/console under `root` (the repository); returns the gzipped bytes of what a browser loads. */
-export async function buildConsole(root = join(here, '..'), { minify = true } = {}) {
-  const out = join(root, 'dist', 'console');
+/**
+ * Writes the console into `outDir` (default dist/console of the repository); returns where, and the
+ * gzipped bytes of what a browser loads (index.html, app.js, app.css).
+ */
+export async function buildConsole({ outDir, minify = true } = {}) {
+  const root = join(here, '..');
+  const out = outDir ?? join(root, 'dist', 'console');
   await mkdir(out, { recursive: true });
   await build({
     entryPoints: [join(here, 'src', 'main.tsx')],

@@ -31,7 +31,7 @@ beforeAll(async () => {
   stack = await startLocalStack({ dataDir: join(dir, 'stack'), log: (l) => lines.push(l) });
   files = await generateSynth({ outDir: join(dir, 'synth'), events: 20_000, seed: 5 });
   browser = await launchChromium();
-}, 240_000);
+}, 420_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -39,8 +39,6 @@ async function call(method: string, path: string, scopes?: string[], body?: unkn
   return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> };
 }
 
-const ALL = ['submit', 'predict', 'admin'];
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-console-api-'));
   s3 = await startS3Emulator({ buckets: [BUCKET] });

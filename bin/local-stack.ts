@@ -18,7 +18,8 @@ import { initBackend } from '../lib/training/backend.js';
 const require = createRequire(import.meta.url);
 export const BUCKET = 'mlaas4hep-local';
 
-const UPLOAD_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+/** the console uploads from its own origin straight to the bucket with presigned PUTs */
+export const UPLOAD_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
 
 export interface LocalStack {
   apiUrl: string;
@@ -77,7 +78,6 @@ export async function startLocalStack(o: {
     address: '127.0.0.1',
     directory: join(o.dataDir, 's3'),
     silent: true,
-    // the console uploads from its own origin straight to the bucket with presigned PUTs
     configureBuckets: [{ name: BUCKET, configs: [UPLOAD_CORS] }],
   });
   await s3.run();

@@ -40,6 +40,8 @@ export interface Stack {
   url: string;
   /** the web console, same origin as the API */
   consoleUrl: string;
+  /** the development issuer's login page, when the stack runs one */
+  loginUrl?: string;
   service: Service;
   /** mints a token, when the stack runs its own development issuer */
   token?(sub: string, scopes: string[]): string;
@@ -82,6 +84,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   return {
     url,
     consoleUrl: `${url}/console`,
+    loginUrl: login?.url,
     service,
     token: dev ? (sub, scopes) => dev.mint({ sub, scopes }) : undefined,
     async stop() {

@@ -3,11 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../bin/local-stack.js';
+import { BUCKET, startLocalStack, UPLOAD_CORS } from '../../bin/local-stack.js';
 // @ts-expect-error: a plain ES module script (console/build.mjs), without types
 import { buildConsole } from '../../console/build.mjs';
+import { s3DataAccess } from '../../lib/aws/s3-data-access.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import { openRoot } from '../../lib/root/index.js';
 import { generateSynth } from '../../lib/root/writer/synth.js';
+import { startStack } from '../../lib/service/stack.js';
+import { initBackend } from '../../lib/training/backend.js';
 import { launchChromium, SHOTS, seriousViolations, shoot } from '../helpers/browser.js';
+import { startS3Emulator } from '../helpers/s3-emulator.js';
 
 /**
  * The web console in a real browser (Debian's headless Chromium) against the local stack: sign-in
@@ -16,7 +22,7 @@ import { launchChromium, SHOTS, seriousViolations, shoot } from '../helpers/brow
  * on every page; screenshots of every page on a laptop and a phone in SHOTS.
  */
 let dir: string;
-let stack: LocalStack;
+let stack: Target;
 let browser: Browser;
 let files: { signal: string; background: string };
 const lines: string[] = [];
@@ -25,10 +31,52 @@ const checked: Record<string, string[]> = {};
 const LAPTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
 
+interface Target {
+  consoleUrl: string;
+  loginUrl: string;
+  apiUrl: string;
+  token(sub: string, scopes: string[]): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The local stack (`npm start`: serverless-offline, the S3 and SQS emulators, a trainer), as the
+ * journey is meant to run. MLAAS4HEP_CONSOLE_E2E=serve runs the same journey against `serve`'s
+ * one-process stack on the S3 emulator instead: minutes faster to start on a loaded machine.
+ */
+async function startTarget(): Promise<Target> {
+  if (process.env.MLAAS4HEP_CONSOLE_E2E !== 'serve') {
+    const local = await startLocalStack({ dataDir: join(dir, 'stack'), log: (l) => lines.push(l) });
+    return { ...local, stop: () => local.stop() };
+  }
+  const s3 = await startS3Emulator({ buckets: [BUCKET], cors: UPLOAD_CORS });
+  const s = await startStack({
+    store: new S3ObjectStore(s3.client, BUCKET),
+    data: s3DataAccess(s3.client, BUCKET),
+    allowedSources: [`s3://${BUCKET}/`],
+    worker: {
+      dataset: { openFile: (spec) => openRoot(spec, { s3Client: s3.client }) },
+      backend: await initBackend(),
+      pollMs: 500,
+    },
+    log: (e) => lines.push(JSON.stringify(e)),
+  });
+  return {
+    consoleUrl: s.consoleUrl,
+    loginUrl: s.loginUrl!,
+    apiUrl: s.url,
+    token: s.token!,
+    stop: async () => {
+      await s.stop();
+      await s3.close();
+    },
+  };
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-console-'));
   await buildConsole();
-  stack = await startLocalStack({ dataDir: join(dir, 'stack'), log: (l) => lines.push(l) });
+  stack = await startTarget();
   files = await generateSynth({ outDir: join(dir, 'synth'), events: 20_000, seed: 5 });
   browser = await launchChromium();
 }, 420_000);
@@ -58,6 +106,17 @@ async function signIn(context: BrowserContext, user: string, scopes: string[]): 
   await page.waitForURL(`${stack.consoleUrl}**`);
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
   return page;
+}
+
+/** A reload forgets the token (it lives in memory only): sign in again, as a physicist would. */
+async function signInAgainIfAsked(page: Page): Promise<void> {
+  await page.locator('#page-title').waitFor();
+  const signIn = page.getByRole('button', { name: 'Sign in' });
+  if (!(await signIn.isVisible())) return;
+  await signIn.click();
+  await page.waitForURL(`${stack.loginUrl}/**`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
 /** axe and a screenshot of the page as it stands, under `name`. */
@@ -228,13 +287,7 @@ describe('the web console in Chromium against the local stack', () => {
       ['#/models/console-demo', 'phone-model'],
     ]) {
       await page.goto(`${stack.consoleUrl}${hash}`);
-      // a reload forgets the token: sign in again, as a physicist would
-      if (await page.getByRole('button', { name: 'Sign in' }).isVisible()) {
-        await page.getByRole('button', { name: 'Sign in' }).click();
-        await page.waitForURL(`${stack.loginUrl}/**`);
-        await page.getByRole('button', { name: 'Sign in' }).click();
-        await page.waitForURL(`${stack.consoleUrl}**`);
-      }
+      await signInAgainIfAsked(page);
       await page.locator('#page-title').waitFor();
       await page.waitForTimeout(500);
       await look(page, name);
@@ -243,9 +296,7 @@ describe('the web console in Chromium against the local stack', () => {
 
     // delete as admin: the registry no longer has it
     await page.goto(`${stack.consoleUrl}#/models/console-demo`);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${stack.loginUrl}/**`);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInAgainIfAsked(page);
     await page.getByRole('button', { name: 'Delete model' }).click();
     await page.getByRole('heading', { name: 'Models' }).waitFor();
     expect(((await api('/models')).json as Array<{ name: string }>).map((m) => m.name)).not.toContain(

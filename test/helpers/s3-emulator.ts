@@ -19,7 +19,7 @@ type S3rverConstructor = new (options: {
   port: number;
   silent: boolean;
   directory: string;
-  configureBuckets: Array<{ name: string }>;
+  configureBuckets: Array<{ name: string; configs?: string[] }>;
 }) => S3rverInstance;
 
 export interface S3Emulator {
@@ -31,7 +31,9 @@ export interface S3Emulator {
 }
 
 /** Starts s3rver in-process on 127.0.0.1 (ephemeral port, temporary directory). A string `content` is a file path. */
-export async function startS3Emulator(options: { buckets?: string[] } = {}): Promise<S3Emulator> {
+export async function startS3Emulator(
+  options: { buckets?: string[] /** a bucket CORS configuration (XML), for browsers */; cors?: string } = {},
+): Promise<S3Emulator> {
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const server = new S3rver({
@@ -39,7 +41,10 @@ export async function startS3Emulator(options: { buckets?: string[] } = {}): Pro
     port: 0,
     silent: true,
     directory,
-    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+    configureBuckets: (options.buckets ?? []).map((name) => ({
+      name,
+      ...(options.cors ? { configs: [options.cors] } : {}),
+    })),
   });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;

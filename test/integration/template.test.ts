@@ -391,6 +391,50 @@ describe('the deployable stack (serverless package)', () => {
   });
 });
 
+describe('the packaged console function, unzipped outside the repository', () => {
+  it('serves the console from the files in its own zip', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-console-zip-'));
+    try {
+      new AdmZip(resolve('.serverless/console.zip')).extractAllTo(dir);
+      expect(existsSync(join(dir, 'dist', 'console', 'index.html'))).toBe(true);
+      const script = join(dir, 'invoke.mjs');
+      writeFileSync(
+        script,
+        `const { handler } = await import(process.argv[2]);
+const get = (path) => handler({ version: '2.0', rawPath: path, rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path } }, isBase64Encoded: false }, {});
+for (const p of ['/console', '/console/app.js', '/console/config.json']) console.log('RESULT ' + JSON.stringify(await get(p)));`,
+      );
+      const dev = createDevIssuer();
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [script, pathToFileURL(join(dir, 'functions', 'console.mjs')).href],
+        {
+          cwd: dir,
+          env: {
+            PATH: process.env.PATH,
+            MLAAS4HEP_BUCKET: 'packaged',
+            MLAAS4HEP_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unused',
+            AWS_REGION: 'us-east-1',
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+            ...devIssuerEnv(dev),
+          },
+        },
+      );
+      const [page, js, config] = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('RESULT '))
+        .map((l) => JSON.parse(l.slice(7)) as { statusCode: number; headers: Record<string, string> });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+      expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(js.statusCode).toBe(200);
+      expect(config.statusCode).toBe(200);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!hasShared)(
   'the packaged predict function, unzipped with the onnxruntime layer beside it',
   () => {

@@ -62,6 +62,10 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   const stack = await startStack({
     store: storeAt(values.store!),
     data: dataAccessAt(values.store!),
+    // the console uploads to an s3:// store's endpoint from the browser
+    consoleConnect: values.store!.startsWith('s3://')
+      ? [endpointFromEnv('S3') ?? 'https://*.amazonaws.com']
+      : undefined,
     queue,
     verifier,
     port: int('port', values.port),

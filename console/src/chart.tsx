@@ -19,11 +19,14 @@ export function LineChart({
   x,
   xLabel,
   series,
+  integerX = false,
 }: {
   title: string;
   x: number[];
   xLabel: string;
   series: Series[];
+  /** ticks on whole numbers only (epochs) */
+  integerX?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -37,7 +40,7 @@ export function LineChart({
       height: 260,
       scales: { x: { time: false } },
       axes: [
-        { label: xLabel },
+        { label: xLabel, ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] } : {}) },
         { label: 'loss', scale: 'loss' },
         ...(series.some((s) => s.right)
           ? [{ label: 'AUC', scale: 'auc', side: 1 as const, grid: { show: false } }]

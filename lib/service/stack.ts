@@ -34,6 +34,8 @@ export interface StackOptions {
   log?(entry: Record<string, unknown>): void;
   /** training data for the console's file list, inspect and uploads */
   data?: DataAccess;
+  /** origins the console may call besides its own (the bucket's endpoint, for uploads); default MLAAS4HEP_CONSOLE_CONNECT */
+  consoleConnect?: string[];
 }
 
 export interface Stack {
@@ -60,7 +62,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
   // with the development issuer, the console signs in on its login page (127.0.0.1 only)
   const login = dev ? await startDevLogin(dev) : undefined;
-  const site = new ConsoleSite(login ? { oidc: login.oidc, connect: [] } : consoleConfigFromEnv());
+  const fromEnv = consoleConfigFromEnv();
+  const connect = o.consoleConnect ?? fromEnv.connect;
+  const site = new ConsoleSite({ oidc: login ? login.oidc : fromEnv.oidc, connect });
   const service = new Service({
     store: o.store,
     queue,

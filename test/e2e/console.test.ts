@@ -54,6 +54,7 @@ async function startTarget(): Promise<Target> {
     store: new S3ObjectStore(s3.client, BUCKET),
     data: s3DataAccess(s3.client, BUCKET),
     allowedSources: [`s3://${BUCKET}/`],
+    consoleConnect: [s3.endpoint],
     worker: {
       dataset: { openFile: (spec) => openRoot(spec, { s3Client: s3.client }) },
       backend: await initBackend(),
@@ -119,6 +120,10 @@ async function signInAgainIfAsked(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
+/** Follows a link of the main navigation. */
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'main' }).getByRole('link', { name, exact: true }).click();
+
 /** axe and a screenshot of the page as it stands, under `name`. */
 async function look(page: Page, name: string): Promise<void> {
   checked[name] = await seriousViolations(page);
@@ -160,14 +165,13 @@ describe('the web console in Chromium against the local stack', () => {
     await look(page, 'jobs-empty');
 
     // upload: the file input is the drop zone's keyboard path, through the same presigned PUTs
-    await page.getByRole('link', { name: 'Upload data' }).click();
+    await nav(page, 'Upload data');
     await page.getByRole('heading', { name: 'Upload data' }).waitFor();
     await page.setInputFiles('#pick', [files.signal, files.background]);
-    await page.waitForFunction(
-      "document.querySelectorAll('ul.uploads li[data-state=done], ul.uploads li[data-state=failed]').length === 2",
-      undefined,
-      { timeout: 60_000 },
-    );
+    await page
+      .locator('ul.uploads li[data-state=done], ul.uploads li[data-state=failed]')
+      .nth(1)
+      .waitFor({ timeout: 60_000 });
     expect(await page.locator('ul.uploads li[data-state=failed]').allTextContents()).toEqual([]);
     await look(page, 'upload');
     const listed = (await api('/data/files')).json as Array<{ key: string; size: number }>;
@@ -177,7 +181,7 @@ describe('the web console in Chromium against the local stack', () => {
     );
 
     // the form: files and labels, the tree's branches from inspect, a cut checked as typed
-    await page.getByRole('link', { name: 'New job' }).click();
+    await nav(page, 'New job');
     await page.getByText('data/alice/signal.root').waitFor();
     await page.getByLabel('data/alice/signal.root').check();
     await page.getByLabel('data/alice/background.root').check();
@@ -258,12 +262,12 @@ describe('the web console in Chromium against the local stack', () => {
     await page.getByRole('heading', { name: /Compare versions/ }).waitFor();
     await page.getByText('ROC curves on the test split').first().waitFor();
     await look(page, 'compare');
-    await page.getByRole('link', { name: 'Models' }).click();
+    await nav(page, 'Models');
     await page.getByRole('link', { name: 'console-demo' }).waitFor();
     await look(page, 'models');
 
     // triggers: create, listed, delete
-    await page.getByRole('link', { name: 'Triggers' }).click();
+    await nav(page, 'Triggers');
     await page.fill('#t-name', 'new-signal');
     await page.fill('#t-prefix', 'incoming/alice/');
     await page.fill(

@@ -184,6 +184,7 @@ export function JobPage({ id }: { id: string }) {
           <LineChart
             title="Loss and validation AUC per epoch"
             xLabel="epoch"
+            integerX
             x={h.map((_, i) => i + 1)}
             series={[
               { label: 'loss', values: h.map((e) => e.loss ?? null), stroke: '#1f5fa8' },

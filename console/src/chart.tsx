@@ -20,6 +20,7 @@ export function LineChart({
   xLabel,
   series,
   integerX = false,
+  yLabel = 'loss',
 }: {
   title: string;
   x: number[];
@@ -27,6 +28,8 @@ export function LineChart({
   series: Series[];
   /** ticks on whole numbers only (epochs) */
   integerX?: boolean;
+  /** the left axis */
+  yLabel?: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -41,7 +44,7 @@ export function LineChart({
       scales: { x: { time: false } },
       axes: [
         { label: xLabel, ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] } : {}) },
-        { label: 'loss', scale: 'loss' },
+        { label: yLabel, scale: 'loss' },
         ...(series.some((s) => s.right)
           ? [{ label: 'AUC', scale: 'auc', side: 1 as const, grid: { show: false } }]
           : []),
@@ -64,7 +67,7 @@ export function LineChart({
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [shape, title]);
+  }, [shape, title, yLabel]);
   useEffect(() => {
     plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
   }, [x.length, series.map((s) => s.values.at(-1)).join(',')]);

@@ -240,16 +240,17 @@ describe('the web console in Chromium against the local stack', () => {
     await page.getByRole('link', { name: /console-demo version/ }).click();
     await page.getByRole('heading', { name: 'Model console-demo' }).waitFor();
     const features = (await page.locator('.features').first().textContent())!.split(', ');
-    const event = features.map((_, i) => (i % 3) * 0.5 + 1);
+    // inside the range the model was trained on (its inputs are scaled to [0, 1])
+    const event = features.map((_, i) => ((i * 7) % 10) / 10);
     for (const [i, v] of event.entries()) await page.fill(`#feat-${i}`, String(v));
     await page.getByRole('button', { name: 'Predict' }).click();
     const scores = JSON.parse((await page.getByTestId('scores').textContent())!);
-    const describe = (await api('/models/console-demo')).json as { version: string };
+    const shownVersion = await page.locator('#version').inputValue();
     const direct = await api('/json', {
       method: 'POST',
       body: JSON.stringify({
         model: 'console-demo',
-        version: describe.version,
+        version: shownVersion,
         keys: features,
         values: event,
       }),
@@ -258,9 +259,33 @@ describe('the web console in Chromium against the local stack', () => {
     expect(scores).toEqual(direct.json);
     await page.locator('img.plot').first().waitFor();
     await look(page, 'model');
+
+    // a second version (the same workflow, fewer epochs, through the API) to compare with the first
+    const second = (
+      await api('/submit', {
+        method: 'POST',
+        body: JSON.stringify({ ...shown, params: { ...(shown.params as object), epochs: 2 } }),
+      })
+    ).json as { job_id: string };
+    for (;;) {
+      const j = (await api(`/jobs/${second.job_id}`)).json as { status: string };
+      if (['succeeded', 'failed', 'cancelled'].includes(j.status)) {
+        expect(j.status).toBe('succeeded');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await page.goto(`${stack.consoleUrl}#/compare/console-demo`);
     await page.getByRole('heading', { name: /Compare versions/ }).waitFor();
     await page.getByText('ROC curves on the test split').first().waitFor();
+    const [a, b] = await page
+      .locator('table')
+      .filter({ hasText: 'Test metrics' })
+      .locator('tbody tr')
+      .first()
+      .locator('td')
+      .allTextContents();
+    expect(a).not.toBe(b);
     await look(page, 'compare');
     await nav(page, 'Models');
     await page.getByRole('link', { name: 'console-demo' }).waitFor();

@@ -35,7 +35,7 @@ export function ComparePage({ name }: { name: string }) {
   const db = useLoad(load(vb), [name, vb]);
   const grid = Array.from({ length: 101 }, (_, i) => i / 100);
   const roc = (d?: ModelDescription) => (d ? ((testMetrics(d).roc as Roc | undefined) ?? []) : []);
-  const rows = ['auc', 'accuracy', 'testEvents', 'loss'];
+  const rows = ['auc', 'accuracy', 'testEvents'];
   const pick = (id: string, label: string, value: string | undefined, set: (v: string) => void) => (
     <div class="field">
       <label for={id}>{label}</label>
@@ -49,7 +49,7 @@ export function ComparePage({ name }: { name: string }) {
   return (
     <Page title={`Compare versions of ${name}`}>
       <ErrorBox error={base.error ?? da.error ?? db.error} />
-      <div class="grid">
+      <div class="pickers">
         {pick('va', 'version A', va, setA)}
         {pick('vb', 'version B', vb, setB)}
       </div>
@@ -77,6 +77,7 @@ export function ComparePage({ name }: { name: string }) {
           <LineChart
             title="ROC curves on the test split"
             xLabel="false positive rate"
+            yLabel="true positive rate"
             x={grid}
             series={[
               { label: `A: ${va}`, values: onGrid(roc(da.value), grid), stroke: '#1f5fa8' },

@@ -79,12 +79,21 @@ function TryIt({ d }: { d: ModelDescription }) {
   };
   const b = body();
   const origin = location.origin;
+  // the Open Inference Protocol's own description of the model's inputs (names, types, shapes)
+  const meta = useLoad(
+    () =>
+      get<{ inputs?: Array<{ name: string; datatype: string; shape: number[] }> }>(
+        `/v2/models/${encodeURIComponent(d.name)}`,
+      ),
+    [d.name],
+  );
+  const input = meta.value?.inputs?.[0];
   const v2 = {
     inputs: [
       {
-        name: 'input',
+        name: input?.name ?? 'input',
         shape: [1, d.features.length],
-        datatype: 'FP32',
+        datatype: input?.datatype ?? 'FP32',
         data: d.features.map((f) => Number(row[f] ?? 0)),
       },
     ],
@@ -142,7 +151,7 @@ function TryIt({ d }: { d: ModelDescription }) {
       <h3>Open Inference Protocol v2</h3>
       {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (axe: scrollable-region-focusable) */}
       <pre class="json" tabIndex={0}>
-        {`curl -s -H "Authorization: Bearer $TOKEN" ${origin}/v2/models/${d.name}\n# the input names and shapes are in that answer; for example:\ncurl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\\n  -d '${JSON.stringify(v2)}' ${origin}/v2/models/${d.name}/versions/${d.version}/infer`}
+        {`curl -s -H "Authorization: Bearer $TOKEN" ${origin}/v2/models/${d.name}\n# its inputs: ${JSON.stringify(meta.value?.inputs ?? [])}\ncurl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\\n  -d '${JSON.stringify(v2)}' ${origin}/v2/models/${d.name}/versions/${d.version}/infer`}
       </pre>
     </section>
   );

@@ -104,7 +104,7 @@ const server = spawn(
 let serverErrors = 0;
 const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
   let text = '';
-  const ERROR = Buffer.from('"level":"error"');
+  const ERROR = Buffer.from('"level":"ERROR"');
   const onData = (c: Buffer) => {
     text += c.toString();
     const u = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);

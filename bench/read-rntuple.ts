@@ -34,7 +34,7 @@ async function writeCopy(tree: EntrySource, path: string): Promise<void> {
 }
 
 /** Every page's stored bytes and frames, read before timing; then one thread inflates them all. */
-async function pageFloor(t: RNTuple, repeat: number): Promise<number> {
+async function pageFloor(t: RNTuple, repeat: number): Promise<{ wall: number; cpu: number }> {
   const pages = t.clusters.flatMap((c) =>
     c.columns.flatMap((col, k) =>
       col.pages.map((p) => ({ p, col: t.schema.columns[k], compressed: col.compression > 0 })),
@@ -49,22 +49,40 @@ async function pageFloor(t: RNTuple, repeat: number): Promise<number> {
       frames: raw.length === p.elements * size ? [] : readFrames(raw, p.elements * size, 'floor'),
     };
   });
-  let best = Number.POSITIVE_INFINITY;
+  let best = { wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY };
   for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
-    for (const { raw, frames } of bodies)
-      for (const f of frames) inflateSync(raw.subarray(f.start, f.start + f.compressed));
-    best = Math.min(best, (performance.now() - t0) / 1000);
+    const t = await clocked(async () => {
+      for (const { raw, frames } of bodies)
+        for (const f of frames) inflateSync(raw.subarray(f.start, f.start + f.compressed));
+    });
+    best = { wall: Math.min(best.wall, t.wall), cpu: Math.min(best.cpu, t.cpu) };
   }
   return best;
 }
 
-async function readAll(t: EntrySource, step: number, parallel: boolean): Promise<number> {
+/**
+ * Wall time and the process's CPU time (user + system, s) of `work`. On a machine shared with other
+ * jobs the wall time of a single-threaded read mostly measures waiting for a core; its CPU time does
+ * not, so the single-threaded ratio is also given in CPU time.
+ */
+export async function clocked(work: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for await (const _ of iterate(t, { stepSize: step, parallel })) {
-    // reading is the work
-  }
-  return (performance.now() - t0) / 1000;
+  await work();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+
+async function readAll(
+  t: EntrySource,
+  step: number,
+  parallel: boolean,
+): Promise<{ wall: number; cpu: number }> {
+  return clocked(async () => {
+    for await (const _ of iterate(t, { stepSize: step, parallel })) {
+      // reading is the work
+    }
+  });
 }
 
 /** Figures of the RNTuple copy of `tree`: events/s and the ratios to the page-inflating floor. */
@@ -80,11 +98,17 @@ export async function rntupleLine(
     const file = await openRoot(path);
     const t = (await file.entrySource(tree.name)) as RNTuple;
     await readAll(t, step, true); // warm up
-    const floor = await pageFloor(t, repeat);
+    const floorTimes = await pageFloor(t, repeat);
+    const floor = floorTimes.wall;
     let single = Number.POSITIVE_INFINITY;
+    let singleCpu = Number.POSITIVE_INFINITY;
     let parallel = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < repeat; i++) single = Math.min(single, await readAll(t, step, false));
-    for (let i = 0; i < repeat; i++) parallel = Math.min(parallel, await readAll(t, step, true));
+    for (let i = 0; i < repeat; i++) {
+      const s = await readAll(t, step, false);
+      single = Math.min(single, s.wall);
+      singleCpu = Math.min(singleCpu, s.cpu);
+    }
+    for (let i = 0; i < repeat; i++) parallel = Math.min(parallel, (await readAll(t, step, true)).wall);
     const r = (x: number, d = 4): number => Number(x.toFixed(d));
     const bytes = (await stat(path)).size;
     console.error(
@@ -93,6 +117,9 @@ export async function rntupleLine(
     console.error(`  inflate floor (node:zlib, 1 thread)  ${r(floor)} s`);
     console.error(`  reader, 1 thread                     ${r(single)} s  ratio ${r(single / floor, 3)}`);
     console.error(`  reader, worker threads (all cores)   ${r(parallel)} s  ratio ${r(parallel / floor, 3)}`);
+    console.error(
+      `  CPU time, 1 thread: reader ${r(singleCpu)} s, floor ${r(floorTimes.cpu)} s  ratio ${r(singleCpu / floorTimes.cpu, 3)}`,
+    );
     await file.close();
     return {
       events: t.entries,
@@ -102,6 +129,7 @@ export async function rntupleLine(
       ratio_to_floor: r(parallel / floor, 3),
       single_thread_seconds: r(single),
       single_thread_ratio_to_floor: r(single / floor, 3),
+      single_thread_cpu_ratio_to_floor: r(singleCpu / floorTimes.cpu, 3),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -16,7 +16,7 @@ import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
 import { remoteReads } from './read-remote.js';
-import { rntupleLine } from './read-rntuple.js';
+import { clocked, rntupleLine } from './read-rntuple.js';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -102,6 +102,8 @@ await readAll(tree, true); // warm the page cache and the JIT
 const floorSeconds = await best(() => floor(bodies, false));
 const tunedFloorSeconds = await best(() => floor(bodies, true));
 const single = await best(async () => (await readAll(tree, false)).seconds);
+const floorCpu = await best(async () => (await clocked(() => floor(bodies, false))).cpu);
+const singleCpu = await best(async () => (await clocked(() => readAll(tree, false))).cpu);
 const parallel = await best(async () => (await readAll(tree, true)).seconds);
 const events = tree.entries;
 const rntuple = await rntupleLine(tree, step, repeat);
@@ -119,6 +121,9 @@ console.error(`  reader, 1 thread                     ${r(single)} s  ratio ${r(
 console.error(
   `  reader, worker threads (all cores)   ${r(parallel)} s  ratio ${r(parallel / floorSeconds, 3)}`,
 );
+console.error(
+  `  CPU time, 1 thread: reader ${r(singleCpu)} s, floor ${r(floorCpu)} s  ratio ${r(singleCpu / floorCpu, 3)}`,
+);
 console.error('  the same read from disk, over HTTP and over XRootD (local servers), interleaved:');
 const remote = await remoteReads(path, treeName, repeat, (t) => readAll(t, true));
 console.log(
@@ -130,6 +135,7 @@ console.log(
     ratio_to_floor: r(parallel / floorSeconds, 3),
     single_thread_seconds: r(single),
     single_thread_ratio_to_floor: r(single / floorSeconds, 3),
+    single_thread_cpu_ratio_to_floor: r(singleCpu / floorCpu, 3),
     tuned_floor_seconds: r(tunedFloorSeconds),
     ratio_to_tuned_floor: r(parallel / tunedFloorSeconds, 3),
     single_thread_ratio_to_tuned_floor: r(single / tunedFloorSeconds, 3),

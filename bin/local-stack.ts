@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { createDevIssuer, devIssuerEnv } from '../lib/auth/dev-issuer.js';
+import { devIssuerEnv } from '../lib/auth/dev-issuer.js';
 import { startDevLogin } from '../lib/auth/dev-login.js';
 import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
@@ -14,6 +14,8 @@ import { JobStore } from '../lib/jobs/job-store.js';
 import { openRoot } from '../lib/root/index.js';
 import { consumeQueue } from '../lib/trainer/worker.js';
 import { initBackend } from '../lib/training/backend.js';
+import { keptDevIssuer } from './commands/dev-issuer-key.js';
+import { startS3Guard } from './s3-guard.js';
 
 const require = createRequire(import.meta.url);
 export const BUCKET = 'mlaas4hep-local';
@@ -46,7 +48,7 @@ async function freePort(): Promise<number> {
 }
 
 interface S3rverLike {
-  run(): Promise<unknown>;
+  run(): Promise<{ port: number }>;
   close(): Promise<void>;
   on(
     event: 'event',
@@ -55,9 +57,10 @@ interface S3rverLike {
 }
 
 /**
- * The whole service on this machine, on 127.0.0.1 only: an S3 emulator (s3rver) that fires
- * upload events, an SQS emulator, a development token issuer, the Lambda functions under
- * serverless-offline, and a trainer consuming the queue in this process.
+ * The whole service on this machine, on 127.0.0.1 only: an S3 emulator (s3rver, behind the guard
+ * that gives it S3's conditional writes) that fires upload events, an SQS emulator, a development
+ * token issuer, the Lambda functions under serverless-offline, and a trainer consuming the queue
+ * in this process.
  */
 export async function startLocalStack(o: {
   dataDir: string;
@@ -74,22 +77,22 @@ export async function startLocalStack(o: {
   await mkdir(join(o.dataDir, 's3'), { recursive: true });
   const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => S3rverLike;
   const s3 = new S3rver({
-    port: s3Port,
+    port: 0,
     address: '127.0.0.1',
     directory: join(o.dataDir, 's3'),
     silent: true,
     configureBuckets: [{ name: BUCKET, configs: [UPLOAD_CORS] }],
   });
-  await s3.run();
-  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const { port: s3rverPort } = await s3.run();
+  // s3rver ignores If-None-Match / If-Match on PUT; the guard answers them as S3 does (412)
+  const guard = await startS3Guard({ upstream: `http://127.0.0.1:${s3rverPort}`, port: s3Port });
+  const s3Endpoint = guard.endpoint;
   const { createSqsServer } = await import('local-aws-sqs');
   const sqs = await createSqsServer({ port: sqsPort, hostname: '127.0.0.1' });
   const sqsClient = createSqsClient({ endpoint: `http://127.0.0.1:${sqsPort}` });
   const { QueueUrl } = await sqsClient.send(new CreateQueueCommand({ QueueName: 'mlaas4hep-jobs' }));
   const queueUrl = QueueUrl!;
-  const keyFile = join(o.dataDir, 'dev-issuer-key.pem');
-  const dev = createDevIssuer(undefined, undefined, await readFile(keyFile, 'utf8').catch(() => undefined));
-  await writeFile(keyFile, dev.privateKeyPem, { mode: 0o600 });
+  const dev = await keptDevIssuer(o.dataDir);
   const login = await startDevLogin(dev);
   const env = {
     ...process.env,
@@ -99,8 +102,9 @@ export async function startLocalStack(o: {
     AWS_REGION: 'us-east-1',
     MLAAS4HEP_BUCKET: BUCKET,
     MLAAS4HEP_QUEUE_URL: queueUrl,
-    MLAAS4HEP_S3_ENDPOINT: s3Endpoint,
-    MLAAS4HEP_SQS_ENDPOINT: `http://127.0.0.1:${sqsPort}`,
+    // serverless offline hands every AWS_* variable to the functions, as the SDKs name the overrides
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${sqsPort}`,
     ...devIssuerEnv(dev),
     MLAAS4HEP_OIDC_AUTHORIZATION_URL: login.oidc.authorizationEndpoint,
     MLAAS4HEP_OIDC_TOKEN_URL: login.oidc.tokenEndpoint,
@@ -188,6 +192,7 @@ export async function startLocalStack(o: {
       offline.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
       if (offline.exitCode === null) offline.kill('SIGKILL');
+      await guard.close();
       await s3.close();
       await login.stop();
       await new Promise<void>((r) => sqs.close(() => r()));

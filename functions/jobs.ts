@@ -1,4 +1,8 @@
-import { apiFor } from './deps.js';
+import { jobsHandlers } from '../lib/service/job-routes.js';
+import { JobService } from '../lib/service/job-service.js';
+import { configFor, httpApi, objectStore } from './compose.js';
 
-/** The `jobs` rows of the route table (lib/service/route-table.ts). */
-export const handler = apiFor('jobs');
+const config = configFor('bucket');
+
+/** The `jobs` rows of the route table (lib/service/route-table.ts): list, state, logs, cancel. */
+export const handler = httpApi(jobsHandlers(new JobService(objectStore(config))), config);

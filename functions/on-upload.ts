@@ -1,5 +1,14 @@
 import type { S3Event } from 'aws-lambda';
-import { service } from './deps.js';
+import { defaultLog } from '../lib/log.js';
+import { SubmitService } from '../lib/service/job-service.js';
+import { configFor, jobQueue, objectStore, sourcePolicy } from './compose.js';
+
+const config = configFor('bucket', 'queueUrl');
+const service = new SubmitService({
+  store: objectStore(config),
+  queue: jobQueue(config),
+  checkSources: sourcePolicy(config),
+});
 
 /** S3 ObjectCreated on incoming/**.root: a training job per covering trigger rule and object version. */
 export async function handler(event: S3Event): Promise<{ jobs: string[] }> {
@@ -9,14 +18,11 @@ export async function handler(event: S3Event): Promise<{ jobs: string[] }> {
     const version = r.s3.object.versionId ?? r.s3.object.eTag ?? r.s3.object.sequencer;
     jobs.push(...(await service.objectCreated({ bucket: r.s3.bucket.name, key, version })));
   }
-  console.log(
-    JSON.stringify({
-      level: 'info',
-      service: 'mlaas4hep',
-      message: 'upload handled',
-      records: event.Records?.length ?? 0,
-      jobs,
-    }),
-  );
+  defaultLog({
+    level: 'info',
+    message: 'upload handled',
+    records: event.Records?.length ?? 0,
+    jobs,
+  });
   return { jobs };
 }

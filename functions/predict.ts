@@ -1,24 +1,34 @@
-import { SERVICE, stdoutLog } from '../lib/http/request-logger.js';
-import { preferredEngine } from '../lib/serving/engines/load.js';
+import { defaultLog, errorFields } from '../lib/log.js';
+import { predictHandlers } from '../lib/service/predict-routes.js';
+import { PredictService } from '../lib/service/predict-service.js';
 import { onnxRuntimeStatus } from '../lib/serving/engines/onnxruntime.js';
-import { apiFor } from './deps.js';
+import { backendChoice, initBackend } from '../lib/training/backend.js';
+import { configFor, httpApi, objectStore } from './compose.js';
 
+const config = configFor('bucket');
 // the engines this instance has, found once at cold start (ONNX Runtime comes from the layer):
-// bundles with model.onnx run on ONNX Runtime, the others on TensorFlow.js; each model load logs its own
-const prefer = preferredEngine();
+// bundles with model.onnx run on ONNX Runtime, the others on TensorFlow.js, whose backend starts
+// now (its .wasm files ship in this zip). One that cannot start is tried again on use, and
+// /v2/health/ready says not ready meanwhile.
 const ort = await onnxRuntimeStatus();
-stdoutLog({
-  level: 'info',
-  service: SERVICE,
+const tfjs = await initBackend(config.tfBackend).then(
+  () => backendChoice()!,
+  (err: unknown) => ({ unavailable: errorFields(err).reason }),
+);
+defaultLog({
+  level: 'unavailable' in tfjs ? 'error' : 'info',
   message: 'inference engines',
   cold_start: true,
   onnxruntime: ort.available ? { version: ort.version, from: ort.from } : { unavailable: ort.reason },
-  tfjs: 'for bundles without model.onnx',
-  prefer: prefer ?? 'onnxruntime',
+  tfjs,
+  prefer: config.engine ?? 'onnxruntime',
   reason: ort.available
     ? 'bundles with model.onnx run on ONNX Runtime, others on TensorFlow.js'
     : 'ONNX Runtime does not load: every bundle runs on TensorFlow.js, ONNX-only bundles fail',
 });
 
-/** The `predict` rows of the route table: TFaaS /json and the Open Inference Protocol v2. */
-export const handler = apiFor('predict');
+const store = objectStore(config);
+const service = new PredictService({ store, log: defaultLog });
+
+/** The `predict` rows of the route table: TFaaS /json, the Open Inference Protocol v2, health. */
+export const handler = httpApi(predictHandlers(service), config);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lib/aws/s3-client.js';
+import { endpointsFromEnv } from '../../lib/config.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import type { OpenSourceOptions } from '../../lib/root/source/open.js';
 
@@ -36,26 +37,14 @@ export function required(v: string | undefined, what: string, usage: string): st
   return v;
 }
 
-/**
- * The endpoint override the CLI uses for S3 or SQS (S3-compatible stores, local emulators), from
- * the standard AWS variables: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL.
- */
-export function endpointFromEnv(
-  service: 'S3' | 'SQS',
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  return env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
-}
-
 let s3Client: S3Client | undefined;
 
 /**
  * The CLI's one S3 client, built on first use: the standard AWS environment (credentials, region)
- * plus the endpoint override. Every file, folder and store of a command shares it.
+ * plus the endpoint override (AWS_ENDPOINT_URL_S3, lib/config). Every file, folder and store of a command shares it.
  */
 export function cliS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
-  const endpoint = endpointFromEnv('S3', env);
-  s3Client ??= createS3Client(endpoint ? { endpoint } : {});
+  s3Client ??= createS3Client({ endpoint: endpointsFromEnv(env).s3 });
   return s3Client;
 }
 

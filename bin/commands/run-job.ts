@@ -1,4 +1,5 @@
 import { JobStore } from '../../lib/jobs/job-store.js';
+import { createLog } from '../../lib/log.js';
 import { runJob } from '../../lib/trainer/trainer.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { parse, required } from './args.js';
@@ -26,7 +27,7 @@ export async function runJobCommand(argv: string[], out: NodeJS.WritableStream):
       dataset: datasetDeps(),
       backend,
       shutdown: shutdown.signal,
-      log: (line) => process.stderr.write(`${JSON.stringify({ level: 'error', message: line })}\n`),
+      log: createLog({ keys: { component: 'trainer' } }).log,
     });
     out.write(`${JSON.stringify({ job: rec.id, status: rec.status, model: rec.model, error: rec.error })}\n`);
     if (rec.status === 'failed') process.exitCode = 1;

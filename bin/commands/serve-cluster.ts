@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createDevIssuer, devIssuerEnv } from '../../lib/auth/dev-issuer.js';
+import { devIssuerEnv } from '../../lib/auth/dev-issuer.js';
 import { InvalidInputError } from '../../lib/errors.js';
+import { devTokenLines, keptDevIssuer } from './dev-issuer-key.js';
 
 export interface ClusterOptions {
   workers: number;
@@ -10,6 +11,8 @@ export interface ClusterOptions {
   trainer: boolean;
   /** development tokens: the keys are made here, so every process accepts the same tokens */
   dev: boolean;
+  /** where the development issuer's key is kept (`mlaas4hep token --data` mints from it) */
+  keyDir: string;
 }
 
 /** Only the first worker process runs the trainer: one job at a time per machine, as with one process. */
@@ -26,11 +29,11 @@ export async function serveCluster(o: ClusterOptions, out: NodeJS.WritableStream
       'serve --workers N needs a queue every process shares (--queue <SQS queue url>), or --no-worker: with the in-process queue a job submitted to one process could never reach the trainer of another',
     );
   const env: Record<string, string> = {};
-  let token: string | undefined;
+  let tokenLines: string | undefined;
   if (o.dev && !process.env.MLAAS4HEP_DEV_JWKS) {
-    const dev = createDevIssuer();
+    const dev = await keptDevIssuer(o.keyDir);
     Object.assign(env, devIssuerEnv(dev));
-    token = dev.mintToken({ sub: 'dev', scopes: ['submit', 'predict', 'admin'] });
+    tokenLines = devTokenLines(dev, o.keyDir);
   }
   const workers: Worker[] = [];
   const exited = new Set<Worker>();
@@ -48,7 +51,7 @@ export async function serveCluster(o: ClusterOptions, out: NodeJS.WritableStream
   out.write(
     `mlaas4hep serving on http://${o.host}:${port} (${o.workers} processes${o.trainer ? ', trainer in the first' : ''})\n`,
   );
-  if (token) out.write(`development token (submit, predict, admin; 1 h):\n${token}\n`);
+  if (tokenLines) out.write(tokenLines);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

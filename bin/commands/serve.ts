@@ -1,24 +1,32 @@
 import cluster from 'node:cluster';
-import { verifierFromEnv } from '../../lib/auth/verifier.js';
+import { createVerifier, verifierFromEnv } from '../../lib/auth/verifier.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
-import { bufferedStdoutLog } from '../../lib/http/request-logger.js';
-import { type ServiceConfig, serviceConfigFromEnv } from '../../lib/service/service.js';
+import { readConfig } from '../../lib/config.js';
+import { bufferedSink, createLog } from '../../lib/log.js';
+import type { ServiceConfig } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { endpointFromEnv, int, parse } from './args.js';
+import { int, parse } from './args.js';
+import { devTokenLines, keptDevIssuer } from './dev-issuer-key.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
 import { dataAccessAt, storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
 const USAGE =
-  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N]';
+  'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N] [--dev]';
+
+/** Where `serve --dev` keeps its issuer's key: the store's folder, or ./mlaas4hep-data for S3. */
+export function devKeyDir(store: string): string {
+  return store.startsWith('s3://') ? './mlaas4hep-data' : store;
+}
 
 /**
  * The HTTP functions in one Node process (a VM or a pod), against a local folder or S3, an
  * in-process queue or SQS, with a trainer in-process unless --no-worker. Tokens are verified
- * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, only with MLAAS4HEP_DEV_ISSUER=1, against
- * a development issuer whose token is printed. --workers N serves from N processes (see serveCluster).
+ * against MLAAS4HEP_JWT_ISSUER/AUDIENCE/JWKS_URI, or, with --dev (or MLAAS4HEP_DEV_ISSUER=1),
+ * against a development issuer kept in the store's folder: a token is printed, and
+ * `mlaas4hep token` mints more. --workers N serves from N processes (see serveCluster).
  */
 export async function serve(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values } = parse(
@@ -30,12 +38,14 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
       host: { type: 'string', default: '127.0.0.1' },
       'no-worker': { type: 'boolean' },
       workers: { type: 'string', default: '1' },
+      dev: { type: 'boolean' },
     },
     USAGE,
   );
-  const dev = process.env.MLAAS4HEP_DEV_ISSUER === '1';
   // read (and checked) before anything starts: a bad MLAAS4HEP_* value is named at once
-  const config = serviceConfigFromEnv();
+  const config = readConfig();
+  const dev = values.dev === true || config.devIssuer;
+  const keyDir = devKeyDir(values.store!);
   const processes = int('workers', values.workers) ?? 1;
   if (processes > 1 && cluster.isPrimary) {
     return serveCluster(
@@ -45,15 +55,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
         sharedQueue: !!values.queue,
         trainer: !values['no-worker'],
         dev,
+        keyDir,
       },
       out,
     );
   }
   // development keys from the environment: a cluster's primary (or the local stack) made them
-  const verifier = dev && !process.env.MLAAS4HEP_DEV_JWKS ? undefined : verifierFromEnv();
-  const endpoint = endpointFromEnv('SQS');
+  const issuer = dev && !process.env.MLAAS4HEP_DEV_JWKS ? await keptDevIssuer(keyDir) : undefined;
+  const verifier = issuer ? createVerifier(issuer.config, { jwks: issuer.jwks }) : verifierFromEnv();
   const queue = values.queue
-    ? new SqsJobQueue(createSqsClient(endpoint ? { endpoint } : {}), values.queue)
+    ? new SqsJobQueue(createSqsClient({ endpoint: config.endpoints.sqs }), values.queue)
     : undefined;
   const worker =
     values['no-worker'] || !runsTrainer()
@@ -64,26 +75,24 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     data: dataAccessAt(values.store!),
     // the console uploads to an s3:// store's endpoint from the browser
     consoleConnect: values.store!.startsWith('s3://')
-      ? [endpointFromEnv('S3') ?? 'https://*.amazonaws.com']
+      ? [config.endpoints.s3 ?? 'https://*.amazonaws.com']
       : undefined,
     queue,
     verifier,
+    // the console signs in on the development issuer's login page
+    devLogin: issuer,
     port: int('port', values.port),
     host: values.host,
     worker,
     rateLimits: config.rateLimits,
     allowedSources: config.allowedSources,
-    log: bufferedStdoutLog(),
+    log: createLog({ sink: bufferedSink() }).log,
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
     `mlaas4hep serving on ${stack.url}, web console ${stack.consoleUrl} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer on ${worker.backend}` : 'no trainer'})\n${policy(config)}\n`,
   );
-  if (stack.token) {
-    out.write(
-      `development token (submit, predict, admin; 1 h):\n${stack.token('dev', ['submit', 'predict', 'admin'])}\n`,
-    );
-  }
+  if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);
   out.write('stopping\n');
 }

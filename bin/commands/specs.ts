@@ -1,10 +1,12 @@
+import type { BranchSpec } from '../../lib/dataset/features.js';
+import { pooled } from '../../lib/dataset/moments.js';
 import { parse, required } from './args.js';
 import { loadWorkflow, openDataset } from './workflow.js';
 
 const USAGE = 'mlaas4hep specs <workflow.json> [--json]';
 const CHUNKS_USAGE = 'mlaas4hep chunks <workflow.json> [--json]';
 
-/** Prints the global specs: features, min/max, jdim, and events per file after cuts. */
+/** Prints the global specs: features, min/max, mean/std, jdim, NaN/Inf counts, and events per file after cuts. */
 export async function specs(argv: string[], out: NodeJS.WritableStream): Promise<void> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, USAGE);
   const ds = await openDataset(await loadWorkflow(required(positionals[0], 'the workflow file', USAGE)));
@@ -29,12 +31,22 @@ export async function specs(argv: string[], out: NodeJS.WritableStream): Promise
     out.write(`${report.features} features: ${report.flat.length} flat, ${ds.layout.jagged.length} jagged\n`);
     for (const [name, s] of Object.entries(ds.specs.branches).sort(([a], [b]) => a.localeCompare(b))) {
       out.write(
-        `  ${name.padEnd(28)} min ${s.min.toPrecision(6).padStart(12)}  max ${s.max.toPrecision(6).padStart(12)}${s.jagged ? `  jdim ${s.jdim}` : ''}\n`,
+        `  ${name.padEnd(28)} min ${s.min.toPrecision(6).padStart(12)}  max ${s.max.toPrecision(6).padStart(12)}${spread(s)}${s.jagged ? `  jdim ${s.jdim}` : ''}${s.nonFinite ? `  ${s.nonFinite} NaN/Inf (treated as missing)` : ''}\n`,
       );
     }
   } finally {
     await ds.close();
   }
+}
+
+/** Mean and standard deviation of all the branch's real values (every slot of a jagged one). */
+function spread(s: BranchSpec): string {
+  if (!s.moments) return '';
+  const p = pooled(s.moments);
+  if (!p.count) return '  no real values';
+  return `  mean ${p.mean.toPrecision(6).padStart(12)}  std ${Math.sqrt(p.m2 / p.count)
+    .toPrecision(6)
+    .padStart(12)}`;
 }
 
 /** Prints the chunk plan: events from each file in each chunk. */

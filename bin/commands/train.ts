@@ -8,7 +8,7 @@ import { datasetDeps, loadWorkflow } from './workflow.js';
 const USAGE = 'mlaas4hep train <workflow.json> --out <dir | s3://bucket/prefix> [--name NAME]';
 
 function progressLine(p: Progress): string {
-  return `chunk ${p.chunk}/${p.chunks}  epoch ${p.epoch}/${p.epochs}  ${Math.round(p.samplesPerSecond).toLocaleString('en')} events/s  loss ${p.loss.toFixed(4)}`;
+  return `chunk ${p.chunk}/${p.chunks}  epoch ${p.epoch}/${p.epochs}  ${Math.round(p.samplesPerSecond).toLocaleString('en')} events/s  loss ${p.loss.toFixed(4)}${p.valAuc !== undefined ? `  validation AUC ${p.valAuc.toFixed(4)}` : ''}`;
 }
 
 /** Trains the workflow's model; progress on stderr, the bundle in the store, a summary on stdout. */
@@ -34,6 +34,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
         store,
         backend,
         signal: stop.signal,
+        log: (line) => process.stderr.write(`${tty ? '\n' : ''}${line}\n`),
         onProgress: (p) => process.stderr.write(tty ? `\r${progressLine(p)}   ` : `${progressLine(p)}\n`),
       },
       values.name ?? w.name,
@@ -43,7 +44,10 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
     out.write(
       `${outcome.interrupted ? 'interrupted: no model written' : `model ${outcome.name} version ${outcome.version} written to ${store.name}`}\n` +
         `features ${outcome.features}, classes ${JSON.stringify(outcome.classes)}, ${Math.round(outcome.samplesPerSecond)} training samples/s\n` +
-        `test split: ${m.testEvents} events, AUC ${m.auc?.toFixed(4) ?? 'n/a'}, accuracy ${m.accuracy.toFixed(4)}\n`,
+        `test split: ${m.testEvents} events, AUC ${m.auc?.toFixed(4) ?? 'n/a'}, accuracy ${m.accuracy.toFixed(4)}\n` +
+        (outcome.history.some((h) => h.seconds !== undefined)
+          ? `seconds per epoch: ${outcome.history.map((h) => h.seconds?.toFixed(1)).join(' ')}\n`
+          : ''),
     );
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,9 +1,11 @@
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
+import { readConfig } from '../../lib/config.js';
 import { JobStore } from '../../lib/jobs/job-store.js';
+import { createLog } from '../../lib/log.js';
 import { consumeQueue } from '../../lib/trainer/worker.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { endpointFromEnv, int, parse, required } from './args.js';
+import { int, parse, required } from './args.js';
 import { storeAt } from './stores.js';
 import { datasetDeps } from './workflow.js';
 
@@ -29,10 +31,11 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
     },
     USAGE,
   );
+  // read and checked before anything starts: a bad value stops the worker, named
+  const config = readConfig();
   const store = storeAt(required(values.store, '--store', USAGE));
-  const endpoint = endpointFromEnv('SQS');
   const queue = new SqsJobQueue(
-    createSqsClient(endpoint ? { endpoint } : {}),
+    createSqsClient({ endpoint: config.endpoints.sqs }),
     required(values.queue, '--queue', USAGE),
     { deadLetterQueueUrl: values['dead-letter-queue'] },
   );
@@ -41,9 +44,9 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const onSignal = () => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  out.write(
-    `${JSON.stringify({ level: 'info', service: 'mlaas4hep', message: 'trainer started', backend })}\n`,
-  );
+  // the one logger of the trainer: JSON lines with the job id, failures with their stack
+  const { log } = createLog({ sink: (line) => out.write(`${line}\n`), keys: { component: 'trainer' } });
+  log({ message: 'trainer started', backend, cold_start: true });
   const handled = await consumeQueue(
     queue,
     new JobStore(store),
@@ -52,10 +55,8 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
       signal: stop.signal,
       maxMessages: int('max-messages', values['max-messages']),
       visibilitySeconds: int('visibility', values.visibility),
-      log: (e) => out.write(`${JSON.stringify({ service: 'mlaas4hep', ...e })}\n`),
+      log,
     },
   );
-  out.write(
-    `${JSON.stringify({ level: 'info', service: 'mlaas4hep', message: 'trainer stopped', handled })}\n`,
-  );
+  log({ message: 'trainer stopped', handled });
 }

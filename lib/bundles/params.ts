@@ -52,6 +52,8 @@ export const TransformSchema = z.looseObject({
       jdim: z.number().int().nonnegative().default(0),
     }),
   ),
+  /** absent: MLaaS4HEP's min-max (every bundle written before the standard encoding) */
+  encoding: z.enum(['standard', 'minmax']).optional(),
 });
 
 const MappedColumnSchema = z.union([

@@ -3,6 +3,7 @@ import type { EntrySource } from '../root/entry-source.js';
 import type { RootFile } from '../root/file.js';
 import type { SpecsCache } from './cache.js';
 import type { NumericArray } from './columns.js';
+import { type ColumnEncoding, columnEncoding, constantColumns, type EncodingKind } from './encoding.js';
 import { type FeatureLayout, featureLayout, featureRows, type TransformCounters } from './features.js';
 import { type ChunkPlan, planChunks } from './mixing.js';
 import { compilePreproc, type Preprocessing } from './preproc.js';
@@ -58,6 +59,11 @@ export interface Dataset {
   /** class names or values, in class-index order */
   readonly classes: Array<number | string>;
   readonly counters: TransformCounters;
+  /** how raw values become features (params.encoding), and its shift and scale per value column */
+  readonly encoding: EncodingKind;
+  readonly columns: ColumnEncoding;
+  /** what the job's log should tell the physicist about the data (constant features, NaN/Inf seen) */
+  readonly warnings: string[];
   chunks(): AsyncGenerator<DatasetChunk>;
   close(): Promise<void>;
 }
@@ -108,7 +114,7 @@ class FileCursor {
       selection: Selection;
       pre: Preprocessing;
       layout: FeatureLayout;
-      specs: GlobalSpecs;
+      enc: ColumnEncoding;
       counters: TransformCounters;
     },
     private readonly label: (values: NumericArray | undefined, n: number) => Float32Array,
@@ -128,7 +134,7 @@ class FileCursor {
         if (next.done)
           throw new InvalidInputError('a file ended before its planned events were read; was it modified?');
         const { columns, events, mask, entryStart } = next.value;
-        const rows = featureRows(columns, events, this.ds.layout, this.ds.specs.branches, this.ds.counters);
+        const rows = featureRows(columns, events, this.ds.layout, this.ds.enc, this.ds.counters);
         const lb = this.ds.selection.labelBranch;
         this.block = {
           x: rows,
@@ -204,6 +210,18 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
       Object.fromEntries(selection.features.map((f) => [f, specs.branches[f]])),
       w.params.mask,
     );
+    const encoding = w.params.encoding;
+    const enc = columnEncoding(layout, specs.branches, encoding);
+    const warnings: string[] = [];
+    const constant = encoding === 'standard' ? constantColumns(layout, enc) : [];
+    if (constant.length)
+      warnings.push(
+        `${constant.length} feature(s) do not vary in these files and are kept at 0: ${constant.slice(0, 20).join(', ')}${constant.length > 20 ? ', ...' : ''}`,
+      );
+    for (const f of selection.features) {
+      const bad = specs.branches[f].nonFinite ?? 0;
+      if (bad) warnings.push(`"${f}" has ${bad} NaN or infinite value(s): they are treated as missing`);
+    }
     const classes = classesOf(w, specs);
     const plan = planChunks(
       fileList.map((f) => f.events),
@@ -211,7 +229,7 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
       w.params.chunk_size,
     );
     const counters: TransformCounters = { truncatedEvents: 0, nonFinite: 0 };
-    const ds = { selection, pre, layout, specs, counters };
+    const ds = { selection, pre, layout, enc, counters };
 
     const labelFor = (fileIndex: number) => {
       if (Array.isArray(w.labels)) {
@@ -264,6 +282,9 @@ export async function prepareDataset(w: Workflow, deps: DatasetDeps): Promise<Da
       plan,
       classes,
       counters,
+      encoding,
+      columns: enc,
+      warnings,
       chunks,
       close: async () => {
         await Promise.all(opened.map((f) => f.close()));

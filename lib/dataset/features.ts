@@ -1,5 +1,7 @@
 import { UnprocessableError } from '../errors.js';
 import type { NumColumn } from './columns.js';
+import type { ColumnEncoding } from './encoding.js';
+import type { Moments } from './moments.js';
 
 /** What the first pass learns about one branch over all files (after cuts). */
 export interface BranchSpec {
@@ -8,6 +10,10 @@ export interface BranchSpec {
   jagged: boolean;
   /** the longest entry seen (jagged branches); 0 for flat ones */
   jdim: number;
+  /** mean and spread of the real values, per slot (absent in specs and bundles written before them) */
+  moments?: Moments;
+  /** NaN and ±Inf values seen: treated as missing, and left out of min, max and moments */
+  nonFinite?: number;
 }
 
 /**
@@ -40,27 +46,27 @@ export interface TransformCounters {
 }
 
 /**
- * Builds the feature rows of n events: min-max normalisation (x - min) / (max - min), left as is
- * where max == min; jagged entries padded with 0 after normalisation and cut at jdim.
+ * Builds the feature rows of n events with an encoding (./encoding.ts): each value column
+ * (raw - shift) * scale, 0 for a missing value (a slot beyond an event's entries, NaN, ±Inf);
+ * jagged branches cut at jdim; with the layout's mask, 1 for each slot that holds an entry.
  */
 export function featureRows(
   columns: Readonly<Record<string, NumColumn>>,
   n: number,
   layout: FeatureLayout,
-  specs: Readonly<Record<string, BranchSpec>>,
+  enc: ColumnEncoding,
   counters: TransformCounters,
 ): Float32Array {
   const width = layout.names.length;
-  const x = new Float32Array(n * width); // zero: the padding value
+  const x = new Float32Array(n * width); // zero: a missing value
   let nonFinite = 0;
   let col = 0;
   for (const name of layout.flat) {
     const v = need(columns, name).values;
     if (v.length !== n)
       throw new UnprocessableError(`branch "${name}" has ${v.length} values for ${n} events; it is not flat`);
-    const { min, max } = specs[name];
-    const scale = max > min ? 1 / (max - min) : 1;
-    const shift = max > min ? min : 0;
+    const shift = enc.shift[col];
+    const scale = enc.scale[col];
     for (let i = 0, at = col; i < n; i++, at += width) {
       const y = (v[i] - shift) * scale;
       if (Number.isFinite(y)) x[at] = y;
@@ -75,9 +81,6 @@ export function featureRows(
     const c = need(columns, name);
     const off = c.offsets;
     if (!off) throw new UnprocessableError(`branch "${name}" is flat in this file but jagged in others`);
-    const { min, max } = specs[name];
-    const scale = max > min ? 1 / (max - min) : 1;
-    const shift = max > min ? min : 0;
     const v = c.values;
     for (let i = 0, row = 0; i < n; i++, row += width) {
       const start = off[i];
@@ -85,7 +88,7 @@ export function featureRows(
       if (len > jdim) truncated[i] = 1;
       const m = Math.min(len, jdim);
       for (let k = 0; k < m; k++) {
-        const y = (v[start + k] - shift) * scale;
+        const y = (v[start + k] - enc.shift[col + k]) * enc.scale[col + k];
         if (Number.isFinite(y)) x[row + col + k] = y;
         else nonFinite++;
       }

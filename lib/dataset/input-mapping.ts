@@ -1,5 +1,6 @@
 import { UnprocessableError } from '../errors.js';
 import type { NumColumn } from './columns.js';
+import { type ColumnEncoding, columnEncoding } from './encoding.js';
 import type { TransformSpec } from './transform.js';
 
 /**
@@ -107,36 +108,11 @@ export function mappedRows(
   return x;
 }
 
-/**
- * The encoding a model trained here applies to each value column of its transform's layout (flat
- * branches, then each jagged branch's slots): encoded = (raw - shift) * scale for a real value, 0
- * for a missing one (a slot beyond the entries, NaN, ±Inf); with `mask`, one 0/1 column per
- * jagged slot follows. This is MLaaS4HEP's min-max: (x - min) / (max - min), x where max == min.
- */
-export interface ColumnEncoding {
-  shift: Float64Array;
-  scale: Float64Array;
-  /** number of jagged slots, each with a mask column after the value columns */
-  maskColumns: number;
-}
+export type { ColumnEncoding } from './encoding.js';
 
+/** The encoding a model trained here applies to each value column of its transform's layout. */
 export function transformEncoding(spec: TransformSpec): ColumnEncoding {
-  const { layout, branches } = spec;
-  const slots = layout.jagged.reduce((s, j) => s + j.jdim, 0);
-  const columns = layout.flat.length + slots;
-  const shift = new Float64Array(columns);
-  const scale = new Float64Array(columns);
-  let c = 0;
-  const add = (name: string, n: number) => {
-    const { min, max } = branches[name];
-    for (let k = 0; k < n; k++, c++) {
-      scale[c] = max > min ? 1 / (max - min) : 1;
-      shift[c] = max > min ? min : 0;
-    }
-  };
-  for (const f of layout.flat) add(f, 1);
-  for (const j of layout.jagged) add(j.name, j.jdim);
-  return { shift, scale, maskColumns: layout.mask ? slots : 0 };
+  return columnEncoding(spec.layout, spec.branches, spec.encoding ?? 'minmax');
 }
 
 /** The raw-value input of the graph exported for a model trained here: its layout's value columns. */

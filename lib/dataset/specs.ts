@@ -3,6 +3,7 @@ import type { EntrySource } from '../root/entry-source.js';
 import { iterate } from '../root/iterate.js';
 import { type NumColumn, numeric } from './columns.js';
 import type { BranchSpec } from './features.js';
+import { addColumn, emptyMoments, mergeMoments } from './moments.js';
 import { applyPreproc, type Preprocessing } from './preproc.js';
 import type { Selection } from './selection.js';
 
@@ -26,23 +27,27 @@ export interface GlobalSpecs {
   branches: Record<string, BranchSpec>;
 }
 
-class Range {
+/** What the first pass gathers about one feature branch: range, longest entry, moments, bad values. */
+export class BranchAccumulator {
   min = Number.POSITIVE_INFINITY;
   max = Number.NEGATIVE_INFINITY;
   jdim = 0;
   jagged = false;
+  nonFinite = 0;
+  readonly moments = emptyMoments();
 
   add(c: NumColumn, n: number): void {
     const v = c.values;
     let { min, max } = this;
-    // NaN never passes these comparisons, so it cannot poison the normalisation range
+    // NaN never passes these comparisons; ±Inf is kept out too: both are missing values
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (x < min) min = x;
-      if (x > max) max = x;
+      if (x < min && x !== Number.NEGATIVE_INFINITY) min = x;
+      if (x > max && x !== Number.POSITIVE_INFINITY) max = x;
     }
     this.min = min;
     this.max = max;
+    this.nonFinite += addColumn(this.moments, v, c.offsets?.subarray(0, n + 1));
     if (c.offsets) {
       this.jagged = true;
       const o = c.offsets;
@@ -52,7 +57,14 @@ class Range {
 
   spec(): BranchSpec {
     const empty = this.min > this.max;
-    return { min: empty ? 0 : this.min, max: empty ? 0 : this.max, jagged: this.jagged, jdim: this.jdim };
+    return {
+      min: empty ? 0 : this.min,
+      max: empty ? 0 : this.max,
+      jagged: this.jagged,
+      jdim: this.jdim,
+      moments: this.moments,
+      nonFinite: this.nonFinite,
+    };
   }
 }
 
@@ -85,7 +97,7 @@ export async function fileSpecs(
   pre: Preprocessing,
   stepSize = 100_000,
 ): Promise<FileSpecs> {
-  const ranges = new Map(sel.features.map((f) => [f, new Range()]));
+  const ranges = new Map(sel.features.map((f) => [f, new BranchAccumulator()]));
   const labels = new Set<number>();
   let events = 0;
   for await (const { columns, events: n } of preprocessed(tree, sel, pre, stepSize)) {
@@ -105,7 +117,7 @@ export async function fileSpecs(
   };
 }
 
-/** Global specs: min of mins, max of maxes, max of jdims over all files. */
+/** Global specs: min of mins, max of maxes, max of jdims, moments merged and bad values summed over all files. */
 export function mergeSpecs(key: string, tree: string, files: FileSpecs[]): GlobalSpecs {
   const branches: Record<string, BranchSpec> = {};
   // a file whose events all fail the cuts says nothing about the ranges
@@ -113,12 +125,16 @@ export function mergeSpecs(key: string, tree: string, files: FileSpecs[]): Globa
   for (const f of informative) {
     for (const [name, s] of Object.entries(f.branches)) {
       const g = branches[name];
-      if (!g) branches[name] = { ...s };
+      const moments = s.moments && mergeMoments(emptyMoments(), s.moments);
+      if (!g) branches[name] = { ...s, moments };
       else {
         g.min = Math.min(g.min, s.min);
         g.max = Math.max(g.max, s.max);
         g.jdim = Math.max(g.jdim, s.jdim);
         g.jagged ||= s.jagged;
+        if (g.moments && s.moments) mergeMoments(g.moments, s.moments);
+        else g.moments = undefined; // a file without moments: none for the whole, rather than wrong ones
+        g.nonFinite = (g.nonFinite ?? 0) + (s.nonFinite ?? 0);
       }
     }
   }
@@ -134,7 +150,8 @@ export function specsKey(parts: {
   selection: Selection;
   preproc: unknown;
 }): string {
+  // v2: specs carry moments and counts of NaN/±Inf; a cached v1 entry has neither
   return createHash('sha256')
-    .update(JSON.stringify({ v: 1, ...parts }))
+    .update(JSON.stringify({ v: 2, ...parts }))
     .digest('hex');
 }

@@ -2,6 +2,7 @@ import { InvalidInputError, UnprocessableError } from '../errors.js';
 import type { RootFile } from '../root/file.js';
 import type { NumColumn } from './columns.js';
 import { type Dataset, entryNumbers } from './dataset.js';
+import { columnEncoding, type EncodingKind } from './encoding.js';
 import { evaluate } from './expression-eval.js';
 import { type BranchSpec, type FeatureLayout, featureRows, type TransformCounters } from './features.js';
 import { compilePreproc } from './preproc.js';
@@ -19,6 +20,8 @@ export interface TransformSpec {
   preproc?: Workflow['preproc'];
   layout: FeatureLayout;
   branches: Record<string, BranchSpec>;
+  /** absent in bundles written before it existed: those used `minmax` (./encoding.ts) */
+  encoding?: EncodingKind;
 }
 
 export function transformSpecOf(ds: Dataset): TransformSpec {
@@ -30,6 +33,7 @@ export function transformSpecOf(ds: Dataset): TransformSpec {
     preproc: ds.workflow.preproc,
     layout: ds.layout,
     branches,
+    encoding: ds.encoding,
   };
 }
 
@@ -50,13 +54,14 @@ export async function* transformFile(
   counters: TransformCounters = { truncatedEvents: 0, nonFinite: 0 },
 ): AsyncGenerator<TransformedBlock> {
   const tree = await file.entrySource(spec.tree);
+  const enc = columnEncoding(spec.layout, spec.branches, spec.encoding ?? 'minmax');
   const pre = compilePreproc(
     spec.preproc,
     tree.branches.map((b) => b.name),
   );
   const read = spec.selection.read.filter((b) => b !== spec.selection.labelBranch);
   for await (const p of preprocessed(tree, { ...spec.selection, read }, pre, stepSize)) {
-    const x = featureRows(p.columns, p.events, spec.layout, spec.branches, counters);
+    const x = featureRows(p.columns, p.events, spec.layout, enc, counters);
     yield { entries: entryNumbers(p.entryStart, p.events, p.mask), x, rows: p.events, columns: p.columns };
   }
 }
@@ -72,7 +77,8 @@ export function transformRecords(
   rows: ReadonlyArray<ReadonlyArray<number | number[]>>,
 ): Float32Array {
   const columns = recordColumns(spec, keys, rows);
-  return featureRows(columns, rows.length, spec.layout, spec.branches, { truncatedEvents: 0, nonFinite: 0 });
+  const enc = columnEncoding(spec.layout, spec.branches, spec.encoding ?? 'minmax');
+  return featureRows(columns, rows.length, spec.layout, enc, { truncatedEvents: 0, nonFinite: 0 });
 }
 
 /** The branch columns of records (raw values by branch name), new branches computed: before encoding. */

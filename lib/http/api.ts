@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
 import type { TokenVerifier } from '../auth/verifier.js';
 import { InvalidInputError, MethodNotAllowedError, NotFoundError } from '../errors.js';
+import type { LogFn } from '../log.js';
 import { httpHandler } from './http-handler.js';
-import type { LogFn } from './request-logger.js';
 import type { HttpEvent, HttpEventResult, HttpRequest, HttpResult } from './types.js';
 
 export interface Route {

@@ -1,6 +1,6 @@
 import { SCOPES, type TokenVerifier } from '../auth/verifier.js';
 import { nearestNames } from '../errors.js';
-import type { LogFn } from './request-logger.js';
+import type { LogFn } from '../log.js';
 
 export interface HttpHandlerOptions {
   /** the scopes a token needs (all of them); `false` for a public route. Default: a valid token, any scope. */

@@ -1,35 +1,8 @@
 import { MlaasError } from '../errors.js';
+import { defaultLog, type LogFn, SERVICE } from '../log.js';
 import { beginRequest, findState, type HttpMiddleware, type HttpMiddyRequest } from './request-state.js';
 import type { HttpEventResult } from './types.js';
 
-export type LogFn = (entry: Record<string, unknown>) => void;
-
-/** One JSON object per line on stdout (CloudWatch reads it as structured). */
-export const stdoutLog: LogFn = (entry) => {
-  process.stdout.write(`${JSON.stringify(entry)}\n`);
-};
-
-/**
- * The same lines, written once per turn of the event loop instead of once per request, for
- * long-running servers (`mlaas4hep serve`): stdout to a pipe or file is a synchronous write, one
- * system call per line. Not for Lambda, where the process may be frozen before the flush.
- */
-export function bufferedStdoutLog(stream: NodeJS.WritableStream = process.stdout): LogFn {
-  let pending = '';
-  const flush = () => {
-    if (!pending) return;
-    const text = pending;
-    pending = '';
-    stream.write(text);
-  };
-  process.once('exit', flush);
-  return (entry) => {
-    if (!pending) setImmediate(flush);
-    pending += `${JSON.stringify(entry)}\n`;
-  };
-}
-
-export const SERVICE = 'mlaas4hep';
 const RESERVED = new Set([
   'level',
   'message',
@@ -91,7 +64,7 @@ function finish(request: HttpMiddyRequest, log: LogFn): void {
  * handler appended, such as jobId or model) and puts `x-request-id` on the response.
  */
 export function requestLogger(options: { log?: LogFn; route?: string } = {}): HttpMiddleware {
-  const log = options.log ?? stdoutLog;
+  const log = options.log ?? defaultLog;
   return {
     before: (request) => {
       beginRequest(request, options.route);

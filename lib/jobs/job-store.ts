@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidTransitionError,
+  MlaasError,
   NotFoundError,
   PreconditionFailedError,
   UnavailableError,
@@ -26,6 +27,8 @@ export interface JobProgress {
   epochs: number;
   loss: number;
   eventsPerSecond: number;
+  /** the validation split's AUC after the last complete epoch */
+  valAuc?: number;
 }
 
 /** One epoch as the job page draws it (chunk mode repeats epochs per chunk). */
@@ -148,10 +151,20 @@ export class JobStore {
     });
   }
 
+  /**
+   * Every record (of one owner). A record deleted between the listing and its read is left out;
+   * any other failure fails the whole list (503), never a partial list that looks complete.
+   */
   async list(owner?: string): Promise<JobRecord[]> {
     const keys = (await this.store.list('jobs/')).filter((k) => /^jobs\/[^/]+\.json$/.test(k.key));
     const recs = await Promise.all(
-      keys.map(async (k) => this.get(k.key.slice(5, -5)).catch(() => undefined)),
+      keys.map(async (k) =>
+        this.get(k.key.slice(5, -5)).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          if (err instanceof MlaasError) throw err;
+          throw new UnavailableError('the job records cannot be read', { cause: err });
+        }),
+      ),
     );
     return recs.filter((r): r is JobRecord => r !== undefined && (!owner || r.owner === owner));
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError, issuePath, MlaasError, NotFoundError } from '../errors.js';
 import { throughRedirector } from '../root/source/xrootd/url.js';
@@ -119,11 +120,11 @@ export async function onObjectCreated(
     if (!obj.key.startsWith(trigger.prefix)) continue;
     // the same object version submitted again finds the job it started the first time, so a
     // retried notification (after an error below) does not start a rule's job twice
-    const idem = `trigger:${name}:${url}@${obj.version}`;
+    // (hashed: an idempotency key is printable ASCII without spaces, at most 128 characters;
+    // object keys may hold spaces and be long)
+    const idem = `trigger:${createHash('sha256').update(`${name}\n${url}@${obj.version}`).digest('hex')}`;
     try {
-      started.push(
-        await submitJob(deps, trigger.owner ?? 'trigger', workflowFor(trigger, url), idem.slice(0, 128)),
-      );
+      started.push(await submitJob(deps, trigger.owner ?? 'trigger', workflowFor(trigger, url), idem));
     } catch (err) {
       // the rule's name in the message, the error's class (and so its status) kept
       if (err instanceof MlaasError) err.message = `trigger "${name}": ${err.message}`;

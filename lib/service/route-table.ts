@@ -78,7 +78,9 @@ export const ROUTES = [
     limit: 'predict',
   },
   { method: 'GET', path: '/v2/models/{name}', fn: 'predict', scope: 'predict' },
+  { method: 'GET', path: '/v2/models/{name}/versions/{version}', fn: 'predict', scope: 'predict' },
   { method: 'GET', path: '/v2/models/{name}/ready', fn: 'predict', scope: 'predict' },
+  { method: 'GET', path: '/v2/models/{name}/versions/{version}/ready', fn: 'predict', scope: 'predict' },
   { method: 'GET', path: '/v2/health/live', fn: 'predict', scope: null },
   { method: 'GET', path: '/v2/health/ready', fn: 'predict', scope: null },
   // training data and workflow help for the console (and curl): files the deployment may read, their

@@ -1,20 +1,21 @@
 import type { Server } from 'node:http';
-import { createDevIssuer } from '../auth/dev-issuer.js';
+import { createDevIssuer, type DevIssuer } from '../auth/dev-issuer.js';
 import { startDevLogin } from '../auth/dev-login.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
+import { processConfig } from '../config.js';
 import { ConsoleSite, consoleConfigFromEnv } from '../console/site.js';
 import type { DataAccess } from '../data/files.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
-import { stdoutLog } from '../http/request-logger.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
+import { defaultLog } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { consumeQueue } from '../trainer/worker.js';
 import { routes } from './routes.js';
-import { Service, serviceConfigFromEnv } from './service.js';
+import { Service } from './service.js';
 
 export interface StackOptions {
   store: ObjectStore;
@@ -34,6 +35,8 @@ export interface StackOptions {
   log?(entry: Record<string, unknown>): void;
   /** training data for the console's file list, inspect and uploads */
   data?: DataAccess;
+  /** serves this development issuer's login page for the console (the default issuer gets one anyway) */
+  devLogin?: DevIssuer;
   /** origins the console may call besides its own (the bucket's endpoint, for uploads); default MLAAS4HEP_CONSOLE_CONNECT */
   consoleConnect?: string[];
 }
@@ -56,12 +59,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const queue = o.queue ?? new MemoryQueue(3);
   const dev = o.verifier ? undefined : createDevIssuer();
   const verifier = o.verifier ?? createVerifier(dev!.config, { jwks: dev!.jwks });
-  // the same policy as the Lambda functions (functions/deps.ts), options taking precedence
-  const config = serviceConfigFromEnv();
+  // the same policy as the Lambda functions (functions/compose.ts), options taking precedence
+  const config = processConfig();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourceAllowList(allowed) : undefined);
   // with the development issuer, the console signs in on its login page (127.0.0.1 only)
-  const login = dev ? await startDevLogin(dev) : undefined;
+  const loginIssuer = dev ?? o.devLogin;
+  const login = loginIssuer ? await startDevLogin(loginIssuer) : undefined;
   const fromEnv = consoleConfigFromEnv();
   const connect = o.consoleConnect ?? fromEnv.connect;
   const site = new ConsoleSite({ oidc: login ? login.oidc : fromEnv.oidc, connect });
@@ -69,7 +73,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     store: o.store,
     queue,
     checkSources,
-    log: o.log ?? stdoutLog,
+    log: o.log ?? defaultLog,
     data: o.data,
     maxDataUploadBytes: config.maxDataUploadBytes,
     console: site,

@@ -8,8 +8,6 @@ import {
   TransformSchema,
 } from '../bundles/params.js';
 import { InvalidInputError, issuePath } from '../errors.js';
-import { initBackend } from '../training/backend.js';
-import { loadModel } from '../training/model-io.js';
 import { checkOnnxUpload, type OnnxPart, onnxPath, tensorflowGraphError } from './onnx-upload.js';
 import { readTarGz, safeRelativePath, type TarFile } from './tar.js';
 
@@ -160,41 +158,20 @@ export async function bundleFromFiles(name: string, files: Map<string, Uint8Arra
       `the weights hold ${weights.length} bytes but ${modelPath} describes ${expected ?? 0}`,
     );
 
-  await initBackend();
-  let model: tf.LayersModel;
-  try {
-    model = await loadModel(
-      { modelTopology: mj.modelTopology, weightsManifest: mj.weightsManifest },
-      weights,
-    );
-  } catch (err) {
-    throw new InvalidInputError(`${modelPath} cannot be loaded: ${(err as Error).message}`);
-  }
-  try {
-    const inShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
-    const outShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
-    const width = inShape[1];
-    if (inShape.length !== 2 || typeof width !== 'number' || outShape.length !== 2 || !outShape[1])
-      throw new InvalidInputError(
-        `the model must take one input of shape [batch, features] and give one output of shape [batch, classes]; it takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`,
-      );
-    const shape = {
-      tfjs: true,
-      width,
-      outputs: outShape[1],
-      inputNode: model.inputs[0].name,
-      outputNode: model.outputs[0].name,
-    };
-    const { params, extras, ignored } = finish(name, given, shape, files, used, onnx);
-    // one weights file, as bundles written here have
-    const modelJson = JSON.stringify({
-      ...mj,
-      weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
-    });
-    return { params, modelJson, weights, onnx: onnx?.onnx, extras, ignored };
-  } finally {
-    model.dispose();
-  }
+  // TensorFlow.js only now, for a TensorFlow.js bundle: the models function does not load it at cold start
+  const { layersModelShape } = await import('./tfjs-upload.js');
+  const shape = await layersModelShape(
+    { modelTopology: mj.modelTopology, weightsManifest: mj.weightsManifest },
+    weights,
+    modelPath,
+  );
+  const { params, extras, ignored } = finish(name, given, shape, files, used, onnx);
+  // one weights file, as bundles written here have
+  const modelJson = JSON.stringify({
+    ...mj,
+    weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
+  });
+  return { params, modelJson, weights, onnx: onnx?.onnx, extras, ignored };
 }
 
 interface ModelShape {
@@ -296,6 +273,13 @@ function checkTransform(t: unknown, width: number): BundleParams['transform'] {
   if (missing.length)
     throw new InvalidInputError(
       `params.json "transform.branches" has no min/max for ${missing.map((m) => `"${m}"`).join(', ')}`,
+    );
+  const noMoments = Object.entries(s.branches)
+    .filter(([, b]) => !('moments' in b))
+    .map(([n]) => n);
+  if (s.encoding === 'standard' && noMoments.length)
+    throw new InvalidInputError(
+      `params.json "transform.encoding" is "standard" but "transform.branches" has no moments for ${noMoments.map((m) => `"${m}"`).join(', ')}`,
     );
   return s as BundleParams['transform'];
 }

@@ -110,6 +110,7 @@ export class ModelRegistry {
         `file "${file}": only model.onnx is offered alone; omit file for the bundle`,
       );
     const files = await this.bundles.files(name, v);
+    const published = Date.parse((await this.bundles.params(name, v))?.timestamp ?? '');
     if (file) {
       const onnx = files.find(([p]) => p === 'model.onnx');
       if (!onnx)
@@ -117,7 +118,11 @@ export class ModelRegistry {
       return { bytes: onnx[1], filename: `${name}-${v}.onnx` };
     }
     return {
-      bytes: writeTarGz(files.map(([p, b]) => [`${name}/${p}`, b] as const)),
+      // dated as the version was published: the same version downloads as the same bytes
+      bytes: writeTarGz(
+        files.map(([p, b]) => [`${name}/${p}`, b] as const),
+        Number.isFinite(published) ? published : 0,
+      ),
       filename: `${name}-${v}.tar.gz`,
     };
   }

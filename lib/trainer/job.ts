@@ -5,6 +5,7 @@ import { type DatasetDeps, prepareDataset } from '../dataset/dataset.js';
 import { transformSpecOf } from '../dataset/transform.js';
 import type { Workflow } from '../dataset/workflow.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { trainWorkers } from '../training/lean/pool.js';
 import {
   auc,
   confusionMatrix,
@@ -27,6 +28,10 @@ export interface TrainingJobDeps {
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
   onEpoch?(m: EpochMetrics): void;
+  /** training threads (default: MLAAS4HEP_TRAIN_WORKERS, else one per core; see lib/training/lean/pool.ts) */
+  workers?: number;
+  /** lines for the job's log: what the physicist should know about the data (constant features, NaN) */
+  log?(line: string): void;
   versions?: Record<string, string>;
   /**
    * Runs before the first file of the new version is written, and must succeed: the trainer
@@ -99,6 +104,7 @@ export async function runTrainingJob(
   const def = parseModelDefinition(w.model);
   const ds = await prepareDataset(w, deps.dataset);
   try {
+    for (const line of ds.warnings) deps.log?.(`warning: ${line}`);
     const res = await trainModel(ds, def, {
       mode: w.training.mode,
       standardize: w.training.standardize,
@@ -113,7 +119,12 @@ export async function runTrainingJob(
       signal: deps.signal,
       onProgress: deps.onProgress,
       onEpoch: deps.onEpoch,
+      backend: deps.backend,
+      workers: deps.workers ?? trainWorkers(deps.backend),
     });
+    deps.log?.(
+      `trained on ${res.workers} thread(s), training rows ${res.cached ? 'kept in memory' : 'streamed from the files every epoch'}: ${Math.round(res.samples / Math.max(res.stepSeconds, 1e-9))} samples/s`,
+    );
     const width = ds.layout.names.length;
     const classes = Math.max(2, ds.classes.length);
     const testScores = predictRows(res.model, res.test.x, width);
@@ -124,7 +135,7 @@ export async function runTrainingJob(
       stoppedEarly: res.stoppedEarly,
       history: res.history,
       metrics,
-      samplesPerSecond: res.samples / Math.max(res.seconds, 1e-9),
+      samplesPerSecond: res.samples / Math.max(res.stepSeconds, 1e-9),
       features: width,
       classes: ds.classes,
       testScores,

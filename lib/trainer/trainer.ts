@@ -2,6 +2,7 @@ import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobEpoch, JobRecord, JobStore } from '../jobs/job-store.js';
+import { errorFields, type LogFn } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
 import { type Publication, settlePublication } from './publication.js';
@@ -17,7 +18,8 @@ export interface TrainerDeps {
   pollMs?: number;
   /** a failure of ours (not the workflow's) puts the job back to queued for another attempt */
   retry?: boolean;
-  log?(line: string): void;
+  /** hears failures of ours with their stack trace (the job's owner reads only a summary) */
+  log?: LogFn;
 }
 
 /**
@@ -112,6 +114,9 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
         claim,
         backend: deps.backend,
         signal: stop.signal,
+        log: (line) => {
+          writing = writing.then(() => jobs.log(id, line)).catch(() => undefined);
+        },
         onProgress: (p) => {
           latest = {
             chunk: p.chunk,
@@ -120,6 +125,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
             epochs: p.epochs,
             loss: p.loss,
             eventsPerSecond: Math.round(p.samplesPerSecond),
+            ...(p.valAuc !== undefined ? { valAuc: p.valAuc } : {}),
           };
         },
         onEpoch: (m) => {
@@ -170,7 +176,12 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
     // the workflow's fault (a 4xx: invalid, file missing or corrupt) fails at once; ours may pass
     const theirs = err instanceof MlaasError && err.expose && err.status < 500;
     const message = describeFailure(err);
-    deps.log?.(`job ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    deps.log?.({
+      level: theirs ? 'warn' : 'error',
+      message: theirs ? 'job failed: its workflow is at fault' : 'job attempt failed',
+      jobId: id,
+      ...errorFields(err),
+    });
     if (!theirs && deps.retry) {
       await jobs.log(id, `attempt failed: ${message}; it will be retried`);
       await jobs.transition(id, 'failed', { error: message, transient: true });

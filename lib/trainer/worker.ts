@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue, ReceivedMessage } from '../jobs/queue.js';
+import { errorFields, type LogFn } from '../log.js';
 import { runJob, type TrainerDeps } from './trainer.js';
 
 export interface WorkerOptions {
@@ -15,7 +16,8 @@ export interface WorkerOptions {
   retryDelaySeconds?: number;
   /** aborting stops taking new messages; the running job is interrupted and returned to the queue */
   signal?: AbortSignal;
-  log?(entry: Record<string, unknown>): void;
+  /** the consumer's lines and, unless `deps.log` says otherwise, the jobs' failures with their stacks */
+  log?: LogFn;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function consumeQueue(
       msg = await queue.receive(options.waitSeconds ?? 20, visibility);
     } catch (err) {
       // the queue briefly unavailable: wait and poll again rather than stop consuming
-      log({ level: 'warn', message: 'cannot receive from the job queue', error: String(err) });
+      log({ level: 'warn', message: 'cannot receive from the job queue', ...errorFields(err) });
       await new Promise((r) => setTimeout(r, 1000));
       continue;
     }
@@ -55,7 +57,9 @@ export async function consumeQueue(
       log({
         level: 'error',
         message: 'job could not be handled',
-        error: err instanceof Error ? err.message : String(err),
+        body: msg.body.slice(0, 200),
+        receiveCount: msg.receiveCount,
+        ...errorFields(err),
       });
     }
   }
@@ -105,7 +109,7 @@ export async function consumeQueue(
     try {
       const maxReceives = options.maxReceives ?? 3;
       const retry = msg.receiveCount < maxReceives;
-      const rec = await runJob(jobId, { ...deps, jobs, shutdown: options.signal, retry });
+      const rec = await runJob(jobId, { log, ...deps, jobs, shutdown: options.signal, retry });
       log({ level: 'info', message: 'job ended', jobId, status: rec.status, receiveCount: msg.receiveCount });
       if (rec.status === 'interrupted') await queue.release(msg);
       else if (rec.status === 'running')

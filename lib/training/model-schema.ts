@@ -38,8 +38,8 @@ export const ModelSpecSchema = z
   .object({
     layers: z.array(Layer).min(1).max(64),
     optimizer: z.enum(['adam', 'sgd', 'rmsprop', 'adagrad']).default('adam'),
-    /** where the cosine schedule starts (standard mode); twice Keras's 0.001, as the schedule ends at 1/20 */
-    learningRate: z.number().positive().max(10).default(0.002),
+    /** where the cosine schedule starts (standard mode); measured with batches of 512 (bench:train) */
+    learningRate: z.number().positive().max(10).default(0.003),
     loss: z.enum(['binaryCrossentropy', 'categoricalCrossentropy', 'meanSquaredError']).optional(),
   })
   .strict();
@@ -55,7 +55,7 @@ export const DEFAULT_MODEL: ModelSpec = {
     { type: 'dropout', rate: 0.5 },
   ],
   optimizer: 'adam',
-  learningRate: 0.002,
+  learningRate: 0.003,
 };
 
 /**

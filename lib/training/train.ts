@@ -1,10 +1,13 @@
+export { type Held, predictRows } from './rows.js';
+
 import * as tf from '@tensorflow/tfjs';
-import type { Dataset, DatasetChunk } from '../dataset/dataset.js';
-import { deriveSeed, seededRandom, shuffleInPlace } from '../dataset/random.js';
-import { gather, gatherRows, TEST, TRAIN, VALIDATION } from '../dataset/split.js';
-import { auc, macroAuc } from './metrics.js';
+import type { Dataset } from '../dataset/dataset.js';
+import { deriveSeed } from '../dataset/random.js';
+import { TEST, TRAIN, VALIDATION } from '../dataset/split.js';
+import { leanSpecOf } from './lean/net.js';
 import type { ModelDefinition } from './model-schema.js';
 import { type BuiltModel, buildModel } from './model-spec.js';
+import { Collector, evaluate, type Held, part, targets } from './rows.js';
 import {
   fitStandardizer,
   foldStandardizer,
@@ -12,6 +15,7 @@ import {
   type Standardizer,
   standardize,
 } from './standardize.js';
+import { trainLean } from './train-lean.js';
 
 export type TrainingMode = 'chunk' | 'standard';
 
@@ -32,6 +36,12 @@ export interface TrainConfig {
   onProgress?(p: Progress): void;
   /** hears each epoch's record as it is added to the history (live curves while a job trains) */
   onEpoch?(m: EpochMetrics): void;
+  /** worker threads training data-parallel (lean models, standard mode; default 1: this thread) */
+  workers?: number;
+  /** the TensorFlow.js backend the workers start (the one this thread runs) */
+  backend?: string;
+  /** keep the training rows in memory when they take at most this (default ./train-lean.ts) */
+  cacheBytes?: number;
 }
 
 export interface Progress {
@@ -41,6 +51,8 @@ export interface Progress {
   epochs: number;
   loss: number;
   samplesPerSecond: number;
+  /** after each epoch: the validation split's AUC */
+  valAuc?: number;
 }
 
 export interface EpochMetrics {
@@ -53,15 +65,8 @@ export interface EpochMetrics {
   valAccuracy?: number;
   valAuc?: number;
   learningRate?: number;
-}
-
-export interface Held {
-  x: Float32Array;
-  y: Float32Array;
-  rows: number;
-  /** where each row comes from (file index, entry number) */
-  file?: Uint16Array;
-  entry?: Float64Array;
+  /** wall-clock seconds of the epoch: reading (when not cached), training steps, evaluation */
+  seconds?: number;
 }
 
 export interface TrainResult extends BuiltModel {
@@ -73,111 +78,11 @@ export interface TrainResult extends BuiltModel {
   stoppedEarly: boolean;
   samples: number;
   seconds: number;
-}
-
-interface Part {
-  x: Float32Array;
-  y: Float32Array;
-  file: Uint16Array;
-  entry: Float64Array;
-}
-
-class Collector {
-  private parts: Part[] = [];
-  rows = 0;
-  constructor(private readonly width: number) {}
-  add(p: Part): void {
-    this.parts.push(p);
-    this.rows += p.y.length;
-  }
-  held(): Held {
-    const x = new Float32Array(this.rows * this.width);
-    const y = new Float32Array(this.rows);
-    const file = new Uint16Array(this.rows);
-    const entry = new Float64Array(this.rows);
-    let at = 0;
-    for (const p of this.parts) {
-      x.set(p.x, at * this.width);
-      y.set(p.y, at);
-      file.set(p.file, at);
-      entry.set(p.entry, at);
-      at += p.y.length;
-    }
-    return { x, y, rows: this.rows, file, entry };
-  }
-}
-
-/** Rows of one split in the chunk's seeded order; training rows reshuffled for each epoch. */
-function part(c: DatasetChunk, which: number, seed: number): Part {
-  let n = 0;
-  for (let i = 0; i < c.rows; i++) if (c.parts[i] === which) n++;
-  const idx = new Int32Array(n);
-  for (let i = 0, j = 0; i < c.rows; i++) if (c.parts[c.order[i]] === which) idx[j++] = c.order[i];
-  if (which === TRAIN) shuffleInPlace(idx, seededRandom(seed));
-  return {
-    x: gatherRows(c.x, c.width, idx),
-    y: gather(c.y, idx),
-    file: gather(c.file, idx),
-    entry: gather(c.entry, idx),
-  };
-}
-
-function targets(y: Float32Array, classes: number): tf.Tensor {
-  if (classes <= 2) return tf.tensor2d(y, [y.length, 1]);
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes).toFloat());
-}
-
-/** Class scores of rows: P(class 1) for two classes, else the softmax rows flattened. */
-export function predictRows(
-  model: tf.LayersModel,
-  x: Float32Array,
-  width: number,
-  batch = 8192,
-): Float32Array {
-  const rows = x.length / width;
-  const outs: Float32Array[] = [];
-  for (let at = 0; at < rows; at += batch) {
-    const n = Math.min(batch, rows - at);
-    // batchSize n: predict's default of 32 rows slices the input, a copy per slice on wasm
-    const p = tf.tidy(
-      () =>
-        model.predict(tf.tensor2d(x.subarray(at * width, (at + n) * width), [n, width]), {
-          batchSize: n,
-        }) as tf.Tensor,
-    );
-    outs.push(p.dataSync() as Float32Array);
-    p.dispose();
-  }
-  const total = outs.reduce((s, o) => s + o.length, 0);
-  const out = new Float32Array(total);
-  let at = 0;
-  for (const o of outs) {
-    out.set(o, at);
-    at += o.length;
-  }
-  return out;
-}
-
-function evaluate(
-  model: tf.LayersModel,
-  h: Held,
-  width: number,
-  classes: number,
-): { loss: number; accuracy: number; auc?: number } {
-  if (!h.rows) return { loss: Number.NaN, accuracy: Number.NaN };
-  const xt = tf.tensor2d(h.x, [h.rows, width]);
-  const yt = targets(h.y, classes);
-  const res = model.evaluate(xt, yt, { batchSize: 8192 }) as tf.Scalar[];
-  const [loss, accuracy] = res.map((r) => r.dataSync()[0]);
-  tf.dispose([xt, yt, ...res]);
-  const scores = predictRows(model, h.x, width);
-  let a: number | undefined;
-  try {
-    a = classes <= 2 ? auc(scores, h.y) : macroAuc(scores, classes, h.y);
-  } catch {
-    a = undefined; // one class only in this sample
-  }
-  return { loss, accuracy, auc: a };
+  /** seconds in training steps (the lean path; the whole training otherwise) */
+  stepSeconds: number;
+  /** whether the training rows were kept in memory, and the threads that trained */
+  cached: boolean;
+  workers: number;
 }
 
 /** Trains a model on a dataset's chunks; the test split is held back untouched. */
@@ -193,7 +98,8 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
   let samples = 0;
   let interrupted = false;
   let stoppedEarly = false;
-  const scaled = (cfg.standardize ?? true) && inputDense(model) !== undefined;
+  // the standard encoding is standardised already; MLaaS4HEP's min-max one is not
+  const scaled = ds.encoding === 'minmax' && (cfg.standardize ?? true) && inputDense(model) !== undefined;
   let std: Standardizer | undefined;
   // the first training rows seen set the standardisation (a seeded, proportional mix of every file)
   const fx = (x: Float32Array): Float32Array => {
@@ -202,6 +108,13 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
     return standardize(std, x);
   };
   const fh = (h: Held): Held => ({ ...h, x: fx(h.x) });
+  const lean =
+    cfg.mode === 'standard' && def.kind === 'spec' ? leanSpecOf(def.spec, width, classes) : undefined;
+  if (lean) {
+    const out = await trainLean({ ds, model, spec: lean, cfg, fx });
+    if (std) foldStandardizer(model, std);
+    return { ...built, ...out, seconds: (performance.now() - t0) / 1000 };
+  }
 
   const fitRows = async (
     x: Float32Array,
@@ -361,6 +274,9 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
     stoppedEarly,
     samples,
     seconds: (performance.now() - t0) / 1000,
+    stepSeconds: (performance.now() - t0) / 1000,
+    cached: false,
+    workers: 1,
   };
 }
 

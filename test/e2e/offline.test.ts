@@ -12,10 +12,14 @@ let stack: LocalStack;
 let token: string;
 const lines: string[] = [];
 
-async function call(method: string, path: string, body?: unknown) {
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${stack.apiUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -57,11 +61,23 @@ const workflow = (name: string) => ({
 
 describe('end to end through serverless-offline, the S3 and SQS emulators and the trainer', () => {
   it('submit → queued → succeeded → listed in /models → /json and /v2 match the CLI', async () => {
-    const sub = await call('POST', '/submit', workflow('e2e-model'));
+    const key = { 'idempotency-key': 'e2e-model-1' };
+    const sub = await call('POST', '/submit', workflow('e2e-model'), key);
     expect(sub.status).toBe(202);
     expect(sub.json.status).toBe('queued');
+    // a client's retry of the same submission finds its job: not written again, not queued again
+    // (the S3 emulator answers the job store's If-None-Match: * with 412, as S3 does)
+    const replay = await call('POST', '/submit', workflow('e2e-model'), key);
+    expect(replay.status).toBe(202);
+    expect(replay.json.job_id).toBe(sub.json.job_id);
+    const first = (await call('GET', `/jobs/${sub.json.job_id}`)).json;
     const job = await until(sub.json.job_id as string, ['succeeded', 'failed']);
-    expect(job.status).toBe('succeeded');
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.created).toBe(first.created);
+    // trained once: one receive of one message
+    expect(job.attempts).toBe(1);
+    const late = await call('POST', '/submit', workflow('e2e-model'), key);
+    expect(late.json).toEqual({ job_id: sub.json.job_id, status: 'succeeded' });
     const models = (await call('GET', '/models')).json as unknown as Array<{
       name: string;
       version: string;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { startS3Guard } from '../../bin/s3-guard.js';
 import { createS3Client } from '../../lib/aws/s3-client.js';
 import { createSqsClient } from '../../lib/aws/sqs-client.js';
 
@@ -156,21 +157,26 @@ export interface S3Emulator extends Restartable {
   client: S3Client;
 }
 
-/** s3rver on 127.0.0.1 with its own directory, which outlives stop() and start() (like S3's data). */
+/**
+ * s3rver on 127.0.0.1 with its own directory, which outlives stop() and start() (like S3's data),
+ * behind the guard that gives it S3's conditional writes (bin/s3-guard.ts); stop() stops both.
+ */
 export async function startS3(bucket: string): Promise<S3Emulator> {
   const S3rver = require('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(join(tmpdir(), 'mlaas4hep-s3rver-'));
   const open = async (p: number) => {
     const s = new S3rver({
       address: '127.0.0.1',
-      port: p,
+      port: 0,
       silent: true,
       directory,
       configureBuckets: [{ name: bucket }],
     });
-    return { s, port: (await s.run()).port };
+    const upstream = `http://127.0.0.1:${(await s.run()).port}`;
+    const guard = await startS3Guard({ upstream, port: p });
+    return { s, guard, port: guard.port };
   };
-  let { s: server, port } = await open(0);
+  let { s: server, guard, port } = await open(0);
   let running = true;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = createS3Client({
@@ -181,7 +187,7 @@ export async function startS3(bucket: string): Promise<S3Emulator> {
   });
   const shut = async () => {
     // an outage drops connections in flight too, not only new ones
-    const closed = server.close();
+    const closed = Promise.all([guard.close(), server.close()]);
     server.httpServer?.closeAllConnections();
     await closed;
     running = false;
@@ -191,7 +197,7 @@ export async function startS3(bucket: string): Promise<S3Emulator> {
     client,
     stop: shut,
     async start() {
-      ({ s: server, port } = await open(port));
+      ({ s: server, guard, port } = await open(port));
       running = true;
     },
     async close() {

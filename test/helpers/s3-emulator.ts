@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startS3Guard } from '../../bin/s3-guard.js';
 import { createS3Client } from '../../lib/aws/s3-client.js';
 
 // SDK 3.x warns once per process that Node 20 support is ending; the warning is noise in test output.
@@ -30,7 +31,10 @@ export interface S3Emulator {
   close(): Promise<void>;
 }
 
-/** Starts s3rver in-process on 127.0.0.1 (ephemeral port, temporary directory). A string `content` is a file path. */
+/**
+ * Starts s3rver in-process on 127.0.0.1 (ephemeral port, temporary directory) behind the guard that
+ * gives it S3's conditional writes (bin/s3-guard.ts). A string `content` is a file path.
+ */
 export async function startS3Emulator(
   options: { buckets?: string[] /** a bucket CORS configuration (XML), for browsers */; cors?: string } = {},
 ): Promise<S3Emulator> {
@@ -47,7 +51,8 @@ export async function startS3Emulator(
     })),
   });
   const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const guard = await startS3Guard({ upstream: `http://127.0.0.1:${port}` });
+  const endpoint = guard.endpoint;
   const client = createS3Client({
     endpoint,
     region: 'us-east-1',
@@ -63,6 +68,7 @@ export async function startS3Emulator(
     },
     async close() {
       client.destroy();
+      await guard.close();
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },

@@ -1,18 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import AdmZip from 'adm-zip';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDevIssuer, devIssuerEnv } from '../../lib/auth/dev-issuer.js';
-import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../lib/service/route-table.js';
-import { ModelRegistry } from '../../lib/serving/registry.js';
-import { hasShared, SHARED } from '../helpers/reference.js';
-import { type S3Emulator, startS3Emulator } from '../helpers/s3-emulator.js';
+import { packageStack } from '../helpers/packaged.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
 type Parameter = { Type: string; Default?: unknown; AllowedPattern?: string; AllowedValues?: string[] };
@@ -21,17 +9,12 @@ let resources: Record<string, Resource>;
 let parameters: Record<string, Parameter>;
 
 beforeAll(async () => {
-  // `serverless package` needs no AWS credentials: it only writes the CloudFormation template
-  await promisify(execFile)('npx', ['serverless', 'package', '--stage', 'ci'], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    timeout: 240_000,
-  });
-  const template = JSON.parse(
-    await readFile('.serverless/cloudformation-template-update-stack.json', 'utf8'),
-  );
+  // `serverless package` needs no AWS credentials: it only writes the CloudFormation template (and
+  // the zips test/integration/packaged.test.ts runs; one packaging serves both)
+  const { template } = await packageStack();
   resources = template.Resources;
   parameters = template.Parameters;
-}, 300_000);
+}, 600_000);
 
 const ofType = (t: string) => Object.entries(resources).filter(([, r]) => r.Type === t);
 const lambdas = () => ofType('AWS::Lambda::Function').filter(([k]) => !k.startsWith('Custom'));
@@ -242,6 +225,21 @@ describe('the deployable stack (serverless package)', () => {
     }
   });
 
+  it('attaches the onnxruntime layer to predict only', () => {
+    expect(parameters.OnnxRuntimeLayerArn.AllowedPattern).toMatch(/^\^arn:aws/);
+    for (const [name, r] of lambdas())
+      expect(r.Properties.Layers, name).toEqual(
+        name === 'PredictLambdaFunction' ? [{ Ref: 'OnnxRuntimeLayerArn' }] : undefined,
+      );
+  });
+
+  it('starts no function with --enable-source-maps (a source map read at cold start doubled the import)', () => {
+    for (const [name, r] of lambdas()) {
+      const env = (r.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(String(env.NODE_OPTIONS ?? ''), name).not.toContain('source-maps');
+    }
+  });
+
   it('runs the trainer as a Fargate service of the queue consumer, sized by stack parameters', () => {
     expect(resources.TrainerCluster.Type).toBe('AWS::ECS::Cluster');
     const cps = resources.TrainerCapacityProviders.Properties;
@@ -390,195 +388,3 @@ describe('the deployable stack (serverless package)', () => {
     expect(parameters.TrainerCapacityProvider.AllowedValues).toEqual(['FARGATE', 'FARGATE_SPOT']);
   });
 });
-
-describe('the packaged console function, unzipped outside the repository', () => {
-  it('serves the console from the files in its own zip', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-console-zip-'));
-    try {
-      new AdmZip(resolve('.serverless/console.zip')).extractAllTo(dir);
-      expect(existsSync(join(dir, 'dist', 'console', 'index.html'))).toBe(true);
-      const script = join(dir, 'invoke.mjs');
-      writeFileSync(
-        script,
-        `const { handler } = await import(process.argv[2]);
-const get = (path) => handler({ version: '2.0', rawPath: path, rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path } }, isBase64Encoded: false }, {});
-for (const p of ['/console', '/console/app.js', '/console/config.json']) console.log('RESULT ' + JSON.stringify(await get(p)));`,
-      );
-      const dev = createDevIssuer();
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [script, pathToFileURL(join(dir, 'functions', 'console.mjs')).href],
-        {
-          cwd: dir,
-          env: {
-            PATH: process.env.PATH,
-            MLAAS4HEP_BUCKET: 'packaged',
-            MLAAS4HEP_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unused',
-            AWS_REGION: 'us-east-1',
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-            ...devIssuerEnv(dev),
-          },
-        },
-      );
-      const [page, js, config] = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('RESULT '))
-        .map((l) => JSON.parse(l.slice(7)) as { statusCode: number; headers: Record<string, string> });
-      expect(page.statusCode).toBe(200);
-      expect(page.headers['content-type']).toContain('text/html');
-      expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-      expect(js.statusCode).toBe(200);
-      expect(config.statusCode).toBe(200);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe.skipIf(!hasShared)(
-  'the packaged predict function, unzipped with the onnxruntime layer beside it',
-  () => {
-    let dir: string;
-    let s3: S3Emulator;
-    let run: (
-      events: unknown[],
-    ) => Promise<{ results: Array<{ statusCode: number; body: string }>; logs: string[] }>;
-    let token: string;
-    const ref = () =>
-      JSON.parse(readFileSync(join(SHARED, 'onnx', 'synth_mlp_binary.json'), 'utf8')) as {
-        reference: { inputs: { features: unknown[][] }; outputs: { score: number[][] } };
-      };
-
-    beforeAll(async () => {
-      // outside the repository: nothing can resolve from its node_modules
-      dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-packaged-'));
-      // the layer as it is published: built from the locked npm package, unpacked beside the function
-      await promisify(execFile)(process.execPath, ['layers/onnxruntime/build.mjs']);
-      new AdmZip(resolve('.serverless/predict.zip')).extractAllTo(join(dir, 'task'));
-      new AdmZip(resolve('layers/onnxruntime/onnxruntime-layer.zip')).extractAllTo(join(dir, 'opt'));
-      s3 = await startS3Emulator({ buckets: ['packaged'] });
-      const files = new Map<string, Uint8Array>([
-        ['model.onnx', readFileSync(join(SHARED, 'onnx', 'synth_mlp_binary.onnx'))],
-        [
-          'params.json',
-          Buffer.from(
-            JSON.stringify({
-              classes: [0, 1],
-              onnx: {
-                inputs: [
-                  {
-                    name: 'features',
-                    columns: [
-                      ...['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'nJet'],
-                      { branch: 'Jet_eta', max: 17 },
-                      { branch: 'Jet_pt', max: 17 },
-                    ],
-                  },
-                ],
-              },
-            }),
-          ),
-        ],
-      ]);
-      await new ModelRegistry(new S3ObjectStore(s3.client, 'packaged')).uploadFiles('onnx-model', files);
-      const dev = createDevIssuer();
-      token = dev.mintToken({ sub: 'physicist', scopes: ['predict'] });
-      const script = join(dir, 'invoke.mjs');
-      writeFileSync(
-        script,
-        `import { readFileSync } from 'node:fs';
-const { handler } = await import(process.argv[2]);
-for (const e of JSON.parse(readFileSync(process.argv[3], 'utf8')))
-  console.log('RESULT ' + JSON.stringify(await handler(e, {})));`,
-      );
-      run = async (events) => {
-        const eventsFile = join(dir, 'events.json');
-        writeFileSync(eventsFile, JSON.stringify(events));
-        const { stdout } = await promisify(execFile)(
-          process.execPath,
-          [script, pathToFileURL(join(dir, 'task', 'functions', 'predict.mjs')).href, eventsFile],
-          {
-            cwd: join(dir, 'task'),
-            env: {
-              PATH: process.env.PATH,
-              // as Lambda sets it for layers; the bundle resolves /opt/nodejs/node_modules the same way
-              NODE_PATH: join(dir, 'opt', 'nodejs', 'node_modules'),
-              MLAAS4HEP_BUCKET: 'packaged',
-              MLAAS4HEP_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unused',
-              MLAAS4HEP_S3_ENDPOINT: s3.endpoint,
-              AWS_ACCESS_KEY_ID: 'S3RVER',
-              AWS_SECRET_ACCESS_KEY: 'S3RVER',
-              AWS_REGION: 'us-east-1',
-              AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-              ...devIssuerEnv(dev),
-            },
-            maxBuffer: 16 * 2 ** 20,
-          },
-        ).catch((err: { stderr?: string; message: string }) => {
-          throw new Error(
-            `the packaged handler failed: ${err.stderr?.slice(-2000) ?? err.message.slice(0, 500)}`,
-          );
-        });
-        const lines = stdout.split('\n');
-        return {
-          results: lines.filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7))),
-          logs: lines.filter((l) => l.startsWith('{')),
-        };
-      };
-    }, 120_000);
-
-    afterAll(async () => {
-      await s3?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
-
-    it('attaches the onnxruntime layer to predict only', () => {
-      expect(parameters.OnnxRuntimeLayerArn.AllowedPattern).toMatch(/^\^arn:aws/);
-      for (const [name, r] of lambdas())
-        expect(r.Properties.Layers, name).toEqual(
-          name === 'PredictLambdaFunction' ? [{ Ref: 'OnnxRuntimeLayerArn' }] : undefined,
-        );
-    });
-
-    it('ships without ONNX Runtime in its zip, loads it from the layer and answers /json and OIP v2', async () => {
-      expect(existsSync(join(dir, 'task', 'node_modules', 'onnxruntime-node'))).toBe(false);
-      const r = ref().reference;
-      const event = (method: string, path: string, body?: unknown) => ({
-        version: '2.0',
-        routeKey: '$default',
-        rawPath: path,
-        rawQueryString: '',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        requestContext: {
-          accountId: 'local',
-          apiId: 'local',
-          domainName: 'localhost',
-          domainPrefix: 'local',
-          http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-          requestId: `r-${path}`,
-          routeKey: '$default',
-          stage: '$default',
-          time: new Date().toISOString(),
-          timeEpoch: Date.now(),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        isBase64Encoded: false,
-      });
-      const { results, logs } = await run([
-        event('POST', '/json', { model: 'onnx-model', values: r.inputs.features }),
-        event('GET', '/v2/models/onnx-model'),
-      ]);
-      const engines = logs.map((l) => JSON.parse(l)).find((l) => l.message === 'inference engines');
-      expect(engines.onnxruntime.from).toBe(
-        join(dir, 'opt', 'nodejs', 'node_modules', 'onnxruntime-node', 'dist', 'index.js'),
-      );
-      const loaded = logs.map((l) => JSON.parse(l)).find((l) => l.message === 'model loaded');
-      expect(loaded).toMatchObject({ model: 'onnx-model', engine: 'onnxruntime' });
-      expect(results[0].statusCode, results[0].body).toBe(200);
-      const scores = JSON.parse(results[0].body) as number[];
-      const worst = Math.max(...scores.map((s, i) => Math.abs(s - r.outputs.score[i][0])));
-      expect(worst).toBeLessThanOrEqual(1e-5);
-      expect(JSON.parse(results[1].body).platform).toBe('onnxruntime_onnx');
-    }, 60_000);
-  },
-);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemorySpecsCache } from '../../lib/dataset/cache.js';
 import { type DatasetDeps, prepareDataset } from '../../lib/dataset/dataset.js';
+import { pooled } from '../../lib/dataset/moments.js';
 import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import { BranchNotFoundError, RootFileNotFoundError, TreeNotFoundError } from '../../lib/root/errors.js';
@@ -25,15 +26,21 @@ describe.skipIf(!hasShared)('dataset specs and features', () => {
     for (const [name, r] of Object.entries(ref)) {
       expect(ds.specs.branches[name].min, name).toBeCloseTo(r.min!, 5);
       expect(ds.specs.branches[name].max, name).toBeCloseTo(r.max!, 5);
+      // the moments of every real value agree with uproot's count and sum
+      const all = pooled(ds.specs.branches[name].moments!);
+      expect(all.count, name).toBe(r.values);
+      expect(Math.abs(all.mean * all.count - r.sum), name).toBeLessThanOrEqual(
+        1e-6 * Math.max(1, Math.abs(r.sum)),
+      );
     }
     await ds.close();
   });
 
-  it('on the synth pair: 8 flat + nJet + 2 × jdim features, no identifiers, every value in [0, 1]', async () => {
+  it("on the synth pair with MLaaS4HEP's min-max encoding: 8 flat + nJet + 2 × jdim features, no identifiers, every value in [0, 1]", async () => {
     const w = parseWorkflow({
       files: [SIGNAL, BACKGROUND],
       labels: [1, 0],
-      params: { branch: 'Events', nevts: 20_000, chunk_size: 5_000 },
+      params: { branch: 'Events', nevts: 20_000, chunk_size: 5_000, encoding: 'minmax' },
     });
     const ds = await prepareDataset(w, deps());
     const jdim = ds.specs.branches.Jet_pt.jdim;

@@ -2,10 +2,10 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../../lib/auth/dev-issuer.js';
 import { createVerifier } from '../../lib/auth/verifier.js';
+import { readConfig } from '../../lib/config.js';
 import { createApi, type Route } from '../../lib/http/api.js';
 import { RateLimiter } from '../../lib/http/rate-limit.js';
 import type { HttpEvent } from '../../lib/http/types.js';
-import { serviceConfigFromEnv } from '../../lib/service/service.js';
 
 const dev = createDevIssuer();
 const verifier = createVerifier(dev.config, { jwks: dev.jwks });
@@ -110,35 +110,37 @@ describe('RateLimiter', () => {
   });
 });
 
-describe('serviceConfigFromEnv: the one place serve and the Lambda functions read their policy', () => {
+describe('readConfig: the one place serve and the Lambda functions read their policy', () => {
+  const policy = (env: NodeJS.ProcessEnv, allowedSources?: string[]) => {
+    const c = readConfig(env, { allowedSources });
+    return { rateLimits: c.rateLimits, allowedSources: c.allowedSources };
+  };
   it('defaults, 0 turning a limit off, the allow-list, and bad values named', () => {
-    expect(serviceConfigFromEnv({})).toEqual({
+    expect(policy({})).toEqual({
       rateLimits: { predict: { perMinute: 6000 }, submit: { perMinute: 60 } },
       allowedSources: undefined,
     });
-    const c = serviceConfigFromEnv(
+    const c = policy(
       {
         MLAAS4HEP_RATE_LIMIT_PREDICT: '0',
         MLAAS4HEP_RATE_LIMIT_SUBMIT: '10',
         MLAAS4HEP_ALLOWED_SOURCES: ' s3://hep/data/ , /srv/data ',
       },
-      { allowedSources: ['s3://fallback/'] },
+      ['s3://fallback/'],
     );
     expect(c).toEqual({
       rateLimits: { predict: undefined, submit: { perMinute: 10 } },
       allowedSources: ['s3://hep/data/', '/srv/data'],
     });
-    expect(serviceConfigFromEnv({}, { allowedSources: ['s3://b/'] }).allowedSources).toEqual(['s3://b/']);
-    expect(() => serviceConfigFromEnv({ MLAAS4HEP_RATE_LIMIT_PREDICT: '1.5' })).toThrow(
+    expect(policy({}, ['s3://b/']).allowedSources).toEqual(['s3://b/']);
+    expect(() => policy({ MLAAS4HEP_RATE_LIMIT_PREDICT: '1.5' })).toThrow(
       /MLAAS4HEP_RATE_LIMIT_PREDICT must be a whole number/,
     );
-    expect(() => serviceConfigFromEnv({ MLAAS4HEP_ALLOWED_SOURCES: 'data/' })).toThrow(
+    expect(() => policy({ MLAAS4HEP_ALLOWED_SOURCES: 'data/' })).toThrow(
       /MLAAS4HEP_ALLOWED_SOURCES: allowed source "data\/" is neither a URL prefix/,
     );
-    try {
-      serviceConfigFromEnv({ MLAAS4HEP_RATE_LIMIT_SUBMIT: '-1' });
-    } catch (err) {
-      expect(err).toMatchObject({ code: 'Misconfigured', status: 500 });
-    }
+    expect(() => policy({ MLAAS4HEP_RATE_LIMIT_SUBMIT: '-1' })).toThrow(
+      expect.objectContaining({ code: 'Misconfigured', status: 500 }),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleParams } from '../../lib/bundles/params.js';
@@ -17,6 +17,7 @@ import { LocalObjectStore } from '../../lib/storage/local.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { initBackend } from '../../lib/training/backend.js';
 import { saveBundle } from '../helpers/bundles.js';
+import { type TarEntry, tarGz } from '../helpers/tar.js';
 
 const BRANCHES: Record<string, BranchSpec> = {
   a: { min: 0, max: 10, jagged: false, jdim: 0 },
@@ -100,43 +101,6 @@ async function status(p: Promise<unknown>): Promise<{ status: number; message: s
     throw err;
   }
   throw new Error('expected an error');
-}
-
-// ---- a hand-written ustar writer for the upload tests ----
-function tarHeader(name: string, size: number, type = '0', link = ''): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (s: string, at: number) => h.set(new TextEncoder().encode(s), at);
-  put(name, 0);
-  put('0000644\0', 100);
-  put('0000000\0', 108);
-  put('0000000\0', 116);
-  put(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  put('00000000000\0', 136);
-  put('        ', 148);
-  put(type, 156);
-  put(link, 157);
-  put('ustar\0', 257);
-  put('00', 263);
-  const sum = h.reduce((s, b) => s + b, 0);
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
-type TarEntry = { name: string; data?: string | Uint8Array; type?: string; link?: string };
-
-function tarGz(entries: TarEntry[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const e of entries) {
-    const data =
-      typeof e.data === 'string' ? new TextEncoder().encode(e.data) : (e.data ?? new Uint8Array(0));
-    parts.push(
-      tarHeader(e.name, data.length, e.type, e.link),
-      data,
-      new Uint8Array((512 - (data.length % 512)) % 512),
-    );
-  }
-  parts.push(new Uint8Array(1024));
-  return gzipSync(Buffer.concat(parts));
 }
 
 /** A TFaaS-style bundle of `model` under a folder: TFaaS params + features, weights in two shards. */

@@ -96,17 +96,58 @@ function gather(
   const count = to - from;
   if (size === 4 || size === 8) {
     // 32-bit words (the second half of an 8-byte element follows its first, little-endian)
-    const o = new Uint32Array(buf, byteOffset, (count * size) / 4);
+    const o = new Int32Array(buf, byteOffset, (count * size) / 4);
     const words = size / 4;
-    for (let w = 0; w < words; w++) {
-      const b = 4 * w * n + from;
-      for (let i = 0, j = b; i < count; i++, j++)
-        o[words * i + w] = src[j] | (src[n + j] << 8) | (src[2 * n + j] << 16) | (src[3 * n + j] << 24);
-    }
+    for (let w = 0; w < words; w++) gatherWords(src, n, from, count, o, words, w);
     return;
   }
   const dst = new Uint8Array(buf, byteOffset, count * size);
   for (let b = 0; b < size; b++) for (let i = 0; i < count; i++) dst[i * size + b] = src[b * n + from + i];
+}
+
+/**
+ * Word `w` of elements [from, from + count) out of its four byte planes into o[w], o[w + words], ...
+ * Where the planes are 4-byte aligned, four elements at a time: one 32-bit load per plane and a 4x4
+ * byte transpose in registers (about twice as fast in V8 as four byte loads per element).
+ */
+function gatherWords(
+  src: Uint8Array,
+  n: number,
+  from: number,
+  count: number,
+  o: Int32Array,
+  words: number,
+  w: number,
+): void {
+  const b0 = 4 * w * n + from;
+  let i = 0;
+  let k = w;
+  if ((n & 3) === 0 && ((src.byteOffset + b0) & 3) === 0) {
+    const s = new Int32Array(src.buffer, src.byteOffset + b0, (src.length - b0) >> 2);
+    const q = n >> 2;
+    const quads = count >> 2;
+    for (let j = 0; j < quads; j++) {
+      const a = s[j];
+      const b = s[q + j];
+      const c = s[2 * q + j];
+      const d = s[3 * q + j];
+      const ab02 = (a & 0x00ff00ff) | ((b & 0x00ff00ff) << 8);
+      const ab13 = ((a >>> 8) & 0x00ff00ff) | (b & 0xff00ff00);
+      const cd02 = (c & 0x00ff00ff) | ((d & 0x00ff00ff) << 8);
+      const cd13 = ((c >>> 8) & 0x00ff00ff) | (d & 0xff00ff00);
+      o[k] = (ab02 & 0xffff) | (cd02 << 16);
+      o[k + words] = (ab13 & 0xffff) | (cd13 << 16);
+      o[k + 2 * words] = (ab02 >>> 16) | (cd02 & 0xffff0000);
+      o[k + 3 * words] = (ab13 >>> 16) | (cd13 & 0xffff0000);
+      k += 4 * words;
+    }
+    i = quads * 4;
+  }
+  const b1 = b0 + n;
+  const b2 = b1 + n;
+  const b3 = b2 + n;
+  for (; i < count; i++, k += words)
+    o[k] = src[b0 + i] | (src[b1 + i] << 8) | (src[b2 + i] << 16) | (src[b3 + i] << 24);
 }
 
 function unsplit(src: Uint8Array, n: number, size: number): Uint8Array {

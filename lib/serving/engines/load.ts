@@ -1,18 +1,14 @@
 import type { StoredBundle } from '../../bundles/bundle-store.js';
+import { processConfig } from '../../config.js';
 import { MisconfiguredError } from '../../errors.js';
 import type { EngineChoice, EngineName, LoadedModel } from './engine.js';
 import { loadOnnxModel } from './onnx-engine.js';
 import { onnxRuntimeStatus } from './onnxruntime.js';
 import { loadTfjsModel } from './tfjs-engine.js';
 
-const ENGINES: EngineName[] = ['onnxruntime', 'tfjs'];
-
-/** MLAAS4HEP_ENGINE=onnxruntime|tfjs prefers one engine for bundles that have both models. */
-export function preferredEngine(value = process.env.MLAAS4HEP_ENGINE): EngineName | undefined {
-  if (!value) return undefined;
-  if (!ENGINES.includes(value as EngineName))
-    throw new MisconfiguredError(`MLAAS4HEP_ENGINE must be one of ${ENGINES.join(', ')}, got "${value}"`);
-  return value as EngineName;
+/** MLAAS4HEP_ENGINE=onnxruntime|tfjs prefers one engine for bundles that have both models (lib/config). */
+export function preferredEngine(): EngineName | undefined {
+  return processConfig().engine;
 }
 
 /**

@@ -1,0 +1,121 @@
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
+
+/**
+ * One structured log line: `level` (debug, info, warn, error; default info), `message`, and any
+ * keys (requestId, jobId, model, cold_start...). An `error` that is an Error is written with its
+ * name, message, location and stack. Everything in lib/ logs through this small interface; which
+ * logger stands behind it is the composition root's choice (see createLog).
+ */
+export type LogFn = (entry: Record<string, unknown>) => void;
+
+export const SERVICE = 'mlaas4hep';
+
+type Level = 'debug' | 'info' | 'warn' | 'error' | 'critical';
+const LEVELS = new Set<string>(['debug', 'info', 'warn', 'error', 'critical']);
+// keys the logger sets itself: passed again they would be dropped with a warning line each
+const OWN_KEYS = new Set(['level', 'message', 'service', 'timestamp', 'sampling_rate']);
+
+/** Powertools' Logger, printing each line through `sink` instead of its own console. */
+class SinkLogger extends Logger {
+  // set after super(): a line printed by the base constructor falls back to stdout
+  private sink?: (line: string) => void;
+
+  constructor(sink: ((line: string) => void) | undefined, options: ConstructorOptions) {
+    super(options);
+    this.sink = sink;
+  }
+
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    return new SinkLogger(this.sink, options ?? {});
+  }
+
+  protected override printLog(logLevel: number, log: LogItem): void {
+    if (!this.sink) {
+      super.printLog(logLevel, log);
+      return;
+    }
+    log.prepareForPrint();
+    this.sink(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+  }
+}
+
+export interface CreateLogOptions {
+  /**
+   * Where lines go: by default Powertools' own console (stdout, warnings and errors on stderr),
+   * as Lambda and the trainer's container want; a function for anything else (`serve`'s buffered
+   * stdout, a test's array).
+   */
+  sink?: (line: string) => void;
+  /** keys on every line of this log, e.g. { component: 'trainer' } */
+  keys?: Record<string, unknown>;
+  /** default info; POWERTOOLS_LOG_LEVEL or AWS_LAMBDA_LOG_LEVEL override it as Powertools documents */
+  level?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** Turns a Powertools logger into the LogFn lib/ calls. */
+export function logFnOf(logger: Logger): LogFn {
+  return (entry) => {
+    const level =
+      typeof entry.level === 'string' && LEVELS.has(entry.level) ? (entry.level as Level) : 'info';
+    const attributes: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entry)) if (!OWN_KEYS.has(k)) attributes[k] = v;
+    logger[level]({ message: typeof entry.message === 'string' ? entry.message : '', ...attributes });
+  };
+}
+
+/**
+ * The structured logger of a process (a Lambda function, `serve`, the trainer worker): Powertools
+ * for AWS Lambda's Logger, one JSON object a line with `level`, `message`, `timestamp` and
+ * `service: "mlaas4hep"`, plus each line's keys.
+ */
+export function createLog(options: CreateLogOptions = {}): { log: LogFn; logger: Logger } {
+  const logger = new SinkLogger(options.sink, {
+    serviceName: SERVICE,
+    logLevel: options.level ?? 'INFO',
+    persistentKeys: options.keys,
+  });
+  return { log: logFnOf(logger), logger };
+}
+
+/**
+ * The sink of a long-running server: lines written once per turn of the event loop instead of
+ * once per line (stdout to a pipe or a file is a synchronous write, a system call per line). Not
+ * for Lambda, where the process may be frozen before the flush.
+ */
+export function bufferedSink(stream: NodeJS.WritableStream = process.stdout): (line: string) => void {
+  let pending = '';
+  const flush = () => {
+    if (!pending) return;
+    const text = pending;
+    pending = '';
+    stream.write(text);
+  };
+  process.once('exit', flush);
+  return (line) => {
+    if (!pending) setImmediate(flush);
+    pending += `${line}\n`;
+  };
+}
+
+let processLog: LogFn | undefined;
+
+/** The default log of library code given none: Powertools' Logger on stdout, created on first use. */
+export const defaultLog: LogFn = (entry) => {
+  processLog ??= createLog().log;
+  processLog(entry);
+};
+
+/**
+ * An error as log fields: `error` (its name or code), `reason` (its message) and `stack`, as
+ * plain strings, so every sink keeps them (JSON.stringify of an Error gives `{}`).
+ */
+export function errorFields(err: unknown): { error: string; reason?: string; stack?: string } {
+  if (!(err instanceof Error)) return { error: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return {
+    error: typeof code === 'string' ? code : err.name,
+    reason: err.message,
+    ...(err.stack ? { stack: err.stack } : {}),
+  };
+}

@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '../model-schema.js';
+
+/**
+ * The training step of a declarative model (dense, dropout and activation layers) without the
+ * layers API: every parameter in one flat variable, the loss on logits, one tf.variableGrads and
+ * one optimizer update per batch. Layers' fit() costs a callback round, a tensor per weight and a
+ * metrics pass per batch, which for the networks physicists train here weighs as much as the maths.
+ * The parameters are the LayersModel's own (same order, same seeded initial values), copied back
+ * into it when training ends, so saving, serving and ONNX export are unchanged.
+ */
+export type LeanLayer =
+  | { type: 'dense'; units: number; activation?: string }
+  | { type: 'dropout'; rate: number }
+  | { type: 'activation'; activation: string };
+
+const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
+  linear: (x) => x,
+  relu: (x) => tf.relu(x),
+  elu: (x) => tf.elu(x),
+  selu: (x) => tf.selu(x),
+  tanh: (x) => tf.tanh(x),
+  sigmoid: (x) => tf.sigmoid(x),
+  softplus: (x) => tf.softplus(x),
+  swish: (x) => tf.mul(x, tf.sigmoid(x)),
+};
+
+/** What a worker needs to rebuild the network: layers, shapes, optimizer, loss. */
+export interface LeanNetSpec {
+  layers: LeanLayer[];
+  inputs: number;
+  /** 1 (sigmoid, binary cross-entropy) or k classes (softmax, categorical cross-entropy) */
+  outputs: number;
+  optimizer: ModelSpec['optimizer'];
+  learningRate: number;
+}
+
+/** The lean form of a model spec, or undefined when the spec needs the layers API (batch norm, other losses). */
+export function leanSpecOf(spec: ModelSpec, inputs: number, classes: number): LeanNetSpec | undefined {
+  const outputs = classes > 2 ? classes : 1;
+  const wanted = outputs === 1 ? 'binaryCrossentropy' : 'categoricalCrossentropy';
+  if (spec.loss !== undefined && spec.loss !== wanted) return undefined;
+  const layers: LeanLayer[] = [];
+  for (const l of spec.layers) {
+    if (l.type === 'batchNormalization') return undefined;
+    if (l.type === 'dense' || l.type === 'activation') {
+      if (!ACTIVATIONS[l.activation ?? 'linear']) return undefined;
+    }
+    layers.push(l as LeanLayer);
+  }
+  return { layers, inputs, outputs, optimizer: spec.optimizer, learningRate: spec.learningRate };
+}
+
+/** Shapes of the parameters in the LayersModel's order: kernel [in, units], bias [units] per dense layer. */
+export function parameterShapes(s: LeanNetSpec): number[][] {
+  const shapes: number[][] = [];
+  let width = s.inputs;
+  for (const l of s.layers)
+    if (l.type === 'dense') {
+      shapes.push([width, l.units], [l.units]);
+      width = l.units;
+    }
+  shapes.push([width, s.outputs], [s.outputs]);
+  return shapes;
+}
+
+export function parameterCount(s: LeanNetSpec): number {
+  return parameterShapes(s).reduce((sum, sh) => sum + sh.reduce((a, b) => a * b, 1), 0);
+}
+
+function optimizer(s: LeanNetSpec): tf.Optimizer {
+  switch (s.optimizer) {
+    case 'sgd':
+      return tf.train.sgd(s.learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(s.learningRate);
+    case 'adagrad':
+      return tf.train.adagrad(s.learningRate);
+    default:
+      return tf.train.adam(s.learningRate);
+  }
+}
+
+export class LeanNet {
+  readonly params: tf.Variable;
+  readonly size: number;
+  private readonly opt: tf.Optimizer;
+  private readonly shapes: number[][];
+  private readonly offsets: number[];
+
+  constructor(
+    readonly spec: LeanNetSpec,
+    initial: Float32Array,
+  ) {
+    this.shapes = parameterShapes(spec);
+    this.offsets = [];
+    let at = 0;
+    for (const sh of this.shapes) {
+      this.offsets.push(at);
+      at += sh.reduce((a, b) => a * b, 1);
+    }
+    this.size = at;
+    if (initial.length !== at) throw new Error(`expected ${at} parameters, got ${initial.length}`);
+    this.params = tf.variable(tf.tensor1d(initial), true);
+    this.opt = optimizer(spec);
+  }
+
+  set learningRate(lr: number) {
+    // tfjs optimizers read this field on every update
+    (this.opt as unknown as { learningRate: number }).learningRate = lr;
+  }
+
+  private tensor(p: tf.Tensor, i: number): tf.Tensor {
+    const sh = this.shapes[i];
+    return p
+      .slice(
+        this.offsets[i],
+        sh.reduce((a, b) => a * b, 1),
+      )
+      .reshape(sh);
+  }
+
+  /** Logits of a batch; `seed` set means training (dropout on, seeded). */
+  logits(p: tf.Tensor, x: tf.Tensor2D, seed?: number): tf.Tensor2D {
+    let h: tf.Tensor = x;
+    let w = 0;
+    let d = 0;
+    for (const l of this.spec.layers) {
+      if (l.type === 'dense') {
+        const kernel = this.tensor(p, w++) as tf.Tensor2D;
+        const bias = this.tensor(p, w++);
+        const act = l.activation ?? 'linear';
+        if (act === 'relu' || act === 'linear')
+          h = tf.fused.matMul({ a: h as tf.Tensor2D, b: kernel, bias, activation: act });
+        else h = ACTIVATIONS[act](tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias));
+      } else if (l.type === 'dropout') {
+        if (seed !== undefined && l.rate > 0) h = tf.dropout(h, l.rate, undefined, seed * 64 + d);
+        d++;
+      } else h = ACTIVATIONS[l.activation](h);
+    }
+    return tf.fused.matMul({
+      a: h as tf.Tensor2D,
+      b: this.tensor(p, w) as tf.Tensor2D,
+      bias: this.tensor(p, w + 1),
+    }) as tf.Tensor2D;
+  }
+
+  private loss(p: tf.Tensor, x: tf.Tensor2D, y: tf.Tensor, seed: number): tf.Scalar {
+    const z = this.logits(p, x, seed);
+    if (this.spec.outputs === 1) return tf.losses.sigmoidCrossEntropy(y, z) as tf.Scalar;
+    return tf.losses.softmaxCrossEntropy(y, z) as tf.Scalar;
+  }
+
+  private targets(y: Float32Array, n: number): tf.Tensor {
+    if (this.spec.outputs === 1) return tf.tensor2d(y, [n, 1]);
+    return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), this.spec.outputs).toFloat());
+  }
+
+  /** Mean loss and its gradient over a batch of n rows. */
+  gradient(x: Float32Array, y: Float32Array, n: number, seed: number): { loss: number; grad: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const xt = tf.tensor2d(x, [n, this.spec.inputs]);
+      const yt = this.targets(y, n);
+      const { value, grads } = tf.variableGrads(() => this.loss(this.params, xt, yt, seed), [this.params]);
+      return { loss: value.dataSync()[0], grad: tf.keep(grads[this.params.name] as tf.Tensor1D) };
+    });
+  }
+
+  apply(grad: tf.Tensor1D): void {
+    this.opt.applyGradients({ [this.params.name]: grad });
+  }
+
+  /** One step on a batch in this thread: gradient and update. */
+  step(x: Float32Array, y: Float32Array, n: number, seed: number): number {
+    const { loss, grad } = this.gradient(x, y, n, seed);
+    this.apply(grad);
+    grad.dispose();
+    return loss;
+  }
+
+  values(): Float32Array {
+    return this.params.dataSync() as Float32Array;
+  }
+
+  setValues(v: Float32Array): void {
+    tf.tidy(() => this.params.assign(tf.tensor1d(v)));
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.opt.dispose();
+  }
+}
+
+/** The LayersModel's trainable weights as one flat vector, in its order. */
+export function flatWeights(model: tf.LayersModel): Float32Array {
+  const parts = model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Writes a flat vector back into the LayersModel's trainable weights. */
+export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void {
+  let at = 0;
+  for (const w of model.trainableWeights) {
+    const n = w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
+    const t = tf.tensor(flat.subarray(at, at + n), w.shape as number[]);
+    w.write(t);
+    t.dispose();
+    at += n;
+  }
+}

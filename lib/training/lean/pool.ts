@@ -1,0 +1,230 @@
+import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { LeanNet, type LeanNetSpec } from './net.js';
+import type { WorkerInit } from './step-worker.js';
+import {
+  ABANDON,
+  CONTROL_WORDS,
+  type Pass,
+  type PassResult,
+  runPassHere,
+  STOP,
+  STOP_REQUEST,
+} from './steps.js';
+
+/** Runs training passes of a lean network: in this thread, or data-parallel over worker threads. */
+export interface StepRunner {
+  readonly workers: number;
+  run(p: Pass, signal?: AbortSignal): Promise<PassResult>;
+  /** the parameters after the last pass */
+  values(): Float32Array;
+  close(): Promise<void>;
+}
+
+/**
+ * Worker threads for training: MLAAS4HEP_TRAIN_WORKERS, else one per idle core (cores minus the
+ * 1-minute load average, at least one). Workers step in lock-step, so one that the scheduler
+ * leaves waiting holds up all: on a shared machine (this project's 2-core one at load 15-20) two
+ * workers trained at 0.6x the speed of one, while a dedicated task's idle cores add up. The native
+ * backend (tfjs-node) spreads its own kernels over the cores, so it trains in one thread.
+ */
+export function trainWorkers(
+  backend: string,
+  env = process.env.MLAAS4HEP_TRAIN_WORKERS,
+  cores = availableParallelism(),
+  load = loadavg()[0],
+): number {
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new Error(`MLAAS4HEP_TRAIN_WORKERS must be a whole number from 1 to 64, got "${env}"`);
+    return n;
+  }
+  if (backend === 'tensorflow') return 1;
+  return Math.max(1, Math.min(cores, Math.floor(cores - load + 0.5)));
+}
+
+class HereRunner implements StepRunner {
+  readonly workers = 1;
+  private readonly net: LeanNet;
+  constructor(spec: LeanNetSpec, initial: Float32Array) {
+    this.net = new LeanNet(spec, initial);
+  }
+  async run(p: Pass, signal?: AbortSignal): Promise<PassResult> {
+    return runPassHere(this.net, p, () => signal?.aborted ?? false);
+  }
+  values(): Float32Array {
+    return this.net.values().slice();
+  }
+  async close(): Promise<void> {
+    this.net.dispose();
+  }
+}
+
+function shared<T extends Float32Array | Float64Array | Int32Array>(
+  Kind: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  n: number,
+): T {
+  return new Kind(new SharedArrayBuffer(n * Kind.BYTES_PER_ELEMENT));
+}
+
+/** A Float32Array in shared memory with the same values (or the array itself when it already is). */
+export function toShared(a: Float32Array): Float32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const s = shared(Float32Array, a.length);
+  s.set(a);
+  return s;
+}
+
+export function toSharedInt(a: Int32Array): Int32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const s = shared(Int32Array, a.length);
+  s.set(a);
+  return s;
+}
+
+/** The worker: compiled JavaScript beside this file, or, running from TypeScript (tests), through tsx. */
+function newWorker(workerData: WorkerInit): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./step-worker.js', here), { workerData });
+  // the ESM build of tsx's API: require.resolve names its CommonJS twin
+  const tsx = pathToFileURL(
+    createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const src = `import(${JSON.stringify(tsx)}).then((t) => t.tsImport(${JSON.stringify(new URL('./step-worker.ts', here).href)}, ${JSON.stringify(here)}))`;
+  return new Worker(src, { eval: true, workerData });
+}
+
+class WorkerRunner implements StepRunner {
+  private readonly control = shared(Int32Array, CONTROL_WORDS);
+  private readonly params: Float32Array;
+  private readonly threads: Worker[] = [];
+  private failed: Error | undefined;
+
+  constructor(
+    readonly workers: number,
+    private readonly spec: LeanNetSpec,
+    private readonly initial: Float32Array,
+    private readonly backend: string,
+  ) {
+    this.params = shared(Float32Array, initial.length);
+    this.params.set(initial);
+  }
+
+  async start(): Promise<void> {
+    const P = this.initial.length;
+    const grads = shared(Float32Array, 2 * this.workers * P);
+    const stats = shared(Float64Array, 2 * this.workers * 2);
+    const ready: Promise<void>[] = [];
+    for (let index = 0; index < this.workers; index++) {
+      const init: WorkerInit = {
+        spec: this.spec,
+        initial: this.initial,
+        workers: this.workers,
+        index,
+        control: this.control,
+        grads,
+        stats,
+        params: this.params,
+        backend: this.backend,
+      };
+      const t = newWorker(init);
+      // an error while no pass runs is reported by the next pass
+      t.on('error', (err) => {
+        this.failed ??= err;
+      });
+      this.threads.push(t);
+      ready.push(
+        new Promise((resolve, reject) => {
+          const onMessage = (m: { ready?: boolean }) => {
+            if (m.ready) {
+              t.off('message', onMessage);
+              resolve();
+            }
+          };
+          t.on('message', onMessage);
+          t.once('error', reject);
+          t.once('exit', (code) => reject(new Error(`a training worker exited (code ${code})`)));
+        }),
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async run(p: Pass, signal?: AbortSignal): Promise<PassResult> {
+    if (this.failed) throw this.failed;
+    Atomics.store(this.control, STOP_REQUEST, 0);
+    const onAbort = () => Atomics.store(this.control, STOP_REQUEST, STOP);
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) onAbort();
+    const pass: Pass = {
+      ...p,
+      x: toShared(p.x),
+      y: toShared(p.y),
+      order: toSharedInt(p.order),
+    };
+    try {
+      const results = await Promise.all(
+        this.threads.map(
+          (t) =>
+            new Promise<PassResult>((resolve, reject) => {
+              const onMessage = (m: { ok?: PassResult; error?: string }) => {
+                t.off('message', onMessage);
+                t.off('error', onError);
+                if (m.ok) resolve(m.ok);
+                else {
+                  Atomics.store(this.control, STOP_REQUEST, ABANDON);
+                  reject(new Error(`a training worker failed: ${m.error}`));
+                }
+              };
+              const onError = (err: Error) => {
+                t.off('message', onMessage);
+                Atomics.store(this.control, STOP_REQUEST, ABANDON);
+                reject(err);
+              };
+              t.on('message', onMessage);
+              t.once('error', onError);
+              t.postMessage(pass);
+            }),
+        ),
+      );
+      return results[0];
+    } catch (err) {
+      this.failed = err as Error;
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  values(): Float32Array {
+    return this.params.slice();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.terminate()));
+    this.threads.length = 0;
+  }
+}
+
+/** A runner for `workers` threads (1: this thread), starting from the LayersModel's initial parameters. */
+export async function startRunner(
+  spec: LeanNetSpec,
+  initial: Float32Array,
+  workers: number,
+  backend: string,
+): Promise<StepRunner> {
+  if (workers <= 1) return new HereRunner(spec, initial);
+  const r = new WorkerRunner(workers, spec, initial, backend);
+  await r.start();
+  return r;
+}

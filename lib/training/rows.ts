@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DatasetChunk } from '../dataset/dataset.js';
+import { seededRandom, shuffleInPlace } from '../dataset/random.js';
+import { gather, gatherRows, TRAIN } from '../dataset/split.js';
+import { auc, macroAuc } from './metrics.js';
+
+export interface Held {
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+  /** where each row comes from (file index, entry number) */
+  file?: Uint16Array;
+  entry?: Float64Array;
+}
+
+export interface Part {
+  x: Float32Array;
+  y: Float32Array;
+  file: Uint16Array;
+  entry: Float64Array;
+}
+
+export class Collector {
+  private parts: Part[] = [];
+  rows = 0;
+  constructor(private readonly width: number) {}
+  add(p: Part): void {
+    this.parts.push(p);
+    this.rows += p.y.length;
+  }
+  held(): Held {
+    const x = new Float32Array(this.rows * this.width);
+    const y = new Float32Array(this.rows);
+    const file = new Uint16Array(this.rows);
+    const entry = new Float64Array(this.rows);
+    let at = 0;
+    for (const p of this.parts) {
+      x.set(p.x, at * this.width);
+      y.set(p.y, at);
+      file.set(p.file, at);
+      entry.set(p.entry, at);
+      at += p.y.length;
+    }
+    return { x, y, rows: this.rows, file, entry };
+  }
+}
+
+/** Rows of one split in the chunk's seeded order; training rows reshuffled for each epoch. */
+export function part(c: DatasetChunk, which: number, seed: number): Part {
+  let n = 0;
+  for (let i = 0; i < c.rows; i++) if (c.parts[i] === which) n++;
+  const idx = new Int32Array(n);
+  for (let i = 0, j = 0; i < c.rows; i++) if (c.parts[c.order[i]] === which) idx[j++] = c.order[i];
+  if (which === TRAIN) shuffleInPlace(idx, seededRandom(seed));
+  return {
+    x: gatherRows(c.x, c.width, idx),
+    y: gather(c.y, idx),
+    file: gather(c.file, idx),
+    entry: gather(c.entry, idx),
+  };
+}
+
+export function targets(y: Float32Array, classes: number): tf.Tensor {
+  if (classes <= 2) return tf.tensor2d(y, [y.length, 1]);
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes).toFloat());
+}
+
+/** Class scores of rows: P(class 1) for two classes, else the softmax rows flattened. */
+export function predictRows(
+  model: tf.LayersModel,
+  x: Float32Array,
+  width: number,
+  batch = 8192,
+): Float32Array {
+  const rows = x.length / width;
+  const outs: Float32Array[] = [];
+  for (let at = 0; at < rows; at += batch) {
+    const n = Math.min(batch, rows - at);
+    // batchSize n: predict's default of 32 rows slices the input, a copy per slice on wasm
+    const p = tf.tidy(
+      () =>
+        model.predict(tf.tensor2d(x.subarray(at * width, (at + n) * width), [n, width]), {
+          batchSize: n,
+        }) as tf.Tensor,
+    );
+    outs.push(p.dataSync() as Float32Array);
+    p.dispose();
+  }
+  const total = outs.reduce((s, o) => s + o.length, 0);
+  const out = new Float32Array(total);
+  let at = 0;
+  for (const o of outs) {
+    out.set(o, at);
+    at += o.length;
+  }
+  return out;
+}
+
+export function evaluate(
+  model: tf.LayersModel,
+  h: Held,
+  width: number,
+  classes: number,
+): { loss: number; accuracy: number; auc?: number } {
+  if (!h.rows) return { loss: Number.NaN, accuracy: Number.NaN };
+  const xt = tf.tensor2d(h.x, [h.rows, width]);
+  const yt = targets(h.y, classes);
+  const res = model.evaluate(xt, yt, { batchSize: 8192 }) as tf.Scalar[];
+  const [loss, accuracy] = res.map((r) => r.dataSync()[0]);
+  tf.dispose([xt, yt, ...res]);
+  const scores = predictRows(model, h.x, width);
+  let a: number | undefined;
+  try {
+    a = classes <= 2 ? auc(scores, h.y) : macroAuc(scores, classes, h.y);
+  } catch {
+    a = undefined; // one class only in this sample
+  }
+  return { loss, accuracy, auc: a };
+}

@@ -167,8 +167,13 @@ async function requests(): Promise<Request[]> {
     { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}` },
     { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}/latest/plots/loss.svg` },
     { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}`, query: `version=${TFJS_VERSION}` },
-    // the bundle as a tar.gz dated as the version was published: the same bytes from both
-    { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}/${TFJS_VERSION}/download` },
+    // a TensorFlow.js bundle has no model.onnx to download alone
+    {
+      fn: 'models',
+      method: 'GET',
+      path: `/models/${TFJS_MODEL}/${TFJS_VERSION}/download`,
+      query: 'file=model.onnx',
+    },
     {
       fn: 'models',
       method: 'GET',
@@ -406,7 +411,7 @@ describe('the packaged functions, unzipped outside the repository and invoked as
     expect(answer('GET', '/data/branches').status).toBe(403);
     expect(answer('POST', '/data/uploads').status).toBe(400);
     expect(answer('POST', '/workflow/expression').body).toMatchObject({ valid: false });
-    expect(answer('GET', `/models/${TFJS_MODEL}/${TFJS_VERSION}/download`).status).toBe(200);
+    expect(answer('GET', `/models/${TFJS_MODEL}/${TFJS_VERSION}/download`).status).toBe(404);
   });
 
   it('replays a submit with the same Idempotency-Key as the same job, queued once', async () => {

@@ -7,7 +7,8 @@
  *
  * With --baseline (a folder holding the zips and cloudformation-template-update-stack.json of
  * another packaging, e.g. one made on an earlier commit), both are measured in this run and the
- * ratios printed. Each function is started --runs times (a fresh process each: a cold start); the
+ * ratios printed. Each function is started --runs times (a fresh process each: a cold start), the
+ * two packagings in turn so that the load of a shared machine falls on both alike; the
  * medians are reported. The last line is JSON.
  */
 import { execFile } from 'node:child_process';
@@ -18,15 +19,14 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createDevIssuer } from '../lib/auth/dev-issuer.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
+import { httpEvent, s3Event } from '../test/helpers/lambda-events.js';
 import { startSqs } from '../test/helpers/local-aws.js';
 import {
-  httpEvent,
   invokePackaged,
   lambdaNode,
   onnxRuntimeLayer,
   type Packaged,
   packageStack,
-  s3Event,
   unpackFunction,
 } from '../test/helpers/packaged.js';
 import {
@@ -44,7 +44,10 @@ type Fn = (typeof FUNCTIONS)[number];
 interface Figures {
   zipBytes: number;
   importMs: number;
+  /** CPU time of the import (user + system), less at the mercy of other jobs on the machine */
+  importCpuMs: number;
   firstRequestMs: number;
+  firstRequestCpuMs: number;
   /** the first request's HTTP status (or the jobs onUpload started) */
   answer: string;
 }
@@ -88,60 +91,101 @@ async function main() {
     onUpload: s3Event(bucket, 'incoming/signal/run1.root', 'v1'),
   };
 
-  async function measure(p: Packaged, label: string): Promise<Record<Fn, Figures>> {
-    const out = {} as Record<Fn, Figures>;
+  type Sample = {
+    importMs: number[];
+    importCpuMs: number[];
+    firstMs: number[];
+    firstCpuMs: number[];
+    answer: string;
+  };
+  const packages: Array<[string, Packaged]> = baseline
+    ? [
+        ['baseline', baseline],
+        ['current', current],
+      ]
+    : [['current', current]];
+
+  /** One cold start of one function of one packaging. */
+  async function coldStart(
+    label: string,
+    p: Packaged,
+    fn: Fn,
+    into: { task: string; opt: string },
+    sample: Sample,
+  ) {
+    const r = await invokePackaged({
+      node,
+      ...into,
+      handler: handlerOf(p, fn),
+      functionName: `mlaas4hep-ci-${fn}`,
+      env: functionEnv(p, fn, { bucket, queueUrl, s3: s3.endpoint, sqs: sqs.endpoint, dev }),
+      events: [first[fn]],
+    });
+    sample.importMs.push(r.importMs);
+    sample.importCpuMs.push(r.importCpuMs);
+    sample.firstMs.push(r.results[0].ms);
+    sample.firstCpuMs.push(r.results[0].cpuMs);
+    const res = r.results[0].result;
+    sample.answer = res.statusCode !== undefined ? String(res.statusCode) : JSON.stringify(res).slice(0, 60);
+    const engines = r.logs.find((l) => l.message === 'inference engines');
+    const backend = (engines?.tfjs as { backend?: string } | undefined)?.backend;
+    if (backend) sample.answer += ` (tfjs ${backend})`;
+    if (res.thrown || (res.statusCode ?? 200) >= 500)
+      throw new Error(`${label} ${fn}: ${JSON.stringify(res).slice(0, 500)}`);
+  }
+
+  /** Every function of every packaging; the packagings' cold starts interleaved, so load hits both alike. */
+  async function measure(): Promise<Record<string, Record<Fn, Figures>>> {
+    const out: Record<string, Record<Fn, Figures>> = {};
     for (const fn of FUNCTIONS) {
-      const zip = join(p.dir, `${fn}.zip`);
-      const { task, opt } = unpackFunction(zip, join(work, label, fn), fn === 'predict' ? [layer] : []);
-      const imports: number[] = [];
-      const firsts: number[] = [];
-      let answer = '';
-      for (let i = 0; i < runs; i++) {
-        const r = await invokePackaged({
-          node,
-          task,
-          opt,
-          handler: handlerOf(p, fn),
-          functionName: `mlaas4hep-ci-${fn}`,
-          env: functionEnv(p, fn, { bucket, queueUrl, s3: s3.endpoint, sqs: sqs.endpoint, dev }),
-          events: [first[fn]],
-        });
-        imports.push(r.importMs);
-        firsts.push(r.results[0].ms);
-        const res = r.results[0].result;
-        answer = res.statusCode !== undefined ? String(res.statusCode) : JSON.stringify(res).slice(0, 60);
-        if (fn === 'predict') {
-          const engines = r.logs.find((l) => l.message === 'inference engines');
-          const backend = (engines?.tfjs as { backend?: string } | undefined)?.backend;
-          if (backend) answer += ` (tfjs ${backend})`;
-        }
+      const samples = packages.map(([label, p]) => ({
+        label,
+        p,
+        into: unpackFunction(
+          join(p.dir, `${fn}.zip`),
+          join(work, label, fn),
+          fn === 'predict' ? [layer] : [],
+        ),
+        sample: { importMs: [], importCpuMs: [], firstMs: [], firstCpuMs: [], answer: '' } as Sample,
+      }));
+      for (let i = 0; i < runs; i++)
+        for (const x of samples) await coldStart(x.label, x.p, fn, x.into, x.sample);
+      for (const { label, p, sample } of samples) {
+        const f: Figures = {
+          zipBytes: (await stat(join(p.dir, `${fn}.zip`))).size,
+          importMs: Math.round(median(sample.importMs)),
+          importCpuMs: Math.round(median(sample.importCpuMs)),
+          firstRequestMs: Math.round(median(sample.firstMs)),
+          firstRequestCpuMs: Math.round(median(sample.firstCpuMs)),
+          answer: sample.answer,
+        };
+        out[label] ??= {} as Record<Fn, Figures>;
+        out[label][fn] = f;
+        console.log(
+          `${label.padEnd(8)} ${fn.padEnd(9)} zip ${(f.zipBytes / 2 ** 20).toFixed(2).padStart(6)} MiB` +
+            `  import ${String(f.importMs).padStart(5)} ms (cpu ${String(f.importCpuMs).padStart(5)})` +
+            `  first request ${String(f.firstRequestMs).padStart(5)} ms (cpu ${String(f.firstRequestCpuMs).padStart(4)})  → ${f.answer}`,
+        );
       }
-      out[fn] = {
-        zipBytes: (await stat(zip)).size,
-        importMs: Math.round(median(imports)),
-        firstRequestMs: Math.round(median(firsts)),
-        answer,
-      };
-      console.log(
-        `${label.padEnd(8)} ${fn.padEnd(9)} zip ${(out[fn].zipBytes / 2 ** 20).toFixed(2).padStart(6)} MiB` +
-          `  import ${String(out[fn].importMs).padStart(5)} ms  first request ${String(out[fn].firstRequestMs).padStart(5)} ms  → ${answer}`,
-      );
     }
     return out;
   }
 
   try {
-    console.log(`Node ${nodeVersion}, ${runs} cold starts per function, medians`);
-    const base = baseline ? await measure(baseline, 'baseline') : undefined;
-    const now = await measure(current, 'current');
+    console.log(`Node ${nodeVersion}, ${runs} cold starts per function and packaging, interleaved; medians`);
+    const all = await measure();
+    const now = all.current;
+    const base = all.baseline;
+    const ratio = (a: number, b: number) => +(a / b).toFixed(3);
     const ratios = base
       ? Object.fromEntries(
           FUNCTIONS.map((fn) => [
             fn,
             {
-              zip: +(now[fn].zipBytes / base[fn].zipBytes).toFixed(3),
-              import: +(now[fn].importMs / base[fn].importMs).toFixed(3),
-              firstRequest: +(now[fn].firstRequestMs / base[fn].firstRequestMs).toFixed(3),
+              zip: ratio(now[fn].zipBytes, base[fn].zipBytes),
+              import: ratio(now[fn].importMs, base[fn].importMs),
+              importCpu: ratio(now[fn].importCpuMs, base[fn].importCpuMs),
+              firstRequest: ratio(now[fn].firstRequestMs, base[fn].firstRequestMs),
             },
           ]),
         )

@@ -2,8 +2,8 @@ import { BundleStore } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { EngineChoice, LoadedModel } from './engines/engine.js';
-import { loadBundleModel } from './engines/load.js';
+import type { EngineChoice, EngineName, LoadedModel } from './engines/engine.js';
+import { loadBundleModel, preferredEngine } from './engines/load.js';
 import { type ModelInputs, modelInputs } from './model-inputs.js';
 
 /** A loaded model with what predictions need, computed once per load. */
@@ -46,6 +46,8 @@ export interface ModelCacheOptions {
   revalidateMs?: number;
   /** hears one line per model loaded: its engine and why */
   log?(entry: Record<string, unknown>): void;
+  /** the engine for bundles that have both models; default MLAAS4HEP_ENGINE (lib/config) */
+  prefer?: EngineName;
 }
 
 export interface CacheStats {
@@ -81,6 +83,7 @@ export class ModelCache {
   readonly maxBytes: number;
   private readonly revalidateMs: number;
   private readonly log?: (entry: Record<string, unknown>) => void;
+  private readonly prefer?: EngineName;
   /** LRU order: first = least recently used */
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
@@ -102,6 +105,7 @@ export class ModelCache {
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.revalidateMs = options.revalidateMs ?? 0;
     this.log = options.log;
+    this.prefer = options.prefer;
   }
 
   /**
@@ -253,7 +257,7 @@ export class ModelCache {
   private async load(name: string, version: string, etag: string): Promise<Entry> {
     const b = await this.bundles.read(name, version);
     const what = `version "${version}" of model "${name}"`;
-    const { model: engine, choice } = await loadBundleModel(b, what);
+    const { model: engine, choice } = await loadBundleModel(b, what, this.prefer ?? preferredEngine());
     this.log?.({
       level: 'info',
       message: 'model loaded',

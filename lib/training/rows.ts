@@ -22,13 +22,21 @@ export interface Part {
 
 export class Collector {
   private parts: Part[] = [];
+  /** the rows joined, kept once asked for (the parts are let go: one copy in memory, not two) */
+  private joined: Held | undefined;
   rows = 0;
   constructor(private readonly width: number) {}
   add(p: Part): void {
+    if (this.joined) {
+      const { x, y, file, entry } = this.joined;
+      this.parts = [{ x, y, file: file!, entry: entry! }];
+      this.joined = undefined;
+    }
     this.parts.push(p);
     this.rows += p.y.length;
   }
   held(): Held {
+    if (this.joined) return this.joined;
     const x = new Float32Array(this.rows * this.width);
     const y = new Float32Array(this.rows);
     const file = new Uint16Array(this.rows);
@@ -41,7 +49,9 @@ export class Collector {
       entry.set(p.entry, at);
       at += p.y.length;
     }
-    return { x, y, rows: this.rows, file, entry };
+    this.parts = [];
+    this.joined = { x, y, rows: this.rows, file, entry };
+    return this.joined;
   }
 }
 

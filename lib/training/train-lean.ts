@@ -162,7 +162,10 @@ export async function trainLean(r: LeanRun): Promise<LeanOutcome> {
       if (interrupted) break;
       const weights = runner.values();
       setFlatWeights(model, weights);
-      heldOut ??= { ...validation.held(), x: r.fx(validation.held().x) };
+      if (!heldOut) {
+        const h = validation.held();
+        heldOut = { ...h, x: r.fx(h.x) };
+      }
       const v = evaluate(model, heldOut, width, classes);
       const tr = trainSample ? evaluate(model, trainSample, width, classes) : undefined;
       const loss = rows ? lossSum / rows : Number.NaN;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DevIssuer } from '../../lib/auth/dev-issuer.js';
 import { devIssuerEnv } from '../../lib/auth/dev-issuer.js';
@@ -8,6 +10,7 @@ import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { serializeModel } from '../../lib/training/model-io.js';
 import { saveBundle } from './bundles.js';
 import type { Packaged } from './packaged.js';
+import { SHARED } from './reference.js';
 import { tarGz } from './tar.js';
 
 const BRANCHES: Record<string, BranchSpec> = {
@@ -140,4 +143,39 @@ export async function tfjsBundleTarGz(folder: string): Promise<Uint8Array> {
       ['labels.txt', 'background\nsignal\n'],
     ].map(([name, data]) => ({ name: `${folder}/${name as string}`, data })),
   );
+}
+
+/** The TFaaS upload form for the shared ONNX model (multipart, as curl -F sends it). */
+export function onnxForm(name: string): { raw: Uint8Array; type: string } {
+  const boundary = 'packaged-boundary';
+  const params = {
+    name,
+    classes: [0, 1],
+    onnx: {
+      inputs: [
+        {
+          name: 'features',
+          columns: [
+            ...['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'nJet'],
+            { branch: 'Jet_eta', max: 17 },
+            { branch: 'Jet_pt', max: 17 },
+          ],
+        },
+      ],
+    },
+  };
+  const part = (field: string, filename: string, data: Uint8Array) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      data,
+      Buffer.from('\r\n'),
+    ]);
+  const raw = Buffer.concat([
+    part('params', 'params.json', Buffer.from(JSON.stringify(params))),
+    part('model', 'model.onnx', readFileSync(join(SHARED, 'onnx', 'synth_mlp_binary.onnx'))),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  return { raw, type: `multipart/form-data; boundary=${boundary}` };
 }

@@ -172,76 +172,18 @@ export function unpackFunction(
   return { task, opt };
 }
 
-/** An API Gateway HTTP API (payload 2.0) event, as the function URL and the HTTP API send it. */
-export function httpEvent(
-  method: string,
-  path: string,
-  o: { body?: unknown; token?: string; headers?: Record<string, string>; query?: string } = {},
-) {
-  const raw = o.body instanceof Uint8Array;
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: o.query ?? '',
-    queryStringParameters: o.query ? Object.fromEntries(new URLSearchParams(o.query)) : undefined,
-    headers: {
-      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
-      ...(o.body !== undefined && !raw ? { 'content-type': 'application/json' } : {}),
-      ...o.headers,
-    },
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'local',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'packaged-test' },
-      requestId: `r-${method}-${path}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    body:
-      o.body === undefined
-        ? undefined
-        : raw
-          ? Buffer.from(o.body as Uint8Array).toString('base64')
-          : JSON.stringify(o.body),
-    isBase64Encoded: raw,
-  };
-}
-
-/** An S3 ObjectCreated notification for one key, as S3 sends it to a function. */
-export function s3Event(bucket: string, key: string, versionId: string) {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        s3: {
-          s3SchemaVersion: '1.0',
-          bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: 1, versionId, sequencer: '0' },
-        },
-      },
-    ],
-  };
-}
-
 // Runs in the Lambda Node: imports the handler as the runtime does (timed), then calls it once per
 // event with a Lambda-like context (timed each), and prints one line per step.
 const INVOKER = `import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 const [, , moduleUrl, exportName, eventsFile, fn] = process.argv;
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(moduleUrl);
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(c0);
 // TensorFlow.js makes its engine (a global) when its core module is evaluated
-console.log('IMPORT ' + JSON.stringify({ ms, tfjsLoaded: '_tfengine' in globalThis }));
+console.log('IMPORT ' + JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, tfjsLoaded: '_tfengine' in globalThis }));
 let n = 0;
 for (const event of JSON.parse(readFileSync(eventsFile, 'utf8'))) {
   const start = Date.now();
@@ -251,11 +193,13 @@ for (const event of JSON.parse(readFileSync(eventsFile, 'utf8'))) {
     logGroupName: '/aws/lambda/' + fn, logStreamName: 'local', callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, 29000 - (Date.now() - start)),
   };
+  const c = process.cpuUsage();
   const t = performance.now();
   let result;
   try { result = await mod[exportName](event, context); }
   catch (err) { result = { thrown: String(err && err.stack || err) }; }
-  console.log('RESULT ' + JSON.stringify({ ms: performance.now() - t, result }));
+  const used = process.cpuUsage(c);
+  console.log('RESULT ' + JSON.stringify({ ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, result }));
 }
 process.exit(0);
 `;
@@ -263,9 +207,15 @@ process.exit(0);
 export interface Invocation {
   /** ms to import the handler's module (the part of a cold start the code controls) */
   importMs: number;
+  /** CPU time of that import (user + system): less at the mercy of other jobs on the machine */
+  importCpuMs: number;
   /** whether importing the handler evaluated TensorFlow.js */
   tfjsLoaded: boolean;
-  results: Array<{ ms: number; result: Record<string, unknown> & { statusCode?: number; body?: string } }>;
+  results: Array<{
+    ms: number;
+    cpuMs: number;
+    result: Record<string, unknown> & { statusCode?: number; body?: string };
+  }>;
   /** the JSON lines the function logged */
   logs: Array<Record<string, unknown>>;
   stderr: string;
@@ -324,5 +274,12 @@ export async function invokePackaged(o: {
         // a line that only looks like JSON
       }
   const [imported] = json('IMPORT ');
-  return { importMs: imported.ms, tfjsLoaded: imported.tfjsLoaded, results: json('RESULT '), logs, stderr };
+  return {
+    importMs: imported.ms,
+    importCpuMs: imported.cpuMs,
+    tfjsLoaded: imported.tfjsLoaded,
+    results: json('RESULT '),
+    logs,
+    stderr,
+  };
 }

@@ -10,21 +10,21 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { ROUTES, routeKey } from '../../lib/service/route-table.js';
 import { type Stack, startStack } from '../../lib/service/stack.js';
+import { httpEvent, s3Event } from '../helpers/lambda-events.js';
 import { type SqsEmulator, startSqs } from '../helpers/local-aws.js';
 import {
-  httpEvent,
   type Invocation,
   invokePackaged,
   lambdaNode,
   onnxRuntimeLayer,
   type Packaged,
   packageStack,
-  s3Event,
   unpackFunction,
 } from '../helpers/packaged.js';
 import {
   functionEnv,
   handlerOf,
+  onnxForm,
   seedStore,
   TFJS_MODEL,
   TFJS_VERSION,
@@ -91,41 +91,6 @@ function normalise(text: string, bucket: string): unknown {
   return JSON.parse(
     JSON.stringify(body, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? +v.toFixed(5) : v)),
   );
-}
-
-/** The TFaaS upload form for the shared ONNX model (multipart, as curl -F sends it). */
-function onnxForm(name: string): { raw: Uint8Array; type: string } {
-  const boundary = 'packaged-boundary';
-  const params = {
-    name,
-    classes: [0, 1],
-    onnx: {
-      inputs: [
-        {
-          name: 'features',
-          columns: [
-            ...['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'nJet'],
-            { branch: 'Jet_eta', max: 17 },
-            { branch: 'Jet_pt', max: 17 },
-          ],
-        },
-      ],
-    },
-  };
-  const part = (field: string, filename: string, data: Uint8Array) =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-      data,
-      Buffer.from('\r\n'),
-    ]);
-  const raw = Buffer.concat([
-    part('params', 'params.json', Buffer.from(JSON.stringify(params))),
-    part('model', 'model.onnx', readFileSync(join(SHARED, 'onnx', 'synth_mlp_binary.onnx'))),
-    Buffer.from(`--${boundary}--\r\n`),
-  ]);
-  return { raw, type: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** The requests, function by function; `{job}` stands for the job the first submit made. */
@@ -473,6 +438,33 @@ describe('the packaged functions, unzipped outside the repository and invoked as
       expect(worst).toBeLessThanOrEqual(1e-5);
     },
   );
+
+  it('fails its cold start naming a setting that is missing or wrong', async () => {
+    const env = (fn: string) =>
+      functionEnv(p, fn, {
+        bucket: 'packaged',
+        queueUrl: queues.packaged,
+        s3: s3.endpoint,
+        sqs: sqs.endpoint,
+        dev,
+      });
+    const start = (fn: 'submit' | 'predict', changed: Record<string, string>) =>
+      invokePackaged({
+        node,
+        task: join(dir, fn, 'task'),
+        opt: join(dir, fn, 'opt'),
+        handler: handlerOf(p, fn),
+        functionName: `mlaas4hep-ci-${fn}`,
+        env: { ...env(fn), ...changed },
+        events: [],
+      });
+    await expect(start('submit', { MLAAS4HEP_QUEUE_URL: '' })).rejects.toThrow(
+      /MLAAS4HEP_QUEUE_URL is not set/,
+    );
+    await expect(start('predict', { MLAAS4HEP_TF_BACKEND: 'gpu' })).rejects.toThrow(
+      /MLAAS4HEP_TF_BACKEND must be one of tensorflow, wasm, cpu, got "gpu"/,
+    );
+  });
 
   it('starts a job per covering trigger from an S3 upload event, once per object version', async () => {
     const [first, again] = invocations.onUpload!.results.map(

@@ -33,8 +33,9 @@ export async function chooseEngine(b: StoredBundle, prefer = preferredEngine()):
 export async function loadBundleModel(
   b: StoredBundle,
   what: string,
+  prefer: EngineName | undefined = preferredEngine(),
 ): Promise<{ model: LoadedModel; choice: EngineChoice }> {
-  const choice = await chooseEngine(b);
+  const choice = await chooseEngine(b, prefer);
   const model =
     choice.engine === 'onnxruntime'
       ? await loadOnnxModel(b.onnx!, b.params.onnx!, what)

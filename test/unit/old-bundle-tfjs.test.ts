@@ -1,0 +1,3 @@
+import { describeOldBundle } from '../helpers/old-bundle.js';
+
+describeOldBundle('tfjs');

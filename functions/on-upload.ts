@@ -8,6 +8,7 @@ const service = new SubmitService({
   store: objectStore(config),
   queue: jobQueue(config),
   checkSources: sourcePolicy(config),
+  limits: config.limits,
 });
 
 /** S3 ObjectCreated on incoming/**.root: a training job per covering trigger rule and object version. */

@@ -7,6 +7,7 @@ const service = new SubmitService({
   store: objectStore(config),
   queue: jobQueue(config),
   checkSources: sourcePolicy(config),
+  limits: config.limits,
 });
 
 /** The `submit` row of the route table: POST /submit. */

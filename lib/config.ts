@@ -1,6 +1,7 @@
 import { MisconfiguredError } from './errors.js';
 import { type RateLimits, rateLimitsFromEnv } from './http/rate-limit.js';
 import { allowedSourcesFromEnv } from './jobs/source-policy.js';
+import { type Limits, limitsFromEnv } from './limits.js';
 
 /** The TensorFlow.js backends, fastest first: native (tfjs-node), WebAssembly, plain JavaScript. */
 export const TF_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -51,6 +52,8 @@ export interface Config {
   engine?: PreferredEngine;
   /** per-user limits on predict and submit (MLAAS4HEP_RATE_LIMIT_PREDICT / _SUBMIT) */
   rateLimits: RateLimits;
+  /** what one workflow may ask for: model size, epochs, batch and chunk sizes, files, expressions (MLAAS4HEP_MAX_*) */
+  limits: Limits;
   /** prefixes workflows may read (MLAAS4HEP_ALLOWED_SOURCES); undefined: any source */
   allowedSources?: string[];
   /** the local development issuer is accepted (MLAAS4HEP_DEV_ISSUER=1; never in a deployment) */
@@ -133,9 +136,11 @@ export function readConfig<R extends RequiredSetting = never>(
       throw new MisconfiguredError(`environment variable ${ENV[key]} is not set`);
   }
   let rateLimits: RateLimits;
+  let limits: Limits;
   let allowedSources: string[] | undefined;
   try {
     rateLimits = rateLimitsFromEnv(env);
+    limits = limitsFromEnv(env);
     allowedSources = allowedSourcesFromEnv(env) ?? options.allowedSources;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -149,6 +154,7 @@ export function readConfig<R extends RequiredSetting = never>(
     tfjsWasmPath: value(env, ENV.tfjsWasmPath),
     engine: oneOf(env, ENV.engine, ENGINES),
     rateLimits,
+    limits,
     allowedSources,
     devIssuer: env[ENV.devIssuer] === '1',
     maxDataUploadBytes: bytes(env, ENV.maxDataUploadBytes),

@@ -124,9 +124,21 @@ export class MisconfiguredError extends MlaasError {
   }
 }
 
+/** How many characters of a caller's name an error message repeats. */
+export const SHOWN_NAME_CHARS = 80;
+
+/**
+ * A name the caller gave (model, trigger, branch, file), shortened for an error message: a
+ * 10,000-character name is not echoed back in full. JSON-quoted by the caller as usual.
+ */
+export function truncateName(name: string, max = SHOWN_NAME_CHARS): string {
+  if (name.length <= max) return name;
+  return `${name.slice(0, max)}... (${name.length} characters)`;
+}
+
 /** Where a schema issue is, as a physicist reads it: `params.split.test`, `model.layers[2].units`. */
 export function issuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
-  const parts = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  const parts = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${truncateName(String(p))}`)).join('');
   const joined = `${prefix}${parts}`;
   return joined.startsWith('.') ? joined.slice(1) : joined || '(top level)';
 }

@@ -101,7 +101,9 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
 function policy(c: ServiceConfig): string {
   const rate = (l: { perMinute: number } | undefined) => (l ? `${l.perMinute}/min` : 'unlimited');
   const sources = c.allowedSources ? c.allowedSources.join(', ') : 'any (MLAAS4HEP_ALLOWED_SOURCES unset)';
-  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources}`;
+  const l = c.limits;
+  const workflows = `workflow limits: ${l.maxParameters} parameters, ${Math.round(l.maxTrainingBytes / 2 ** 20)} MiB training memory, ${l.maxEpochs} epochs, batch ${l.maxBatchSize}, chunk ${l.maxChunkSize}, ${l.maxFiles} files, expressions ${l.maxExpressionLength} characters and ${l.maxExpressionDepth} levels`;
+  return `per-user rate limits: predict ${rate(c.rateLimits.predict)}, submit ${rate(c.rateLimits.submit)}; sources: ${sources}\n${workflows}`;
 }
 
 async function waitForSignal(stack: { stop(): Promise<void> }): Promise<void> {

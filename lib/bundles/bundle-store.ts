@@ -36,6 +36,7 @@ const PLOT = /^plots\/([a-z0-9_-]+)\.svg$/;
  *     models/<name>/<version>/params.json, model.json, weights.bin, model.onnx, labels.txt, plots/*.svg
  *     models/<name>/<version>/COMPLETE   written last: the version may be served
  *     models/<name>/latest               the version served when none is named
+ *     models/<name>/OWNER                who may publish versions (./ownership.ts), created once
  *
  * Writing a version (`write`) and publishing it (`publish`: COMPLETE, then `latest`) are separate
  * steps, so a caller can record what it is about to publish, or adopt what an earlier attempt
@@ -96,6 +97,19 @@ export class BundleStore {
         if (!(err instanceof PreconditionFailedError) || attempt >= 10) throw err;
       }
     }
+  }
+
+  /** The model's OWNER record as stored (JSON), or undefined when the name was never claimed. */
+  async ownerRecord(name: string): Promise<Uint8Array | undefined> {
+    return (await this.store.get(`models/${checkModelName(name)}/OWNER`))?.body;
+  }
+
+  /** Writes the OWNER record if there is none (PreconditionFailedError when another claim won). */
+  async createOwnerRecord(name: string, record: string): Promise<void> {
+    await this.store.put(`models/${checkModelName(name)}/OWNER`, record, {
+      contentType: 'application/json',
+      ifNoneMatch: '*',
+    });
   }
 
   async isComplete(name: string, version: string): Promise<boolean> {
@@ -213,6 +227,8 @@ export class BundleStore {
       if (!l.versions.size && !l.hasLatest) throw notFound(name);
       await this.store.delete(this.latestKey(name));
       for (const [v, files] of l.versions) await this.deleteFiles(this.base(name, v), files);
+      // the name is free again once its model is gone
+      await this.store.delete(`models/${checkModelName(name)}/OWNER`);
       return { deleted: [...l.versions.keys()].sort().reverse() };
     }
     const files = l.versions.get(checkVersion(version));

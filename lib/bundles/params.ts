@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { TransformSpec } from '../dataset/transform.js';
-import { InvalidInputError, issuePath, UnprocessableError } from '../errors.js';
+import { InvalidInputError, issuePath, truncateName, UnprocessableError } from '../errors.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -9,14 +9,14 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 export function checkModelName(name: string): string {
   if (!NAME.test(name))
     throw new InvalidInputError(
-      `invalid model name "${name}": use letters, digits, "_", "." and "-" (at most 100)`,
+      `invalid model name "${truncateName(name)}": use letters, digits, "_", "." and "-" (at most 100)`,
     );
   return name;
 }
 
 /** A version named by a caller: refused unless it looks like one ("latest" means the latest). */
 export function checkVersion(version: string): string {
-  if (!NAME.test(version)) throw new InvalidInputError(`invalid model version "${version}"`);
+  if (!NAME.test(version)) throw new InvalidInputError(`invalid model version "${truncateName(version)}"`);
   return version;
 }
 

@@ -29,6 +29,8 @@ export interface DatasetDeps {
   cache?: SpecsCache;
   /** entries read per step from each file (default: chunk_size, at most 100,000) */
   readStep?: number;
+  /** files a workflow may name, folders expanded (the deployment's MLAAS4HEP_MAX_FILES); none by default */
+  maxFiles?: number;
 }
 
 /** One chunk of training data: row-major features, a class index per row, and each row's split. */
@@ -78,6 +80,11 @@ async function expand(files: string[], deps: DatasetDeps): Promise<string[]> {
       if (!found.length) throw new InvalidInputError(`no .root files under "${f}"`);
       out.push(...found);
     }
+    // a folder can hold far more files than a workflow may name: checked before any is opened
+    if (deps.maxFiles !== undefined && out.length > deps.maxFiles)
+      throw new InvalidInputError(
+        `the workflow's files and folders hold more than ${deps.maxFiles} files, this service's limit (MLAAS4HEP_MAX_FILES)`,
+      );
   }
   return out;
 }

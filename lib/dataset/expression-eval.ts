@@ -119,7 +119,8 @@ function evalNode(node: Node, cols: Readonly<Record<string, NumColumn>>, text: s
     case 'num':
       return node.v;
     case 'var': {
-      const c = cols[node.name];
+      // own properties only: a branch named "constructor" exists only if the file has one
+      const c = Object.hasOwn(cols, node.name) ? cols[node.name] : undefined;
       if (!c) throw new InvalidInputError(`in "${text}": branch "${node.name}" is not available`);
       return c;
     }

@@ -1,4 +1,5 @@
-import { InvalidInputError, nearestNames } from '../errors.js';
+import { InvalidInputError, nearestNames, truncateName } from '../errors.js';
+import { EXPRESSION_CEILING } from '../limits.js';
 
 /**
  * A small expression language for cuts and new branches ("abs(eta) < 2.4 && pt > 20",
@@ -51,6 +52,35 @@ export const FUNCTIONS: Readonly<Record<string, number>> = {
 };
 const CONSTANTS: Readonly<Record<string, number>> = { pi: Math.PI, e: Math.E };
 
+/**
+ * Names an object inherits in JavaScript: never a branch a workflow may define (as a key of a
+ * plain object, "__proto__" would be silently dropped, the others would shadow what every object
+ * has). Refused with 400 where a workflow names a new branch.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  'toString',
+  'valueOf',
+]);
+
+/** Refuses a reserved name (see RESERVED_NAMES) as the name of a branch a workflow defines. */
+export function checkDefinedName(name: string, where: string): void {
+  if (RESERVED_NAMES.has(name))
+    throw new InvalidInputError(
+      `${where}: "${truncateName(name)}" is a reserved name and cannot name a branch; choose another name`,
+    );
+}
+
 interface Token {
   t: 'num' | 'id' | 'op' | 'end';
   v: string;
@@ -63,7 +93,7 @@ function lex(text: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   const fail = (what: string): never => {
-    throw new InvalidInputError(`malformed expression "${text}": ${what} at column ${i + 1}`);
+    throw new InvalidInputError(`malformed expression "${truncateName(text)}": ${what} at column ${i + 1}`);
   };
   while (i < text.length) {
     const c = text[i];
@@ -110,6 +140,7 @@ class Parser {
   constructor(
     private readonly text: string,
     private readonly toks: Token[],
+    private readonly maxDepth: number,
     private readonly available?: ReadonlySet<string>,
   ) {}
 
@@ -120,7 +151,7 @@ class Parser {
   private fail(tok: Token, what?: string): never {
     const shown = tok.t === 'end' ? 'the end' : `"${tok.v}"`;
     throw new InvalidInputError(
-      `malformed expression "${this.text}": ${what ?? `unexpected ${shown}`} at column ${tok.at + 1}`,
+      `malformed expression "${truncateName(this.text)}": ${what ?? `unexpected ${shown}`} at column ${tok.at + 1}`,
     );
   }
 
@@ -194,7 +225,7 @@ class Parser {
 
   /** bounds recursion so a hostile expression cannot exhaust the stack */
   private nested(f: () => Node): Node {
-    if (++this.depth > 100) this.fail(this.peek(), 'expression nested too deeply');
+    if (++this.depth > this.maxDepth) this.fail(this.peek(), this.tooDeep());
     const n = f();
     this.depth--;
     return n;
@@ -213,7 +244,7 @@ class Parser {
       return { k: 'num', v: Number(t.v) };
     }
     if (this.accept('(')) {
-      if (++this.depth > 100) this.fail(t, 'parentheses nested too deeply');
+      if (++this.depth > this.maxDepth) this.fail(t, this.tooDeep());
       const n = this.or();
       if (!this.accept(')')) this.fail(this.peek(), 'missing ")"');
       this.depth--;
@@ -222,14 +253,16 @@ class Parser {
     if (t.t !== 'id') this.fail(t);
     this.p++;
     if (this.accept('(')) {
-      const arity = FUNCTIONS[t.v];
+      // own properties only: "constructor" or "toString" are not functions of this language
+      const arity = Object.hasOwn(FUNCTIONS, t.v) ? FUNCTIONS[t.v] : undefined;
       if (arity === undefined) {
         const near = nearestNames(t.v, Object.keys(FUNCTIONS));
         this.fail(t, `unknown function "${t.v}"${near.length ? `; did you mean "${near[0]}"?` : ''}`);
       }
       const args: Node[] = [];
       if (!this.accept(')')) {
-        do args.push(this.or());
+        // a call's arguments nest like parentheses: abs(abs(abs(...))) counts every level
+        do args.push(this.nested(() => this.or()));
         while (this.accept(','));
         if (!this.accept(')')) this.fail(this.peek(), 'missing ")"');
       }
@@ -237,24 +270,65 @@ class Parser {
         this.fail(t, `${t.v}() takes ${arity} argument${arity > 1 ? 's' : ''}, got ${args.length}`);
       return { k: 'call', fn: t.v, args };
     }
-    if (t.v in CONSTANTS && !this.available?.has(t.v)) return { k: 'num', v: CONSTANTS[t.v] };
+    if (Object.hasOwn(CONSTANTS, t.v) && !this.available?.has(t.v)) return { k: 'num', v: CONSTANTS[t.v] };
     if (this.available && !this.available.has(t.v)) {
       const near = nearestNames(t.v, this.available);
       this.fail(
         t,
-        `unknown branch "${t.v}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`,
+        `unknown branch "${truncateName(t.v)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`,
       );
     }
     this.vars.add(t.v);
     return { k: 'var', name: t.v };
   }
+
+  private tooDeep(): string {
+    return `expression nested too deeply (more than ${this.maxDepth} levels of operators, calls and parentheses)`;
+  }
 }
 
-/** Parses an expression; with `available`, every name must be one of those branches. */
-export function parseExpression(text: string, available?: Iterable<string>): Expression {
+/** How deep a tree is, walked without recursion (a long chain "a+a+a+..." is deep too). */
+export function treeDepth(root: Node): number {
+  let max = 0;
+  const stack: Array<[Node, number]> = [[root, 1]];
+  while (stack.length) {
+    const [n, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (n.k === 'neg' || n.k === 'not') stack.push([n.a, d + 1]);
+    else if (n.k === 'bin') stack.push([n.a, d + 1], [n.b, d + 1]);
+    else if (n.k === 'cmp' || n.k === 'call') for (const a of n.args) stack.push([a, d + 1]);
+  }
+  return max;
+}
+
+export interface ExpressionLimits {
+  /** characters */
+  maxLength: number;
+  /** levels of the tree: operators, calls and parentheses */
+  maxDepth: number;
+}
+
+/**
+ * Parses an expression; with `available`, every name must be one of those branches. `limits`
+ * (default: the parser's own ceilings) bounds its length and depth; beyond them, a 400 naming the
+ * limit.
+ */
+export function parseExpression(
+  text: string,
+  available?: Iterable<string>,
+  limits: ExpressionLimits = EXPRESSION_CEILING,
+): Expression {
   if (typeof text !== 'string' || !text.trim()) throw new InvalidInputError('empty expression');
-  if (text.length > 10_000) throw new InvalidInputError('expression longer than 10,000 characters');
-  const parser = new Parser(text, lex(text), available ? new Set(available) : undefined);
+  if (text.length > limits.maxLength)
+    throw new InvalidInputError(
+      `expression "${truncateName(text)}" is longer than the limit of ${limits.maxLength} characters`,
+    );
+  const parser = new Parser(text, lex(text), limits.maxDepth, available ? new Set(available) : undefined);
   const root = parser.parse();
+  const depth = treeDepth(root);
+  if (depth > limits.maxDepth)
+    throw new InvalidInputError(
+      `expression "${truncateName(text)}" is nested too deeply: ${depth} levels, the limit is ${limits.maxDepth}`,
+    );
   return { text, variables: [...parser.vars], root };
 }

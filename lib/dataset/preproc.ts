@@ -1,7 +1,7 @@
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, truncateName } from '../errors.js';
 import type { NumColumn } from './columns.js';
 import { compact } from './columns.js';
-import { type Expression, parseExpression } from './expression.js';
+import { checkDefinedName, type Expression, parseExpression } from './expression.js';
 import { applyCut, type Cut, evaluate, parseCut } from './expression-eval.js';
 import type { CutSpec, Workflow } from './workflow.js';
 
@@ -15,7 +15,7 @@ export interface Preprocessing {
   inputs: Set<string>;
 }
 
-function cutsOf(block: Record<string, unknown>): CutSpec[] {
+export function cutsOf(block: Record<string, unknown>): CutSpec[] {
   return Object.keys(block)
     .filter((k) => /^cut(_\d+)?$/.test(k))
     .sort((a, b) => Number(a.split('_')[1] ?? 0) - Number(b.split('_')[1] ?? 0))
@@ -45,9 +45,10 @@ export function compilePreproc(pre: Workflow['preproc'], branchNames: Iterable<s
     ]),
   ];
   for (const [name, def, type] of defines) {
+    checkDefinedName(name, 'preproc');
     if (known.has(name))
       throw new InvalidInputError(
-        `preproc: new branch "${name}" already exists in the file; choose another name`,
+        `preproc: new branch "${truncateName(name)}" already exists in the file; choose another name`,
       );
     let expr: Expression;
     try {
@@ -72,7 +73,9 @@ export function compilePreproc(pre: Workflow['preproc'], branchNames: Iterable<s
   ] as const) {
     for (const [name, b] of Object.entries(blocks ?? {})) {
       if (!known.has(name))
-        throw new InvalidInputError(`preproc.${group}.${name}: no branch named "${name}"`);
+        throw new InvalidInputError(
+          `preproc.${group}.${truncateName(name)}: no branch named "${truncateName(name)}"`,
+        );
       for (const c of cutsOf(b)) addCut(c, `${group}.${name}`);
       if (b.remove) out.drop.add(name);
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { InvalidInputError, issuePath } from '../errors.js';
+import { InvalidInputError, issuePath, truncateName } from '../errors.js';
 import { checkRedirector, throughRedirector } from '../root/source/xrootd/url.js';
+import { checkDefinedName } from './expression.js';
 
 /** MLaaS4HEP's params.json keys, plus our own (seed, split); unknown keys are refused, not ignored. */
 const Params = z
@@ -134,6 +135,8 @@ export const WorkflowSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, "_", "." and "-" only')
       .optional(),
+    /** the group that owns the model when this job is the first to publish under its name */
+    group: z.string().min(1).max(128).optional(),
   })
   .strict()
   .superRefine((w, ctx) => {
@@ -155,6 +158,7 @@ export type CutSpec = z.output<typeof Cut>;
  * With `params.redirector`, /store/... names come back as XRootD URLs through it, as MLaaS4HEP reads them.
  */
 export function parseWorkflow(doc: unknown): Workflow {
+  checkBranchKeys(doc);
   const r = WorkflowSchema.safeParse(doc);
   if (r.success) {
     const { redirector } = r.data.params;
@@ -164,8 +168,26 @@ export function parseWorkflow(doc: unknown): Workflow {
   }
   const lines = r.error.issues.map((i) => {
     if (i.code === 'unrecognized_keys')
-      return `${issuePath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${issuePath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${truncateName(k)}"`).join(', ')}`;
     return `${issuePath(i.path)}: ${i.message}`;
   });
   throw new InvalidInputError(`invalid workflow: ${lines.join('; ')}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The names a preproc section gives branches (define, new_branch) or refers to them by (flat_cut,
+ * jagged_cut), read from the document as parsed: a schema never sees a "__proto__" key (it sets
+ * the prototype of the object it builds instead), so it would be dropped without a word.
+ */
+function checkBranchKeys(doc: unknown): void {
+  const pre = isObject(doc) ? doc.preproc : undefined;
+  if (!isObject(pre)) return;
+  for (const section of ['define', 'new_branch', 'flat_cut', 'jagged_cut']) {
+    const block = pre[section];
+    if (!isObject(block)) continue;
+    for (const name of Object.keys(block)) checkDefinedName(name, `invalid workflow: preproc.${section}`);
+  }
 }

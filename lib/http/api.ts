@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { TokenVerifier } from '../auth/verifier.js';
-import { InvalidInputError, MethodNotAllowedError, NotFoundError } from '../errors.js';
+import { InvalidInputError, MethodNotAllowedError, NotFoundError, truncateName } from '../errors.js';
 import type { LogFn } from '../log.js';
 import { httpHandler } from './http-handler.js';
 import type { HttpEvent, HttpEventResult, HttpRequest, HttpResult } from './types.js';
@@ -77,11 +77,17 @@ export function createApi(routes: Route[], options: ApiOptions): ApiHandler {
   type Match = { hit: Compiled; params: Record<string, string> } | { error: Error };
   function match(method: string, path: string): Match {
     const onPath = table.map((t) => ({ t, m: t.re.exec(path) })).filter((x) => x.m);
-    if (!onPath.length) return { error: new NotFoundError(`no route ${path}`, 'RouteNotFound') };
+    if (!onPath.length)
+      return { error: new NotFoundError(`no route ${truncateName(path)}`, 'RouteNotFound') };
     const found = onPath.find((x) => x.t.route.method === method);
     if (!found) {
       const allow = [...new Set(onPath.map((x) => x.t.route.method))];
-      return { error: new MethodNotAllowedError(`${method} is not allowed on ${path}`, allow) };
+      return {
+        error: new MethodNotAllowedError(
+          `${truncateName(method)} is not allowed on ${truncateName(path)}`,
+          allow,
+        ),
+      };
     }
     const params: Record<string, string> = {};
     for (const [i, n] of found.t.names.entries()) {
@@ -89,7 +95,9 @@ export function createApi(routes: Route[], options: ApiOptions): ApiHandler {
         params[n] = decodeURIComponent(found.m![i + 1]);
       } catch {
         return {
-          error: new InvalidInputError(`path segment "${found.m![i + 1]}" is not valid percent-encoding`),
+          error: new InvalidInputError(
+            `path segment "${truncateName(found.m![i + 1])}" is not valid percent-encoding`,
+          ),
         };
       }
     }
@@ -100,7 +108,7 @@ export function createApi(routes: Route[], options: ApiOptions): ApiHandler {
   const fallback = httpHandler(
     async (req) => {
       const m = match(req.method, req.path);
-      throw 'error' in m ? m.error : new NotFoundError(`no route ${req.path}`, 'RouteNotFound');
+      throw 'error' in m ? m.error : new NotFoundError(`no route ${truncateName(req.path)}`, 'RouteNotFound');
     },
     { auth: false, json: false, log: options.log, route: 'unmatched' },
   );

@@ -45,9 +45,10 @@ function requestOf(event: HttpEvent, state: RequestState, signal: AbortSignal | 
 /**
  * The one middy stack every HTTP function uses, for API Gateway HTTP API and Lambda function URL
  * events (payload 2.0, base64 bodies included). In order: request id and structured log line,
- * error mapping (`errorResponse`), response serialisation, body size limit (413), bearer auth with
- * scopes (401/403), per-user rate limit (429), JSON parsing with a depth limit (400); then `fn`.
- * Cheap refusals come first, so an unauthenticated caller never reaches the JSON parser.
+ * error mapping (`errorResponse`), response serialisation, bearer auth with scopes (401/403),
+ * per-user rate limit (429), body size limit (413), JSON parsing with a depth limit (400); then
+ * `fn`. Who may call comes first: in `serve`, a body is read from its socket only for an allowed
+ * caller, and only up to the route's limit.
  *
  * Options are checked here (unknown keys throw). With auth on and no `verifier`, the verifier is
  * read from the environment now, so a missing variable fails the cold start and names itself.
@@ -63,10 +64,10 @@ export function httpHandler(fn: HttpFunction, options?: HttpHandlerOptions): Htt
   const handler = middy(base)
     .use(requestLogger({ log: o.log, route: o.route }))
     .use(errorHandler())
-    .use(responseSerializer())
-    .use(bodyLimit({ maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }));
+    .use(responseSerializer());
   if (auth && verifier) handler.use(bearerAuth({ verifier, scopes: auth.scopes }));
   if (o.rateLimit) handler.use(rateLimit({ perMinute: o.rateLimit.perMinute }));
+  handler.use(bodyLimit({ maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }));
   if (o.json !== false) handler.use(jsonBody({ maxDepth: o.maxJsonDepth }));
   return handler as unknown as HttpLambdaHandler;
 }

@@ -1,5 +1,5 @@
 import busboy from 'busboy';
-import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
+import { InvalidInputError, PayloadTooLargeError, truncateName } from '../errors.js';
 
 /** One part of a multipart/form-data body: a field (no filename) or a file. */
 export interface FormPart {
@@ -59,7 +59,9 @@ export function parseMultipart(
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('limit', () =>
         fail(
-          new PayloadTooLargeError(`form part "${name}" is over the limit of ${limits.maxPartBytes} bytes`),
+          new PayloadTooLargeError(
+            `form part "${truncateName(name)}" is over the limit of ${limits.maxPartBytes} bytes`,
+          ),
         ),
       );
       stream.on('close', () =>
@@ -74,7 +76,9 @@ export function parseMultipart(
     bb.on('field', (name, value, info) => {
       if (info.valueTruncated)
         fail(
-          new PayloadTooLargeError(`form field "${name}" is over the limit of ${limits.maxPartBytes} bytes`),
+          new PayloadTooLargeError(
+            `form field "${truncateName(name)}" is over the limit of ${limits.maxPartBytes} bytes`,
+          ),
         );
       parts.push({ name, contentType: info.mimeType, data: Buffer.from(value) });
     });

@@ -1,32 +1,90 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { attachRawBody } from './body-limit.js';
+import { InvalidInputError } from '../errors.js';
+import { defaultLog, errorFields, type LogFn } from '../log.js';
+import { attachBodyReader, type BodyReader, tooLarge } from './body-limit.js';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const MAX_BYTES = 128 * 1024 * 1024;
+/** After answering a request whose body was left unread: how long, and how much, to drain before closing. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 8 * 1024 * 1024;
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req) {
-    n += (chunk as Buffer).length;
-    // the API's own limit answers with 413; this only stops a client from exhausting memory
-    if (n > MAX_BYTES) break;
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
+/**
+ * The body of `req`, read only when the API asks for it (after authentication) and only up to the
+ * route's limit: a Content-Length over it is refused before a byte is read, a body without one
+ * (chunked) is refused as soon as it passes the limit, and nothing over the limit is buffered.
+ */
+export function bodyReader(req: IncomingMessage): BodyReader {
+  return (limit) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit)
+      return Promise.reject(tooLarge(Number(declared), limit));
+    if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let n = 0;
+      const done = () => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('close', onClose);
+      };
+      const onData = (chunk: Buffer) => {
+        n += chunk.length;
+        if (n > limit) {
+          done();
+          req.pause();
+          reject(tooLarge(undefined, limit));
+          return;
+        }
+        parts.push(chunk);
+      };
+      const onEnd = () => {
+        done();
+        resolve(Buffer.concat(parts, n));
+      };
+      const onError = (err: Error) => {
+        done();
+        reject(new InvalidInputError(`the request body could not be read: ${err.message}`));
+      };
+      const onClose = () => {
+        if (req.readableEnded) return;
+        done();
+        reject(new InvalidInputError('the request body ended before its declared length'));
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+      req.on('close', onClose);
+    });
+  };
+}
+
+/**
+ * Once a response is sent for a request whose body was not read to its end (refused before or
+ * while reading), the connection is closed: first drained for a moment (so the client, still
+ * sending, reads the answer instead of a reset), then destroyed.
+ */
+function closeUnread(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (c: Buffer) => {
+    drained += c.length;
+    if (drained > LINGER_BYTES) req.socket.destroy();
+  });
+  req.resume();
+  setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
 }
 
 /**
  * The request as API Gateway (HTTP API, payload 2.0) or a Lambda function URL would deliver it,
- * but for the body: its bytes are attached as they are (attachRawBody), not base64-encoded.
+ * but for the body: it stays on the socket until the API reads it (attachBodyReader).
  */
-export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+export function toEvent(req: IncomingMessage): APIGatewayProxyEventV2 {
   // split, not parsed: API Gateway's rawPath and rawQueryString are the raw request target too
   const target = req.url ?? '/';
   const q = target.indexOf('?');
@@ -63,7 +121,7 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
     },
     isBase64Encoded: false,
   };
-  return body.length ? attachRawBody(event, body) : event;
+  return attachBodyReader(event, bodyReader(req));
 }
 
 /**
@@ -72,23 +130,39 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
  */
 export function startHttpServer(
   handler: Handler,
-  options: { port?: number; host?: string } = {},
+  options: { port?: number; host?: string; log?: LogFn } = {},
 ): Promise<{ server: Server; url: string }> {
+  const log = options.log ?? defaultLog;
   const server = createServer(async (req, res) => {
     try {
-      const result = await handler(toEvent(req, await readBody(req)), {} as Context);
+      const result = await handler(toEvent(req), {} as Context);
       const body = result.body
         ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
         : undefined;
+      // complete: the body (if any) has arrived whole; else the client is still sending one we refused
+      const unread = !req.complete;
       // a length instead of chunked encoding: one write per response, cheaper for both ends
       res.writeHead(result.statusCode ?? 200, {
         ...(result.headers as Record<string, string>),
         'content-length': String(body?.length ?? 0),
+        ...(unread ? { connection: 'close' } : {}),
       });
       res.end(body);
-    } catch {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"error":"InternalError","message":"internal error"}');
+      if (unread) closeUnread(req);
+    } catch (err) {
+      // the API answers every error itself; this is a bug of ours, logged (never silent)
+      log({
+        level: 'error',
+        message: 'unhandled error in the HTTP server',
+        method: req.method,
+        path: req.url?.slice(0, 200),
+        ...errorFields(err),
+      });
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
+        res.end('{"error":"InternalError","message":"internal error"}');
+      }
+      if (!req.complete) closeUnread(req);
     }
   });
   server.keepAliveTimeout = 65_000;

@@ -4,6 +4,7 @@ import {
   MlaasError,
   NotFoundError,
   PreconditionFailedError,
+  truncateName,
   UnavailableError,
 } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -95,7 +96,7 @@ export class JobStore {
   }
 
   async get(id: string): Promise<JobRecord> {
-    if (!ID.test(id)) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+    if (!ID.test(id)) throw new NotFoundError(`no job "${truncateName(id)}"`, 'JobNotFound');
     return (await this.read(id)).rec;
   }
 

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidInputError, issuePath, MlaasError, NotFoundError } from '../errors.js';
+import {
+  ForbiddenError,
+  InvalidInputError,
+  issuePath,
+  MlaasError,
+  NotFoundError,
+  truncateName,
+} from '../errors.js';
 import { throughRedirector } from '../root/source/xrootd/url.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobRecord } from './job-store.js';
@@ -26,7 +33,10 @@ export type Trigger = z.output<typeof TriggerSchema>;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const key = (name: string): string => {
-  if (!NAME.test(name)) throw new InvalidInputError(`invalid trigger name "${name}"`);
+  if (!NAME.test(name))
+    throw new InvalidInputError(
+      `invalid trigger name "${truncateName(name)}": use letters, digits, "_", "." and "-" (at most 64)`,
+    );
   return `triggers/${name}.json`;
 };
 
@@ -34,7 +44,9 @@ export class TriggerStore {
   constructor(private readonly store: ObjectStore) {}
 
   /**
-   * Saves a rule. `checkSources` (the deployment's allow-list) sees the template's own files now,
+   * Saves a rule, owned by `owner` (the caller) when new; an existing rule keeps its owner.
+   * `claimModel` claims the model the rule's jobs publish for that owner (403 if another's).
+   * `checkSources` (the deployment's allow-list) sees the template's own files now,
    * so a rule that could only ever start refused jobs is refused itself.
    */
   async put(
@@ -42,6 +54,7 @@ export class TriggerStore {
     doc: unknown,
     owner: string,
     checkSources?: (files: string[]) => void,
+    claimModel?: (model: string, owner: string) => Promise<unknown>,
   ): Promise<Trigger> {
     const r = TriggerSchema.safeParse(doc);
     if (!r.success) {
@@ -60,15 +73,31 @@ export class TriggerStore {
           .map((f) => throughRedirector(f, redirector)),
       );
     }
-    const t = { ...r.data, owner: r.data.owner ?? owner };
+    // the rule's jobs run as its owner: whoever created it. Another admin may change or delete the
+    // rule, never make it run as someone else
+    const existing = await this.find(name);
+    const recorded = existing?.owner ?? owner;
+    if (r.data.owner !== undefined && r.data.owner !== recorded)
+      throw new ForbiddenError(
+        `trigger "${truncateName(name)}" ${existing ? 'is owned by' : 'would be owned by'} "${truncateName(recorded)}", its creator; "owner" cannot name "${truncateName(r.data.owner)}" (leave it out)`,
+      );
+    // the model the rule's jobs publish, when it names one, must be (or become) its owner's
+    const model = r.data.workflow.name;
+    if (claimModel && typeof model === 'string') await claimModel(model, recorded);
+    const t = { ...r.data, owner: recorded };
     await this.store.put(key(name), JSON.stringify(t, null, 2), { contentType: 'application/json' });
     return t;
   }
 
   async get(name: string): Promise<Trigger> {
+    const t = await this.find(name);
+    if (!t) throw new NotFoundError(`no trigger named "${truncateName(name)}"`, 'TriggerNotFound');
+    return t;
+  }
+
+  private async find(name: string): Promise<Trigger | undefined> {
     const obj = await this.store.get(key(name));
-    if (!obj) throw new NotFoundError(`no trigger named "${name}"`, 'TriggerNotFound');
-    return JSON.parse(new TextDecoder().decode(obj.body)) as Trigger;
+    return obj && (JSON.parse(new TextDecoder().decode(obj.body)) as Trigger);
   }
 
   async delete(name: string): Promise<void> {
@@ -127,7 +156,7 @@ export async function onObjectCreated(
       started.push(await submitJob(deps, trigger.owner ?? 'trigger', workflowFor(trigger, url), idem));
     } catch (err) {
       // the rule's name in the message, the error's class (and so its status) kept
-      if (err instanceof MlaasError) err.message = `trigger "${name}": ${err.message}`;
+      if (err instanceof MlaasError) err.message = `trigger "${truncateName(name)}": ${err.message}`;
       errors.push(err);
     }
   }

@@ -1,15 +1,26 @@
-import { NotFoundError } from '../errors.js';
+import { BundleStore } from '../bundles/bundle-store.js';
+import type { Actor } from '../bundles/ownership.js';
+import { NotFoundError, truncateName } from '../errors.js';
 import { type JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { submitJob } from '../jobs/submit.js';
 import { onObjectCreated, TriggerStore, type UploadedObject } from '../jobs/triggers.js';
+import type { Limits } from '../limits.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
-/** Who is calling: the token's subject and what it may do. */
+/** Who is calling: the token's subject, what it may do, and its groups (which may own models). */
 export interface Caller {
   sub: string;
   scopes: ReadonlySet<string>;
+  groups?: readonly string[];
 }
+
+/** The caller as the model namespace sees it (lib/bundles/ownership.ts). */
+export const actorOf = (c: Caller): Actor => ({
+  sub: c.sub,
+  groups: c.groups ?? [],
+  admin: c.scopes.has('admin'),
+});
 
 /** A job as its owner sees it (the workflow echoed, internals left out). */
 function view(r: JobRecord) {
@@ -44,7 +55,7 @@ export class JobService {
   /** Someone else's job is "not found", never "forbidden": its existence is not revealed. */
   private async own(caller: Caller, id: string): Promise<JobRecord> {
     const rec = await this.jobs.get(id);
-    if (rec.owner !== caller.sub) throw new NotFoundError(`no job "${id}"`, 'JobNotFound');
+    if (rec.owner !== caller.sub) throw new NotFoundError(`no job "${truncateName(id)}"`, 'JobNotFound');
     return rec;
   }
 
@@ -76,22 +87,33 @@ export interface SubmitServiceDeps {
   queue: JobQueue;
   /** files a workflow may read; throws for anything else (the deployment's allow-list) */
   checkSources?(files: string[]): void;
+  /** what one workflow may ask for (epochs, sizes, files, expressions, the model); default DEFAULT_LIMITS */
+  limits?: Limits;
 }
 
 /** Creating jobs: POST /submit and the upload trigger (the `submit` and `onUpload` functions). */
 export class SubmitService {
   readonly jobs: JobStore;
   readonly triggers: TriggerStore;
+  /** the model store, where a job's model name is claimed for its owner at submit */
+  readonly models: BundleStore;
 
   constructor(private readonly deps: SubmitServiceDeps) {
     this.jobs = new JobStore(deps.store);
     this.triggers = new TriggerStore(deps.store);
+    this.models = new BundleStore(deps.store);
   }
 
   async submit(caller: Caller, workflow: unknown, idempotencyKey?: string) {
     const rec = await submitJob(
-      { jobs: this.jobs, queue: this.deps.queue, checkSources: this.deps.checkSources },
-      caller.sub,
+      {
+        jobs: this.jobs,
+        queue: this.deps.queue,
+        checkSources: this.deps.checkSources,
+        limits: this.deps.limits,
+        models: this.models,
+      },
+      actorOf(caller),
       workflow,
       idempotencyKey,
     );
@@ -106,6 +128,8 @@ export class SubmitService {
         queue: this.deps.queue,
         triggers: this.triggers,
         checkSources: this.deps.checkSources,
+        limits: this.deps.limits,
+        models: this.models,
       },
       obj,
     );

@@ -7,7 +7,8 @@ import type { ModelService } from './model-service.js';
 export function modelsHandlers(s: ModelService): Handlers<'models'> {
   return {
     'GET /models': async () => ok(await s.listModels()),
-    'GET /models/{name}': async (req) => ok(await s.describeModel(req.params.name, req.query.version)),
+    'GET /models/{name}': async (req) =>
+      ok(await s.describeModel(caller(req), req.params.name, req.query.version)),
     'GET /models/{name}/{version}/download': async (req) => {
       const d = await s.downloadModel(req.params.name, req.params.version, req.query.file);
       return {
@@ -23,11 +24,13 @@ export function modelsHandlers(s: ModelService): Handlers<'models'> {
     },
     'POST /upload': async (req) => {
       const name = req.query.name ?? req.headers['x-model-name'];
+      // the group that owns the model, when this upload is the first under its name
+      const group = req.query.group ?? req.headers['x-model-group'];
       const type = req.headers['content-type'];
-      if (!isMultipart(type)) return ok(await s.uploadModel(name, req.rawBody), 201);
+      if (!isMultipart(type)) return ok(await s.uploadModel(caller(req), name, req.rawBody, group), 201);
       const parts = await parseMultipart(req.rawBody, type!, { maxPartBytes: req.rawBody.length });
       const base64 = req.headers['content-encoding']?.toLowerCase() === 'base64';
-      return ok(await s.uploadForm(parts, base64, name), 201);
+      return ok(await s.uploadForm(caller(req), parts, base64, name, group), 201);
     },
     'DELETE /delete': async (req) => {
       const type = req.headers['content-type'];

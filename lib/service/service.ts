@@ -3,6 +3,7 @@ import type { ConsoleSite } from '../console/site.js';
 import type { DataAccess } from '../data/files.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { UploadedObject } from '../jobs/triggers.js';
+import type { Limits } from '../limits.js';
 import type { FormFile } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { DataService } from './data-service.js';
@@ -18,6 +19,8 @@ export interface ServiceDeps {
   queue: JobQueue;
   /** files a workflow may read; throws for anything else (the deployment's allow-list) */
   checkSources?(files: string[]): void;
+  /** what one workflow may ask for (epochs, sizes, files, expressions, the model); default DEFAULT_LIMITS */
+  limits?: Limits;
   cacheBytes?: number;
   maxUploadBytes?: number;
   /** hears a line per model loaded (its engine and why) */
@@ -31,7 +34,7 @@ export interface ServiceDeps {
 }
 
 /** The deployment's policy, as `serve` and the Lambda functions read it (lib/config). */
-export type ServiceConfig = Pick<Config, 'rateLimits' | 'allowedSources'>;
+export type ServiceConfig = Pick<Config, 'rateLimits' | 'allowedSources' | 'limits'>;
 
 /**
  * Every operation of the HTTP API in one object, for `mlaas4hep serve` and the tests. Each Lambda
@@ -93,14 +96,20 @@ export class Service {
   listModels() {
     return this.parts.models.listModels();
   }
-  describeModel(name: string, version?: string) {
-    return this.parts.models.describeModel(name, version);
+  describeModel(caller: Caller, name: string, version?: string) {
+    return this.parts.models.describeModel(caller, name, version);
   }
-  uploadModel(name: string | undefined, tarGz: Uint8Array) {
-    return this.parts.models.uploadModel(name, tarGz);
+  uploadModel(caller: Caller, name: string | undefined, tarGz: Uint8Array, group?: string) {
+    return this.parts.models.uploadModel(caller, name, tarGz, group);
   }
-  uploadForm(parts: readonly FormFile[], base64Model: boolean, name?: string) {
-    return this.parts.models.uploadForm(parts, base64Model, name);
+  uploadForm(
+    caller: Caller,
+    parts: readonly FormFile[],
+    base64Model: boolean,
+    name?: string,
+    group?: string,
+  ) {
+    return this.parts.models.uploadForm(caller, parts, base64Model, name, group);
   }
   deleteModel(name: string, version?: string) {
     return this.parts.models.deleteModel(name, version);

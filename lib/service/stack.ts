@@ -11,6 +11,7 @@ import type { RateLimits } from '../http/rate-limit.js';
 import { startHttpServer } from '../http/server.js';
 import { type JobQueue, MemoryQueue } from '../jobs/queue.js';
 import { sourceAllowList } from '../jobs/submit.js';
+import type { Limits } from '../limits.js';
 import { defaultLog } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { consumeQueue } from '../trainer/worker.js';
@@ -32,6 +33,8 @@ export interface StackOptions {
   allowedSources?: string[];
   /** per-user limits on predict and submit; default from MLAAS4HEP_RATE_LIMIT_* (rateLimitsFromEnv) */
   rateLimits?: RateLimits;
+  /** what one workflow may ask for; default from MLAAS4HEP_MAX_* (limitsFromEnv) */
+  limits?: Limits;
   log?(entry: Record<string, unknown>): void;
   /** training data for the console's file list, inspect and uploads */
   data?: DataAccess;
@@ -69,23 +72,31 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const fromEnv = consoleConfigFromEnv();
   const connect = o.consoleConnect ?? fromEnv.connect;
   const site = new ConsoleSite({ oidc: login ? login.oidc : fromEnv.oidc, connect });
+  const limits = o.limits ?? config.limits;
   const service = new Service({
     store: o.store,
     queue,
     checkSources,
+    limits,
     log: o.log ?? defaultLog,
     data: o.data,
     maxDataUploadBytes: config.maxDataUploadBytes,
     console: site,
   });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
-  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host });
+  const { server, url } = await startHttpServer(api, { port: o.port, host: o.host, log: o.log });
   const stop = new AbortController();
   const worker = o.worker
     ? consumeQueue(
         queue,
         service.jobs,
-        { models: o.store, dataset: o.worker.dataset, backend: o.worker.backend, pollMs: o.worker.pollMs },
+        {
+          models: o.store,
+          dataset: o.worker.dataset,
+          backend: o.worker.backend,
+          pollMs: o.worker.pollMs,
+          limits,
+        },
         { signal: stop.signal, waitSeconds: 1, log: o.log },
       )
     : undefined;

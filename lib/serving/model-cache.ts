@@ -1,6 +1,6 @@
 import { BundleStore } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError, truncateName } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { EngineChoice, EngineName, LoadedModel } from './engines/engine.js';
 import { loadBundleModel, preferredEngine } from './engines/load.js';
@@ -234,7 +234,7 @@ export class ModelCache {
         const latest = stamp === undefined ? undefined : await bundles.latest(name);
         if (!latest) {
           this.forget(name);
-          throw new NotFoundError(`no model named "${name}"`, 'ModelNotFound');
+          throw new NotFoundError(`no model named "${truncateName(name)}"`, 'ModelNotFound');
         }
         version = latest;
         // the stamp was taken before the read: a newer body only costs one more read next time
@@ -245,7 +245,9 @@ export class ModelCache {
     if (etag === undefined) {
       this.forget(name, version);
       throw new NotFoundError(
-        want ? `model "${name}" has no complete version "${want}"` : `no model named "${name}"`,
+        want
+          ? `model "${truncateName(name)}" has no complete version "${truncateName(want)}"`
+          : `no model named "${truncateName(name)}"`,
         'ModelNotFound',
       );
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, UnprocessableError } from '../errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
-import { checkRows, type PredictLimits } from './predict.js';
+import { checkRows, float32Problem, type PredictLimits, shown } from './predict.js';
 import { ModelRegistry } from './registry.js';
 import { scoreRows } from './scoring.js';
 
@@ -99,7 +99,13 @@ function parse(request: unknown): { id?: string; inputs: InferInput[]; rows: num
 }
 
 /** Flattens data (flat, or nested as its shape) into x, checking count, finiteness and integer types. */
-function flatten(input: InferInput, at: string, x: Float32Array, missing: boolean): void {
+function flatten(
+  input: InferInput,
+  at: string,
+  x: Float32Array,
+  missing: boolean,
+  feature?: (n: number) => string,
+): void {
   const ints = input.datatype.startsWith('INT');
   const depthMax = input.shape.length;
   let n = 0;
@@ -110,10 +116,13 @@ function flatten(input: InferInput, at: string, x: Float32Array, missing: boolea
       return;
     }
     if (v === null && missing && !ints) v = Number.NaN;
-    else if (typeof v !== 'number' || !Number.isFinite(v) || (ints && !Number.isInteger(v)))
-      malformed(
-        `${at}.data[${n}] is ${JSON.stringify(v)}, not a finite ${input.datatype} number${missing ? ' (or null: missing)' : ''}`,
-      );
+    else {
+      const problem = float32Problem(v) ?? (ints && !Number.isInteger(v) ? 'not an integer' : undefined);
+      if (problem)
+        malformed(
+          `${at}.data[${n}]${feature ? ` (feature "${feature(n)}")` : ''} is ${shown(v)}, not a finite ${input.datatype} number within float32's range${missing ? ' (or null: missing)' : ''}: ${problem}`,
+        );
+    }
     if (n >= x.length)
       malformed(`${at}.data holds more than the ${x.length} values of shape ${JSON.stringify(input.shape)}`);
     x[n++] = v as number;
@@ -144,7 +153,10 @@ function engineRows(m: ServedModel, inputs: InferInput[], rows: number): Float32
         `${at}.shape ${JSON.stringify(input.shape)}: input "${t.name}" takes [rows, ${t.shape.slice(1).join(', ')}]${t.shape.length === 2 ? `: expected ${t.shape[1]} features per row (${m.inputs.features.slice(0, 64).join(', ')})` : ''}`,
       );
     const x = new Float32Array(rows * widths[i]);
-    flatten(input, at, x, m.inputs.missing);
+    // a [rows, features] tensor names the feature of a bad value
+    const names = m.inputs.features;
+    const byFeature = t.shape.length === 2 && widths[i] === names.length;
+    flatten(input, at, x, m.inputs.missing, byFeature ? (n) => names[n % names.length] : undefined);
     return x;
   });
   if (blocks.length === 1) return m.inputs.fromTensors(blocks[0], rows);

@@ -1,4 +1,10 @@
-import { InvalidInputError, nearestNames, PayloadTooLargeError, UnprocessableError } from '../errors.js';
+import {
+  InvalidInputError,
+  nearestNames,
+  PayloadTooLargeError,
+  truncateName,
+  UnprocessableError,
+} from '../errors.js';
 import type { ModelCache, ServedModel } from './model-cache.js';
 import { scoreRows } from './scoring.js';
 
@@ -50,17 +56,43 @@ function describeInputs(m: ServedModel): string {
   return raw ? `${f}, or raw values of the branches ${[...raw.keys()].join(', ')}` : f;
 }
 
-function bad(where: string, v: unknown, want: string): never {
+/** A value as the caller sent it, short: numbers as numbers (JSON would show Infinity as null). */
+export function shown(v: unknown): string {
+  if (typeof v === 'number') return String(v);
   const s = JSON.stringify(v);
-  throw new InvalidInputError(
-    `${where} must be ${want}, got ${s === undefined ? String(v) : s.slice(0, 60)}`,
-  );
+  return s === undefined ? String(v) : truncateName(s, 60);
+}
+
+function bad(where: string, v: unknown, want: string): never {
+  throw new InvalidInputError(`${where} must be ${want}, got ${shown(v)}`);
+}
+
+/** The largest finite float32: models compute in float32, so anything beyond becomes Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Why a value cannot be fed to a model, or undefined when it can: a finite number within float32's
+ * range. JSON's 1e999 arrives as Infinity; 3.5e38 is finite in JavaScript but Infinity once stored
+ * in the float32 tensor, and the model would answer a meaningless constant.
+ */
+export function float32Problem(v: unknown): string | undefined {
+  if (typeof v !== 'number') return 'not a number';
+  if (Number.isNaN(v)) return 'not a number';
+  if (!Number.isFinite(v))
+    return 'not finite (a number too large for JSON doubles, such as 1e999, reads as Infinity)';
+  if (Math.abs(v) > FLOAT32_MAX)
+    return `outside the float32 range the model computes in (at most ±${FLOAT32_MAX.toPrecision(8)})`;
+  return undefined;
 }
 
 function finite(v: unknown, where: string, missing = false): number {
   if (missing && v === null) return Number.NaN;
-  if (typeof v !== 'number' || !Number.isFinite(v)) bad(where, v, 'a finite number');
-  return v;
+  const problem = float32Problem(v);
+  if (problem)
+    throw new InvalidInputError(
+      `${where} must be a finite number${missing ? ' (or null: missing)' : ''}, got ${shown(v)}: ${problem}`,
+    );
+  return v as number;
 }
 
 /** Graphs that take raw values (ONNX) read null as a missing value (NaN), as their exporters wrote them. */
@@ -162,9 +194,12 @@ export function jsonRows(
     const hints = unknown
       .map((u) => [u, nearestNames(u, names)] as const)
       .filter(([, near]) => near.length)
-      .map(([u, near]) => `"${u}": did you mean ${near.map((s) => `"${s}"`).join(' or ')}?`);
+      .map(([u, near]) => `"${truncateName(u)}": did you mean ${near.map((s) => `"${s}"`).join(' or ')}?`);
     throw new UnprocessableError(
-      `unknown input name(s) ${unknown.map((u) => `"${u}"`).join(', ')}${hints.length ? ` (${hints.join('; ')})` : ''}; ${describeInputs(m)}`,
+      `unknown input name(s) ${unknown
+        .slice(0, 10)
+        .map((u) => `"${truncateName(u)}"`)
+        .join(', ')}${hints.length ? ` (${hints.join('; ')})` : ''}; ${describeInputs(m)}`,
       'UnknownFeature',
     );
   }

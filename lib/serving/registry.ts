@@ -1,6 +1,13 @@
 import { BundleStore, completeVersions } from '../bundles/bundle-store.js';
+import {
+  type Actor,
+  claimModel,
+  type ModelOwner,
+  maySeeInternals,
+  modelOwner,
+} from '../bundles/ownership.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError, truncateName } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { bundleFromFiles, type UnpackedBundle, type UploadLimits, unpackBundle } from './bundle-upload.js';
 import { writeTarGz } from './tar-write.js';
@@ -24,6 +31,16 @@ export interface ModelDescription {
   plots: string[];
   /** the latest version's ONNX input mapping, when it has model.onnx */
   onnx?: BundleParams['onnx'];
+  /** who may publish versions: shown to its owner and admins only */
+  owner?: ModelOwner;
+  /** the workflow that trained the latest version (its file paths): shown to its owner and admins only */
+  workflow?: unknown;
+}
+
+/** Who publishes an upload: the name is claimed for them (or their group), 403 if it is another's. */
+export interface Publisher {
+  actor: Actor;
+  group?: string;
 }
 
 export interface UploadResult {
@@ -62,8 +79,12 @@ export class ModelRegistry {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The latest version, or `version` (its metrics and plots: the console compares two). */
-  async describeModel(name: string, version?: string): Promise<ModelDescription> {
+  /**
+   * The latest version, or `version` (the console compares two), as anyone with the predict scope
+   * sees it (features, classes, metrics, plots); `viewer`, when the model's owner or an admin, also
+   * sees its owner and workflow.
+   */
+  async describeModel(name: string, viewer?: Actor, version?: string): Promise<ModelDescription> {
     const { versions: files } = await this.bundles.listing(name);
     const versions = completeVersions(files);
     const named = await this.bundles.latest(name);
@@ -85,7 +106,13 @@ export class ModelRegistry {
       metrics: p.metrics,
       plots: BundleStore.plots(files.get(shown)),
       onnx: p.onnx,
+      ...(viewer ? await this.internals(name, p, viewer) : {}),
     };
+  }
+
+  private async internals(name: string, p: BundleParams, viewer: Actor) {
+    const owner = await modelOwner(this.bundles, name);
+    return maySeeInternals(owner, viewer) ? { owner, workflow: p.workflow ?? undefined } : {};
   }
 
   /** Deletes a whole model, or one version of it (see BundleStore.delete). */
@@ -131,7 +158,7 @@ export class ModelRegistry {
   async plot(name: string, version: string | undefined, file: string): Promise<Uint8Array> {
     checkModelName(name);
     if (!PLOT.test(file))
-      throw new InvalidInputError(`invalid plot name "${file}": use a-z, 0-9, "_" and "-"`);
+      throw new InvalidInputError(`invalid plot name "${truncateName(file)}": use a-z, 0-9, "_" and "-"`);
     let v = version === undefined || version === 'latest' ? undefined : checkVersion(version);
     v ??= await this.bundles.latest(name);
     if (!v) throw notFound(name);
@@ -154,17 +181,30 @@ export class ModelRegistry {
     name: string | undefined,
     tarGz: Uint8Array,
     limits: UploadLimits = { maxBytes: 64 * 1024 * 1024 },
+    publisher?: Publisher,
   ): Promise<UploadResult> {
-    return this.publishUpload(await unpackBundle(name, tarGz, limits));
+    // a name given up front is checked before the archive is unpacked
+    if (name !== undefined && publisher) await this.claim(name, publisher);
+    return this.publishUpload(await unpackBundle(name, tarGz, limits), publisher);
   }
 
   /** A bundle's files from TFaaS's upload form, validated and stored like a tar.gz's. */
-  async uploadFiles(name: string, files: Map<string, Uint8Array>): Promise<UploadResult> {
-    return this.publishUpload(await bundleFromFiles(name, files));
+  async uploadFiles(
+    name: string,
+    files: Map<string, Uint8Array>,
+    publisher?: Publisher,
+  ): Promise<UploadResult> {
+    if (publisher) await this.claim(name, publisher);
+    return this.publishUpload(await bundleFromFiles(name, files), publisher);
   }
 
-  private async publishUpload(b: UnpackedBundle): Promise<UploadResult> {
+  private claim(name: string, p: Publisher): Promise<ModelOwner> {
+    return claimModel(this.bundles, name, p.actor, p.group);
+  }
+
+  private async publishUpload(b: UnpackedBundle, publisher?: Publisher): Promise<UploadResult> {
     const { name, version } = b.params;
+    if (publisher) await this.claim(name, publisher);
     await this.bundles.write(b);
     await this.bundles.publish(name, version);
     return { name, version, features: b.params.features, classes: b.params.classes, ignored: b.ignored };

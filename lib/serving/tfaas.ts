@@ -1,5 +1,5 @@
 import type { BundleParams } from '../bundles/params.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, truncateName } from '../errors.js';
 import { safeRelativePath } from './tar.js';
 
 /**
@@ -101,7 +101,7 @@ export function formBundle(
   }
   if (name && typeof given.name === 'string' && given.name !== name)
     throw new InvalidInputError(
-      `the form names the model "${name}" but params.json names it "${given.name}"`,
+      `the form names the model "${truncateName(name)}" but params.json names it "${truncateName(given.name)}"`,
     );
   return { name: name || (typeof given.name === 'string' ? given.name : undefined), files };
 }

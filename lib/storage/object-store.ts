@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, truncateName } from '../errors.js';
 
 export interface StoredObject {
   body: Uint8Array;
@@ -35,7 +35,8 @@ export interface ObjectStore {
 const SAFE_KEY = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._~@=+,\-/ ]+$/;
 
 export function checkKey(key: string): string {
-  if (!SAFE_KEY.test(key) || key.includes('//')) throw new InvalidInputError(`invalid object key "${key}"`);
+  if (!SAFE_KEY.test(key) || key.includes('//'))
+    throw new InvalidInputError(`invalid object key "${truncateName(key)}"`);
   return key;
 }
 

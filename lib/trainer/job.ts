@@ -4,6 +4,7 @@ import { type BundleParams, checkModelName, newVersion } from '../bundles/params
 import { type DatasetDeps, prepareDataset } from '../dataset/dataset.js';
 import { transformSpecOf } from '../dataset/transform.js';
 import type { Workflow } from '../dataset/workflow.js';
+import { type Limits, limitsFromEnv } from '../limits.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { trainWorkers } from '../training/lean/pool.js';
 import {
@@ -16,7 +17,7 @@ import {
   scoreHistograms,
 } from '../training/metrics.js';
 import { serializeModel } from '../training/model-io.js';
-import { parseModelDefinition } from '../training/model-schema.js';
+import { checkModelBudget, parseModelDefinition } from '../training/model-schema.js';
 import { lossCurveSvg, rocCurveSvg, scoreDistributionsSvg } from '../training/plots.js';
 import { type EpochMetrics, type Progress, predictRows, trainModel } from '../training/train.js';
 import { exportVerified } from './onnx-export.js';
@@ -38,6 +39,8 @@ export interface TrainingJobDeps {
    * records there which version this job publishes (lib/trainer/publication.ts).
    */
   claim?(p: { name: string; version: string }): Promise<void>;
+  /** the model's size and memory limits; default the deployment's (limitsFromEnv) */
+  limits?: Limits;
 }
 
 export interface FinalMetrics {
@@ -102,8 +105,15 @@ export async function runTrainingJob(
 ): Promise<TrainingOutcome> {
   checkModelName(name);
   const def = parseModelDefinition(w.model);
-  const ds = await prepareDataset(w, deps.dataset);
+  const limits = deps.limits ?? limitsFromEnv();
+  const ds = await prepareDataset(w, { ...deps.dataset, maxFiles: limits.maxFiles });
   try {
+    // submit checked the model against a lower bound of its width; now the width is known
+    checkModelBudget(
+      def,
+      { inputs: ds.layout.names.length, classes: ds.classes.length, batchSize: w.params.batch_size },
+      limits,
+    );
     for (const line of ds.warnings) deps.log?.(`warning: ${line}`);
     const res = await trainModel(ds, def, {
       mode: w.training.mode,

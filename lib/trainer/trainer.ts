@@ -2,6 +2,8 @@ import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
 import type { JobEpoch, JobRecord, JobStore } from '../jobs/job-store.js';
+import { defaultModelName } from '../jobs/submit.js';
+import type { Limits } from '../limits.js';
 import { errorFields, type LogFn } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runTrainingJob } from './job.js';
@@ -18,6 +20,8 @@ export interface TrainerDeps {
   pollMs?: number;
   /** a failure of ours (not the workflow's) puts the job back to queued for another attempt */
   retry?: boolean;
+  /** the model's size and memory limits (default: the deployment's, from the environment) */
+  limits?: Limits;
   /** hears failures of ours with their stack trace (the job's owner reads only a summary) */
   log?: LogFn;
 }
@@ -113,6 +117,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
         store: deps.models,
         claim,
         backend: deps.backend,
+        limits: deps.limits,
         signal: stop.signal,
         log: (line) => {
           writing = writing.then(() => jobs.log(id, line)).catch(() => undefined);
@@ -139,7 +144,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
           epochs = [...epochs, e].slice(-1000);
         },
       },
-      w.name ?? `job-${id.slice(0, 8)}`,
+      w.name ?? defaultModelName(id),
     );
     clearInterval(timer);
     await writing;

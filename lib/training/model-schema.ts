@@ -107,3 +107,123 @@ function invalid(what: string, error: z.ZodError, at: string[] = []): Unprocessa
     'InvalidModel',
   );
 }
+
+/** What training a model costs before a byte of data is read: its size and an estimate of its memory. */
+export interface ModelBudget {
+  /** trainable and non-trainable weights */
+  parameters: number;
+  /** weights, gradients and two optimizer moments (4 bytes each), plus one batch's activations and their gradients */
+  trainingBytes: number;
+}
+
+export interface ModelShape {
+  /** features per event (at submit, a lower bound: the selected branches) */
+  inputs: number;
+  /** classes of the labels (an output unit for two, one per class beyond) */
+  classes: number;
+  batchSize: number;
+}
+
+const BYTES = 4;
+
+function positive(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+function product(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce<number>((p, x) => p * (positive(x) ?? 1), 1);
+  return positive(v) ?? 1;
+}
+
+/** Widths and weights of a Keras topology, layer by layer in the order written (functional models approximately). */
+function kerasLayers(
+  topology: Record<string, unknown>,
+  inputs: number,
+): { params: number; widths: number[] } {
+  const layers = (
+    topology.config as { layers: Array<{ class_name: string; config: Record<string, unknown> }> }
+  ).layers;
+  let width = inputs;
+  let params = 0;
+  const widths: number[] = [];
+  for (const { class_name: cls, config: c } of layers) {
+    const shape = (c.batch_input_shape ?? c.batch_shape) as unknown[] | undefined;
+    if (Array.isArray(shape) && shape.length) width = positive(shape[shape.length - 1]) ?? width;
+    const units = positive(c.units);
+    if (cls === 'Dense' && units) {
+      params += width * units + units;
+      width = units;
+    } else if (cls === 'BatchNormalization') params += 4 * width;
+    else if (/^Conv[123]D$/.test(cls) && positive(c.filters)) {
+      const filters = positive(c.filters)!;
+      params += product(c.kernel_size) * width * filters + filters;
+      width = filters;
+    } else if (cls === 'Embedding') {
+      const out = positive(c.output_dim) ?? 1;
+      params += (positive(c.input_dim) ?? 1) * out;
+      width = out;
+    } else if ((cls === 'LSTM' || cls === 'GRU' || cls === 'SimpleRNN') && units) {
+      const gates = cls === 'LSTM' ? 4 : cls === 'GRU' ? 3 : 1;
+      params += gates * units * (width + units + 2);
+      width = units;
+    }
+    widths.push(width);
+  }
+  return { params, widths };
+}
+
+/**
+ * The parameter count and training memory of a model definition for a given input width, without
+ * TensorFlow.js: the arithmetic of Dense (and, for Keras topologies, BatchNormalization, Conv,
+ * Embedding and recurrent) layers. An estimate, on the low side for shapes it cannot know.
+ */
+export function modelBudget(def: ModelDefinition, shape: ModelShape): ModelBudget {
+  const inputs = Math.max(1, shape.inputs);
+  let params = 0;
+  const widths: number[] = [inputs];
+  if (def.kind === 'keras') {
+    const k = kerasLayers(def.topology, inputs);
+    params = k.params;
+    widths.push(...k.widths);
+  } else {
+    let width = inputs;
+    for (const l of def.spec.layers) {
+      if (l.type === 'dense') {
+        params += width * l.units + l.units;
+        width = l.units;
+      } else if (l.type === 'batchNormalization') params += 4 * width;
+      widths.push(width);
+    }
+    const outputs = shape.classes > 2 ? shape.classes : 1;
+    params += width * outputs + outputs;
+    widths.push(outputs);
+  }
+  const activations = widths.reduce((s, w) => s + w, 0) * Math.max(1, shape.batchSize);
+  return { parameters: params, trainingBytes: (params * 4 + activations * 3) * BYTES };
+}
+
+const MB = (b: number) => `${Math.ceil(b / 2 ** 20).toLocaleString('en-US')} MiB`;
+
+/**
+ * Refuses (422, naming the limit and the variable that sets it) a model whose parameter count or
+ * estimated training memory is over the deployment's limits: checked at submit with the input
+ * width the workflow implies, and by the trainer again once the real width is known.
+ */
+export function checkModelBudget(
+  def: ModelDefinition,
+  shape: ModelShape,
+  limits: { maxParameters: number; maxTrainingBytes: number },
+): ModelBudget {
+  const b = modelBudget(def, shape);
+  if (b.parameters > limits.maxParameters)
+    throw new UnprocessableError(
+      `the model has ${b.parameters.toLocaleString('en-US')} parameters for ${shape.inputs} input feature(s), over this service's limit of ${limits.maxParameters.toLocaleString('en-US')} (MLAAS4HEP_MAX_PARAMETERS); use fewer or narrower layers`,
+      'ModelTooLarge',
+    );
+  if (b.trainingBytes > limits.maxTrainingBytes)
+    throw new UnprocessableError(
+      `training the model needs about ${MB(b.trainingBytes)} (${b.parameters.toLocaleString('en-US')} parameters, batch_size ${shape.batchSize}), over this service's limit of ${MB(limits.maxTrainingBytes)} (MLAAS4HEP_MAX_TRAINING_MEMORY_MB); use a smaller model or batch_size`,
+      'ModelTooLarge',
+    );
+  return b;
+}

@@ -131,16 +131,53 @@ describe('bad input over HTTP: a clear 4xx each, no crash, no stall', () => {
         '/json',
         json(at(2, 'NaN')),
       ],
-      [400, new RegExp(`"${features[0]}" of row 0 must be a finite number`), '/json', inf],
+      // reported as the value it became, never as "null"
+      [
+        400,
+        new RegExp(`"${features[0]}" of row 0 must be a finite number, got Infinity: not finite`),
+        '/json',
+        inf,
+      ],
+      // finite for JavaScript, Infinity in the model's float32 tensor (finding 10)
+      [
+        400,
+        new RegExp(
+          `"${features[1]}" of row 0 must be a finite number, got 3.5e\\+38: outside the float32 range`,
+        ),
+        '/json',
+        json(at(1, 3.5e38)),
+      ],
+      [
+        400,
+        new RegExp(`"${features[2]}" of row 0 must be a finite number, got -1e\\+308`),
+        '/json',
+        json(at(2, -1e308)),
+      ],
+      [
+        400,
+        /inputs\[0\]\.data\[4\] \(feature "[^"]+"\) is 1e\+308, not a finite FP32 number.*float32/,
+        V2,
+        v2(at(4, 1e308)),
+      ],
       [
         400,
         new RegExp(`"${features[5]}" of row 0 must be a finite number, got null`),
         '/json',
         json(at(5, null)),
       ],
-      [400, /inputs\[0\]\.data\[3\] is "x", not a finite FP32 number/, V2, v2(at(3, 'x'))],
-      [400, /inputs\[0\]\.data\[0\] is null, not a finite FP32 number/, V2, v2inf],
-      [400, /inputs\[0\]\.data\[1\] is 0\.01, not a finite INT32 number/, V2, v2(row(), undefined, 'INT32')],
+      [
+        400,
+        /inputs\[0\]\.data\[3\] \(feature "[^"]+"\) is "x", not a finite FP32 number/,
+        V2,
+        v2(at(3, 'x')),
+      ],
+      [400, /inputs\[0\]\.data\[0\] \(feature "[^"]+"\) is -Infinity, not a finite FP32 number/, V2, v2inf],
+      [
+        400,
+        /inputs\[0\]\.data\[1\] \(feature "[^"]+"\) is 0\.01, not a finite INT32 number/,
+        V2,
+        v2(row(), undefined, 'INT32'),
+      ],
     ]);
   });
 

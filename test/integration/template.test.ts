@@ -157,11 +157,13 @@ describe('the deployable stack (serverless package)', () => {
       'logs:CreateLogStream': [`<${fn}LogGroup.Arn>`],
       'logs:PutLogEvents': [`<${fn}LogGroup.Arn>`],
     });
-    // submit: the job record (create, mark enqueued) and the message
+    // submit: the job record (create, mark enqueued), the model name's owner record, and the message
+    const OWNER = `${BUCKET}/models/*/OWNER`;
     expect(grants(roleOf('Submit'))).toEqual({
       ...own('Submit'),
-      's3:GetObject': [bucket('jobs/')],
-      's3:PutObject': [bucket('jobs/')],
+      's3:GetObject': [bucket('jobs/'), OWNER],
+      's3:PutObject': [bucket('jobs/'), OWNER],
+      's3:ListBucket': [BUCKET],
       'sqs:SendMessage': [QUEUE],
     });
     // jobs: list, read, logs, cancel (a record update); never the queue
@@ -200,8 +202,8 @@ describe('the deployable stack (serverless package)', () => {
     // onUpload: reads the rules, submits jobs like /submit; the uploaded object is only named, not read
     expect(grants(roleOf('OnUpload'))).toEqual({
       ...own('OnUpload'),
-      's3:GetObject': [bucket('jobs/'), bucket('triggers/')],
-      's3:PutObject': [bucket('jobs/')],
+      's3:GetObject': [bucket('jobs/'), OWNER, bucket('triggers/')],
+      's3:PutObject': [bucket('jobs/'), OWNER],
       's3:ListBucket': [BUCKET],
       'sqs:SendMessage': [QUEUE],
     });

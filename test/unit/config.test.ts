@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../lib/config.js';
 import { MisconfiguredError } from '../../lib/errors.js';
+import { DEFAULT_LIMITS } from '../../lib/limits.js';
 
 describe('readConfig: one reader of the environment, checked once at start', () => {
-  it('reads an empty environment as defaults: AWS endpoints, fastest backend, default rate limits', () => {
+  it('reads an empty environment as defaults: AWS endpoints, fastest backend, default rate limits and workflow limits', () => {
     expect(readConfig({})).toEqual({
       bucket: undefined,
       queueUrl: undefined,
@@ -12,6 +13,7 @@ describe('readConfig: one reader of the environment, checked once at start', () 
       tfjsWasmPath: undefined,
       engine: undefined,
       rateLimits: { predict: { perMinute: 6000 }, submit: { perMinute: 60 } },
+      limits: DEFAULT_LIMITS,
       allowedSources: undefined,
       devIssuer: false,
     });
@@ -90,5 +92,15 @@ describe('readConfig: one reader of the environment, checked once at start', () 
   it('accepts the development issuer only for the exact value 1', () => {
     expect(readConfig({ MLAAS4HEP_DEV_ISSUER: '1' }).devIssuer).toBe(true);
     expect(readConfig({ MLAAS4HEP_DEV_ISSUER: 'true' }).devIssuer).toBe(false);
+  });
+
+  it('reads the workflow limits (MLAAS4HEP_MAX_*) and names a bad one', () => {
+    expect(readConfig({ MLAAS4HEP_MAX_EPOCHS: '50' }).limits.maxEpochs).toBe(50);
+    expect(() => readConfig({ MLAAS4HEP_MAX_PARAMETERS: 'many' })).toThrow(
+      expect.objectContaining({
+        code: 'Misconfigured',
+        message: expect.stringMatching(/MLAAS4HEP_MAX_PARAMETERS must be a positive integer/),
+      }),
+    );
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NumColumn } from '../../lib/dataset/columns.js';
 import { parseExpression } from '../../lib/dataset/expression.js';
 import { applyCut, evaluate, parseCut } from '../../lib/dataset/expression-eval.js';
+import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { InvalidInputError, UnprocessableError } from '../../lib/errors.js';
 
 const flat = (...v: number[]): NumColumn => ({ values: Float64Array.from(v) });
@@ -91,5 +92,63 @@ describe('cuts', () => {
     expect(() => applyCut(parseCut('Muon_pt > 20'), { Muon_pt: jagged([1]) }, 1)).toThrow(
       /\["Muon_pt > 20", "any"\]/,
     );
+  });
+});
+
+describe('expressions: own properties only, bounded depth, reserved names (finding 9)', () => {
+  it('treats constructor, toString and __proto__ as unknown names, never as inherited constants or functions', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(() => parseExpression(`${name} > 1`, ['pt'])).toThrow(InvalidInputError);
+      expect(() => parseExpression(`${name} > 1`, ['pt'])).toThrow(/unknown branch/);
+      expect(() => parseExpression(`${name}(1)`)).toThrow(/unknown function/);
+      // without a branch list the name is a variable, and evaluating it needs that branch
+      expect(() => value(`${name} + 1`, { pt: flat(1) })).toThrow(/is not available/);
+    }
+  });
+
+  it('refuses calls nested deeper than the limit with 400, not a stack overflow', () => {
+    const deep = `${'abs('.repeat(1500)}1${')'.repeat(1500)}`;
+    expect(() => parseExpression(deep)).toThrow(InvalidInputError);
+    expect(() => parseExpression(deep)).toThrow(/nested too deeply/);
+    expect(() =>
+      parseExpression(`${'abs('.repeat(10)}x${')'.repeat(10)}`, undefined, { maxLength: 1000, maxDepth: 8 }),
+    ).toThrow(/nested too deeply/);
+    expect(value(`${'abs('.repeat(10)}-2${')'.repeat(10)}`)).toEqual([2]);
+  });
+
+  it('refuses a long chain of operators as too deep, by the size of its tree', () => {
+    expect(() => parseExpression(Array(300).fill('x').join(' + '))).toThrow(/300 levels, the limit is 256/);
+  });
+
+  it('shows at most 80 characters of a long expression in its error', () => {
+    const err = (() => {
+      try {
+        parseExpression(`${'x'.repeat(5000)} >`);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toMatch(/\.\.\. \(5002 characters\)/);
+    expect(err!.message.length).toBeLessThan(300);
+  });
+});
+
+describe('workflow branch names: reserved names refused, not dropped (finding 9)', () => {
+  it('refuses __proto__, constructor and prototype as define and new_branch names with 400', () => {
+    for (const [section, value] of [
+      ['define', '"x + 1"'],
+      ['new_branch', '{"def": "x + 1"}'],
+    ]) {
+      for (const name of ['__proto__', 'constructor', 'prototype']) {
+        // as a JSON body arrives: "__proto__" is an own key of the parsed object
+        const doc = JSON.parse(
+          `{"files": ["a.root"], "labels": [1], "preproc": {"${section}": {"${name}": ${value}}}}`,
+        );
+        expect(() => parseWorkflow(doc)).toThrow(InvalidInputError);
+        expect(() => parseWorkflow(doc)).toThrow(
+          new RegExp(`preproc\\.${section}: "${name}" is a reserved name`),
+        );
+      }
+    }
   });
 });

@@ -172,6 +172,28 @@ describe('bodies', () => {
     expect(fits.json).toBe(100);
   });
 
+  it('authenticates before the body limit: no token and an oversized body → 401, a token → 413', async () => {
+    const dev = createDevIssuer('https://issuer.test', 'mlaas4hep');
+    const verifier = createVerifier(dev.config, { jwks: dev.jwks });
+    const res = await call(echo, event({ body: 'x'.repeat(200) }), {
+      auth: { scopes: ['submit'] },
+      verifier,
+      maxBodyBytes: 100,
+    });
+    expect(res.statusCode).toBe(401);
+    const token = dev.mintToken({ sub: 'alice', scopes: ['submit'] });
+    const allowed = await call(
+      echo,
+      event({ body: 'x'.repeat(200), headers: { authorization: `Bearer ${token}` } }),
+      {
+        auth: { scopes: ['submit'] },
+        verifier,
+        maxBodyBytes: 100,
+      },
+    );
+    expect(allowed.statusCode).toBe(413);
+  });
+
   it('the default limit is 1 MiB', async () => {
     const res = await call(echo, event({ body: JSON.stringify('x'.repeat(1024 * 1024)) }));
     expect(res.statusCode).toBe(413);

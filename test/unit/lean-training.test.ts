@@ -77,12 +77,11 @@ describe('the lean training step', () => {
 });
 
 describe('data-parallel training over worker threads', () => {
-  it('uses the idle cores by default, what MLAAS4HEP_TRAIN_WORKERS says when set, one thread on the native backend', () => {
-    expect(trainWorkers('wasm', undefined, 8, 0.2)).toBe(8);
-    expect(trainWorkers('wasm', undefined, 8, 5.4)).toBe(3);
-    expect(trainWorkers('wasm', undefined, 2, 15)).toBe(1);
-    expect(trainWorkers('wasm', '4', 2, 15)).toBe(4);
-    expect(trainWorkers('tensorflow', undefined, 8, 0)).toBe(1);
+  it('uses every core by default, what MLAAS4HEP_TRAIN_WORKERS says when set, one thread on the native backend', () => {
+    expect(trainWorkers('wasm', undefined, 8)).toBe(8);
+    expect(trainWorkers('wasm', '', 2)).toBe(2);
+    expect(trainWorkers('wasm', '4', 2)).toBe(4);
+    expect(trainWorkers('tensorflow', undefined, 8)).toBe(1);
     expect(() => trainWorkers('wasm', 'two')).toThrow(/MLAAS4HEP_TRAIN_WORKERS/);
   });
 

@@ -6,6 +6,7 @@ import { readConfig } from '../../lib/config.js';
 import { createApi, type Route } from '../../lib/http/api.js';
 import { RateLimiter } from '../../lib/http/rate-limit.js';
 import type { HttpEvent } from '../../lib/http/types.js';
+import { DEFAULT_LIMITS } from '../../lib/limits.js';
 
 const dev = createDevIssuer();
 const verifier = createVerifier(dev.config, { jwks: dev.jwks });
@@ -113,12 +114,13 @@ describe('RateLimiter', () => {
 describe('readConfig: the one place serve and the Lambda functions read their policy', () => {
   const policy = (env: NodeJS.ProcessEnv, allowedSources?: string[]) => {
     const c = readConfig(env, { allowedSources });
-    return { rateLimits: c.rateLimits, allowedSources: c.allowedSources };
+    return { rateLimits: c.rateLimits, allowedSources: c.allowedSources, limits: c.limits };
   };
   it('defaults, 0 turning a limit off, the allow-list, and bad values named', () => {
     expect(policy({})).toEqual({
       rateLimits: { predict: { perMinute: 6000 }, submit: { perMinute: 60 } },
       allowedSources: undefined,
+      limits: DEFAULT_LIMITS,
     });
     const c = policy(
       {
@@ -131,6 +133,7 @@ describe('readConfig: the one place serve and the Lambda functions read their po
     expect(c).toEqual({
       rateLimits: { predict: undefined, submit: { perMinute: 10 } },
       allowedSources: ['s3://hep/data/', '/srv/data'],
+      limits: DEFAULT_LIMITS,
     });
     expect(policy({}, ['s3://b/']).allowedSources).toEqual(['s3://b/']);
     expect(() => policy({ MLAAS4HEP_RATE_LIMIT_PREDICT: '1.5' })).toThrow(

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LeanNet, type LeanNetSpec } from './net.js';
@@ -24,17 +24,16 @@ export interface StepRunner {
 }
 
 /**
- * Worker threads for training: MLAAS4HEP_TRAIN_WORKERS, else one per idle core (cores minus the
- * 1-minute load average, at least one). Workers step in lock-step, so one that the scheduler
- * leaves waiting holds up all: on a shared machine (this project's 2-core one at load 15-20) two
- * workers trained at 0.6x the speed of one, while a dedicated task's idle cores add up. The native
- * backend (tfjs-node) spreads its own kernels over the cores, so it trains in one thread.
+ * Worker threads for training: MLAAS4HEP_TRAIN_WORKERS, else one per core. Workers step in
+ * lock-step, so one the scheduler leaves waiting holds up all: on this project's shared 2-core
+ * machine two workers trained at 1.35x the speed of one at load average 4-6, but at 0.6x at load
+ * 15-20 (bench:train); a dedicated task's cores are its own. The native backend (tfjs-node) spreads
+ * its own kernels over the cores, so it trains in one thread.
  */
 export function trainWorkers(
   backend: string,
   env = process.env.MLAAS4HEP_TRAIN_WORKERS,
   cores = availableParallelism(),
-  load = loadavg()[0],
 ): number {
   if (env !== undefined && env !== '') {
     const n = Number(env);
@@ -42,8 +41,7 @@ export function trainWorkers(
       throw new Error(`MLAAS4HEP_TRAIN_WORKERS must be a whole number from 1 to 64, got "${env}"`);
     return n;
   }
-  if (backend === 'tensorflow') return 1;
-  return Math.max(1, Math.min(cores, Math.floor(cores - load + 0.5)));
+  return backend === 'tensorflow' ? 1 : cores;
 }
 
 class HereRunner implements StepRunner {

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { devIssuerEnv } from '../lib/auth/dev-issuer.js';
+import { startDevLogin } from '../lib/auth/dev-login.js';
 import { createS3Client } from '../lib/aws/s3-client.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { createSqsClient } from '../lib/aws/sqs-client.js';
@@ -19,8 +20,15 @@ import { startS3Guard } from './s3-guard.js';
 const require = createRequire(import.meta.url);
 export const BUCKET = 'mlaas4hep-local';
 
+/** the console uploads from its own origin straight to the bucket with presigned PUTs */
+export const UPLOAD_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 export interface LocalStack {
   apiUrl: string;
+  /** the web console, served by the console function beside the API */
+  consoleUrl: string;
+  /** the development issuer's login page (the console's sign-in) */
+  loginUrl: string;
   bucket: string;
   queueUrl: string;
   s3Endpoint: string;
@@ -73,7 +81,7 @@ export async function startLocalStack(o: {
     address: '127.0.0.1',
     directory: join(o.dataDir, 's3'),
     silent: true,
-    configureBuckets: [{ name: BUCKET }],
+    configureBuckets: [{ name: BUCKET, configs: [UPLOAD_CORS] }],
   });
   const { port: s3rverPort } = await s3.run();
   // s3rver ignores If-None-Match / If-Match on PUT; the guard answers them as S3 does (412)
@@ -85,6 +93,7 @@ export async function startLocalStack(o: {
   const { QueueUrl } = await sqsClient.send(new CreateQueueCommand({ QueueName: 'mlaas4hep-jobs' }));
   const queueUrl = QueueUrl!;
   const dev = await keptDevIssuer(o.dataDir);
+  const login = await startDevLogin(dev);
   const env = {
     ...process.env,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -97,6 +106,11 @@ export async function startLocalStack(o: {
     AWS_ENDPOINT_URL_S3: s3Endpoint,
     AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${sqsPort}`,
     ...devIssuerEnv(dev),
+    MLAAS4HEP_OIDC_AUTHORIZATION_URL: login.oidc.authorizationEndpoint,
+    MLAAS4HEP_OIDC_TOKEN_URL: login.oidc.tokenEndpoint,
+    MLAAS4HEP_OIDC_CLIENT_ID: login.oidc.clientId,
+    MLAAS4HEP_OIDC_SCOPE: login.oidc.scope,
+    MLAAS4HEP_CONSOLE_CONNECT: s3Endpoint,
   };
   const cli = require.resolve('serverless/bin/serverless.js');
   const offline: ChildProcess = spawn(
@@ -106,8 +120,9 @@ export async function startLocalStack(o: {
   );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error('serverless offline did not start within 180 s')),
-      180_000,
+      () => reject(new Error('serverless offline did not start within 300 s')),
+      // it bundles every function first: minutes on a loaded two-core machine
+      300_000,
     );
     const watch = (chunk: Buffer) => {
       const text = chunk.toString();
@@ -162,6 +177,8 @@ export async function startLocalStack(o: {
         );
   return {
     apiUrl: `http://127.0.0.1:${httpPort}`,
+    consoleUrl: `http://127.0.0.1:${httpPort}/console`,
+    loginUrl: login.url,
     bucket: BUCKET,
     queueUrl,
     s3Endpoint,
@@ -177,6 +194,7 @@ export async function startLocalStack(o: {
       if (offline.exitCode === null) offline.kill('SIGKILL');
       await guard.close();
       await s3.close();
+      await login.stop();
       await new Promise<void>((r) => sqs.close(() => r()));
       sqsClient.destroy();
       s3Client.destroy();

@@ -24,6 +24,7 @@ export const ENV = {
   tfjsWasmPath: 'MLAAS4HEP_TFJS_WASM_PATH',
   engine: 'MLAAS4HEP_ENGINE',
   devIssuer: 'MLAAS4HEP_DEV_ISSUER',
+  maxDataUploadBytes: 'MLAAS4HEP_MAX_DATA_UPLOAD_BYTES',
 } as const;
 
 /** Names an earlier version read; set now, they would be ignored silently, so they stop the start. */
@@ -57,6 +58,8 @@ export interface Config {
   allowedSources?: string[];
   /** the local development issuer is accepted (MLAAS4HEP_DEV_ISSUER=1; never in a deployment) */
   devIssuer: boolean;
+  /** the largest .root file the console's upload URLs take (MLAAS4HEP_MAX_DATA_UPLOAD_BYTES, default 2 GiB) */
+  maxDataUploadBytes?: number;
 }
 
 export interface ReadConfigOptions<R extends RequiredSetting = never> {
@@ -77,6 +80,16 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
   if (!(allowed as readonly string[]).includes(v))
     throw new MisconfiguredError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
   return v as T;
+}
+
+function bytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = value(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  // S3 takes at most 5 GiB in one PUT
+  if (!Number.isInteger(n) || n <= 0 || n > 5 * 2 ** 30)
+    throw new MisconfiguredError(`${name} must be a whole number of bytes from 1 to 5 GiB, got "${v}"`);
+  return n;
 }
 
 /**
@@ -144,6 +157,7 @@ export function readConfig<R extends RequiredSetting = never>(
     limits,
     allowedSources,
     devIssuer: env[ENV.devIssuer] === '1',
+    maxDataUploadBytes: bytes(env, ENV.maxDataUploadBytes),
   };
   // the required keys were checked to be set above
   return config as Config & { [K in R]-?: string };

@@ -21,7 +21,7 @@ export async function local(argv: string[], out: NodeJS.WritableStream): Promise
   const stack = await startLocalStack({ dataDir: dir, log: values.verbose ? (l) => say(l) : undefined });
   const token = stack.token('demo', ['submit', 'predict', 'admin']);
   say(
-    `\nAPI        ${stack.apiUrl}\nS3         ${stack.s3Endpoint} (bucket ${stack.bucket})\nSQS queue  ${stack.queueUrl}`,
+    `\nconsole    ${stack.consoleUrl} (sign in on the development issuer's page)\nAPI        ${stack.apiUrl}\nS3         ${stack.s3Endpoint} (bucket ${stack.bucket})\nSQS queue  ${stack.queueUrl}`,
   );
   say(
     `token      (submit, predict, admin; 1 h; more with: npx mlaas4hep token --scope submit,predict --data ${values.data})\n${token}\n`,

@@ -14,7 +14,7 @@ import { childTrainer, trainerLimitsFromEnv } from '../../lib/trainer/child-trai
 import { int, parse } from './args.js';
 import { devTokenLines, keptDevIssuer } from './dev-issuer-key.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
-import { storeAt } from './stores.js';
+import { dataAccessAt, storeAt } from './stores.js';
 
 const USAGE =
   'mlaas4hep serve [--store <dir | s3://bucket/prefix>] [--data <dir>] [--queue <sqs queue url>] [--port 8080] [--host 127.0.0.1] [--no-worker] [--workers N] [--dev]';
@@ -100,8 +100,15 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
         };
   const stack = await startStack({
     store,
+    data: dataAccessAt(values.store!),
+    // the console uploads to an s3:// store's endpoint from the browser
+    consoleConnect: values.store!.startsWith('s3://')
+      ? [config.endpoints.s3 ?? 'https://*.amazonaws.com']
+      : undefined,
     queue,
     verifier,
+    // the console signs in on the development issuer's login page
+    devLogin: issuer,
     port: int('port', values.port),
     host: values.host,
     worker,
@@ -111,7 +118,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
+    `mlaas4hep serving on ${stack.url}, web console ${stack.consoleUrl} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
   );
   if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);

@@ -198,6 +198,19 @@ export class BundleStore {
       .sort();
   }
 
+  /** Every file of a version (relative path → bytes) but the COMPLETE marker: what a download holds. */
+  async files(name: string, version: string): Promise<Array<[string, Uint8Array]>> {
+    const base = `${this.base(name, version)}/`;
+    const out: Array<[string, Uint8Array]> = [];
+    for (const { key } of await this.store.list(base)) {
+      const rel = key.slice(base.length);
+      if (rel === 'COMPLETE') continue;
+      const o = await this.store.get(key);
+      if (o) out.push([rel, o.body]);
+    }
+    return out;
+  }
+
   /** The SVG of plots/<file>.svg of a version; undefined when there is none. */
   async plot(name: string, version: string, file: string): Promise<Uint8Array | undefined> {
     return (await this.store.get(`${this.base(name, version)}/plots/${file}.svg`))?.body;

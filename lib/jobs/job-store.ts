@@ -32,6 +32,15 @@ export interface JobProgress {
   valAuc?: number;
 }
 
+/** One epoch as the job page draws it (chunk mode repeats epochs per chunk). */
+export interface JobEpoch {
+  epoch: number;
+  chunk?: number;
+  loss: number;
+  valLoss?: number;
+  valAuc?: number;
+}
+
 export interface JobRecord {
   id: string;
   owner: string;
@@ -45,6 +54,8 @@ export interface JobRecord {
   finishedAt?: string;
   attempts: number;
   progress?: JobProgress;
+  /** the epochs trained so far, written with the progress (the last 1,000) */
+  history?: JobEpoch[];
   error?: string;
   /** the last failure was ours (not the workflow's), so another attempt may succeed */
   transient?: boolean;

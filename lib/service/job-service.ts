@@ -33,6 +33,7 @@ function view(r: JobRecord) {
     finished: r.finishedAt,
     attempts: r.attempts,
     progress: r.progress,
+    history: r.history,
     error: r.error,
     model: r.model,
     metrics: r.metrics && {

@@ -7,7 +7,16 @@ import type { ModelService } from './model-service.js';
 export function modelsHandlers(s: ModelService): Handlers<'models'> {
   return {
     'GET /models': async () => ok(await s.listModels()),
-    'GET /models/{name}': async (req) => ok(await s.describeModel(caller(req), req.params.name)),
+    'GET /models/{name}': async (req) =>
+      ok(await s.describeModel(caller(req), req.params.name, req.query.version)),
+    'GET /models/{name}/{version}/download': async (req) => {
+      const d = await s.downloadModel(req.params.name, req.params.version, req.query.file);
+      return {
+        raw: d.bytes,
+        contentType: req.query.file ? 'application/octet-stream' : 'application/gzip',
+        headers: { 'content-disposition': `attachment; filename="${d.filename}"` },
+      };
+    },
     'GET /models/{name}/{version}/plots/{file}': async (req) => {
       const file = req.params.file.replace(/\.svg$/, '');
       const version = req.params.version === 'latest' ? undefined : req.params.version;
@@ -43,6 +52,7 @@ export function modelsHandlers(s: ModelService): Handlers<'models'> {
     'DELETE /delete/{name}/{version}': async (req) =>
       ok(await s.deleteModel(req.params.name, req.params.version)),
     'PUT /triggers/{name}': async (req) => ok(await s.putTrigger(caller(req), req.params.name, req.body)),
+    'GET /triggers': async () => ok(await s.listTriggers()),
     'GET /triggers/{name}': async (req) => ok(await s.getTrigger(req.params.name)),
     'DELETE /triggers/{name}': async (req) => {
       await s.deleteTrigger(req.params.name);

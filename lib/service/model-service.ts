@@ -31,9 +31,17 @@ export class ModelService {
     return this.registry.listModels();
   }
 
-  /** A model's versions, features, classes and metrics; its owner and workflow to the owner and admins only. */
-  describeModel(caller: Caller, name: string) {
-    return this.registry.describeModel(name, actorOf(caller));
+  /**
+   * A model's versions, features, classes and metrics (the latest version's, or `version`'s); its
+   * owner and workflow to the owner and admins only.
+   */
+  describeModel(caller: Caller, name: string, version?: string) {
+    return this.registry.describeModel(name, actorOf(caller), version);
+  }
+
+  /** A version to take away: the bundle as a tar.gz, or its model.onnx. */
+  downloadModel(name: string, version: string, file?: string) {
+    return this.registry.download(name, version, file);
   }
 
   /**
@@ -76,6 +84,10 @@ export class ModelService {
     return this.triggers.put(name, doc, caller.sub, this.deps.checkSources, (model, owner) =>
       claimModel(this.registry.bundles, model, { sub: owner }),
     );
+  }
+
+  listTriggers() {
+    return this.triggers.list();
   }
 
   getTrigger(name: string) {

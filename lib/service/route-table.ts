@@ -5,7 +5,7 @@
  * `mlaas4hep serve` serves them all. Nothing here imports an implementation.
  */
 
-export const FUNCTIONS = ['submit', 'jobs', 'models', 'predict'] as const;
+export const FUNCTIONS = ['submit', 'jobs', 'models', 'predict', 'data', 'console'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 const MB = 1024 * 1024;
@@ -37,6 +37,8 @@ export const ROUTES = [
   { method: 'GET', path: '/models', fn: 'models', scope: 'predict' },
   { method: 'GET', path: '/models/{name}', fn: 'models', scope: 'predict' },
   { method: 'GET', path: '/models/{name}/{version}/plots/{file}', fn: 'models', scope: 'predict' },
+  // a version to take away: the bundle as a tar.gz (what /upload takes), or ?file=model.onnx
+  { method: 'GET', path: '/models/{name}/{version}/download', fn: 'models', scope: 'predict' },
   { method: 'POST', path: '/upload', fn: 'models', scope: 'admin', body: 'binary', maxBodyBytes: 64 * MB },
   // TFaaS's client deletes with a form field model=<name> (or ?model=<name>)
   { method: 'DELETE', path: '/delete', fn: 'models', scope: 'admin', body: 'binary' },
@@ -44,6 +46,7 @@ export const ROUTES = [
   { method: 'DELETE', path: '/delete/{name}/{version}', fn: 'models', scope: 'admin' },
   // upload triggers
   { method: 'PUT', path: '/triggers/{name}', fn: 'models', scope: 'admin', body: 'json' },
+  { method: 'GET', path: '/triggers', fn: 'models', scope: 'admin' },
   { method: 'GET', path: '/triggers/{name}', fn: 'models', scope: 'admin' },
   { method: 'DELETE', path: '/triggers/{name}', fn: 'models', scope: 'admin' },
   // predictions: TFaaS and the Open Inference Protocol v2
@@ -80,6 +83,17 @@ export const ROUTES = [
   { method: 'GET', path: '/v2/models/{name}/versions/{version}/ready', fn: 'predict', scope: 'predict' },
   { method: 'GET', path: '/v2/health/live', fn: 'predict', scope: null },
   { method: 'GET', path: '/v2/health/ready', fn: 'predict', scope: null },
+  // training data and workflow help for the console (and curl): files the deployment may read, their
+  // branches, upload URLs, the workflow's JSON Schema and the expression parser
+  { method: 'GET', path: '/data/files', fn: 'data', scope: 'submit' },
+  { method: 'GET', path: '/data/branches', fn: 'data', scope: 'submit' },
+  { method: 'POST', path: '/data/uploads', fn: 'data', scope: 'submit', body: 'json' },
+  { method: 'GET', path: '/workflow/schema', fn: 'data', scope: null },
+  { method: 'POST', path: '/workflow/expression', fn: 'data', scope: 'submit', body: 'json' },
+  // the web console: its built files and its sign-in settings, public (the API calls it makes are not)
+  { method: 'GET', path: '/console', fn: 'console', scope: null },
+  { method: 'GET', path: '/console/config.json', fn: 'console', scope: null },
+  { method: 'GET', path: '/console/{file}', fn: 'console', scope: null },
 ] as const satisfies readonly RouteSpec[];
 
 type KeyOf<R> = R extends { method: infer M extends string; path: infer P extends string }

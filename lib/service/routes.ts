@@ -1,6 +1,7 @@
 import type { Route } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
 import { bindRoutes } from './bind-routes.js';
+import { consoleHandlers, dataHandlers } from './data-routes.js';
 import { jobsHandlers, submitHandlers } from './job-routes.js';
 import { modelsHandlers } from './model-routes.js';
 import { predictHandlers } from './predict-routes.js';
@@ -19,6 +20,8 @@ export function routes(service: Service, limits: RateLimits = {}, fn?: FunctionN
     jobs: () => jobsHandlers(service.parts.jobs),
     models: () => modelsHandlers(service.parts.models),
     predict: () => predictHandlers(service.parts.predict),
+    data: () => dataHandlers(service.parts.data),
+    console: () => (service.parts.console ? consoleHandlers(service.parts.console) : {}),
   };
   const chosen = fn ? [all[fn]()] : Object.values(all).map((make) => make());
   return bindRoutes(Object.assign({}, ...chosen), limits);

@@ -1,9 +1,12 @@
 import type { Config } from '../config.js';
+import type { ConsoleSite } from '../console/site.js';
+import type { DataAccess } from '../data/files.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { UploadedObject } from '../jobs/triggers.js';
 import type { Limits } from '../limits.js';
 import type { FormFile } from '../serving/tfaas.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { DataService } from './data-service.js';
 import { type Caller, JobService, SubmitService } from './job-service.js';
 import { ModelService } from './model-service.js';
 import { PredictService } from './predict-service.js';
@@ -22,6 +25,12 @@ export interface ServiceDeps {
   maxUploadBytes?: number;
   /** hears a line per model loaded (its engine and why) */
   log?(entry: Record<string, unknown>): void;
+  /** training data for the console: how keys are named in workflows, opened and uploaded to */
+  data?: DataAccess;
+  /** the largest .root file an upload URL is issued for (default 2 GiB) */
+  maxDataUploadBytes?: number;
+  /** the web console's files and sign-in settings */
+  console?: ConsoleSite;
 }
 
 /** The deployment's policy, as `serve` and the Lambda functions read it (lib/config). */
@@ -33,7 +42,14 @@ export type ServiceConfig = Pick<Config, 'rateLimits' | 'allowedSources' | 'limi
  * or PredictService, so a function bundles and loads only what its routes use.
  */
 export class Service {
-  readonly parts: { jobs: JobService; submit: SubmitService; models: ModelService; predict: PredictService };
+  readonly parts: {
+    jobs: JobService;
+    submit: SubmitService;
+    models: ModelService;
+    predict: PredictService;
+    data: DataService;
+    console?: ConsoleSite;
+  };
 
   constructor(deps: ServiceDeps) {
     this.parts = {
@@ -41,6 +57,8 @@ export class Service {
       submit: new SubmitService(deps),
       models: new ModelService(deps),
       predict: new PredictService(deps),
+      data: new DataService(deps),
+      console: deps.console,
     };
   }
 
@@ -78,8 +96,8 @@ export class Service {
   listModels() {
     return this.parts.models.listModels();
   }
-  describeModel(caller: Caller, name: string) {
-    return this.parts.models.describeModel(caller, name);
+  describeModel(caller: Caller, name: string, version?: string) {
+    return this.parts.models.describeModel(caller, name, version);
   }
   uploadModel(caller: Caller, name: string | undefined, tarGz: Uint8Array, group?: string) {
     return this.parts.models.uploadModel(caller, name, tarGz, group);

@@ -1,7 +1,10 @@
 import type { Server } from 'node:http';
-import { createDevIssuer } from '../auth/dev-issuer.js';
+import { createDevIssuer, type DevIssuer } from '../auth/dev-issuer.js';
+import { startDevLogin } from '../auth/dev-login.js';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
 import { processConfig } from '../config.js';
+import { ConsoleSite, consoleConfigFromEnv } from '../console/site.js';
+import type { DataAccess } from '../data/files.js';
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { createApi } from '../http/api.js';
 import type { RateLimits } from '../http/rate-limit.js';
@@ -37,10 +40,20 @@ export interface StackOptions {
   /** what one workflow may ask for; default from MLAAS4HEP_MAX_* (limitsFromEnv) */
   limits?: Limits;
   log?(entry: Record<string, unknown>): void;
+  /** training data for the console's file list, inspect and uploads */
+  data?: DataAccess;
+  /** serves this development issuer's login page for the console (the default issuer gets one anyway) */
+  devLogin?: DevIssuer;
+  /** origins the console may call besides its own (the bucket's endpoint, for uploads); default MLAAS4HEP_CONSOLE_CONNECT */
+  consoleConnect?: string[];
 }
 
 export interface Stack {
   url: string;
+  /** the web console, same origin as the API */
+  consoleUrl: string;
+  /** the development issuer's login page, when the stack runs one */
+  loginUrl?: string;
   service: Service;
   /** mints a token, when the stack runs its own development issuer */
   token?(sub: string, scopes: string[]): string;
@@ -57,8 +70,23 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const config = processConfig();
   const allowed = o.allowedSources ?? config.allowedSources;
   const checkSources = o.checkSources ?? (allowed ? sourcePolicy(allowed).checkSources : undefined);
+  // with the development issuer, the console signs in on its login page (127.0.0.1 only)
+  const loginIssuer = dev ?? o.devLogin;
+  const login = loginIssuer ? await startDevLogin(loginIssuer) : undefined;
+  const fromEnv = consoleConfigFromEnv();
+  const connect = o.consoleConnect ?? fromEnv.connect;
+  const site = new ConsoleSite({ oidc: login ? login.oidc : fromEnv.oidc, connect });
   const limits = o.limits ?? config.limits;
-  const service = new Service({ store: o.store, queue, checkSources, limits, log: o.log ?? defaultLog });
+  const service = new Service({
+    store: o.store,
+    queue,
+    checkSources,
+    limits,
+    log: o.log ?? defaultLog,
+    data: o.data,
+    maxDataUploadBytes: config.maxDataUploadBytes,
+    console: site,
+  });
   const api = createApi(routes(service, o.rateLimits ?? config.rateLimits), { verifier, log: o.log });
   const { server, url } = await startHttpServer(api, { port: o.port, host: o.host, log: o.log });
   const stop = new AbortController();
@@ -80,11 +108,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     : undefined;
   return {
     url,
+    consoleUrl: `${url}/console`,
+    loginUrl: login?.url,
     service,
     token: dev ? (sub, scopes) => dev.mint({ sub, scopes }) : undefined,
     async stop() {
       stop.abort();
       await worker?.catch(() => undefined);
+      await login?.stop();
       const closed = new Promise<void>((r) => (server as Server).close(() => r()));
       (server as Server).closeAllConnections();
       await closed;

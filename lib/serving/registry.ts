@@ -10,6 +10,7 @@ import { type BundleParams, checkModelName, checkVersion } from '../bundles/para
 import { InvalidInputError, NotFoundError, truncateName } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { bundleFromFiles, type UnpackedBundle, type UploadLimits, unpackBundle } from './bundle-upload.js';
+import { writeTarGz } from './tar-write.js';
 import { listEntry, type ModelListEntry } from './tfaas.js';
 
 const PLOT = /^[a-z0-9_-]+$/;
@@ -17,6 +18,8 @@ const PLOT = /^[a-z0-9_-]+$/;
 export interface ModelDescription {
   name: string;
   latest: string;
+  /** the version described (the latest unless asked for another) */
+  version: string;
   /** complete versions, newest first */
   versions: string[];
   description: string;
@@ -24,7 +27,7 @@ export interface ModelDescription {
   features: string[];
   classes: Array<number | string>;
   metrics: Record<string, unknown>;
-  /** plot names of the latest version, for `plot(name, latest, file)` */
+  /** plot names of the version described, for `plot(name, version, file)` */
   plots: string[];
   /** the latest version's ONNX input mapping, when it has model.onnx */
   onnx?: BundleParams['onnx'];
@@ -77,26 +80,31 @@ export class ModelRegistry {
   }
 
   /**
-   * The latest version as anyone with the predict scope sees it (features, classes, metrics,
-   * plots); `viewer`, when the model's owner or an admin, also sees its owner and workflow.
+   * The latest version, or `version` (the console compares two), as anyone with the predict scope
+   * sees it (features, classes, metrics, plots); `viewer`, when the model's owner or an admin, also
+   * sees its owner and workflow.
    */
-  async describeModel(name: string, viewer?: Actor): Promise<ModelDescription> {
+  async describeModel(name: string, viewer?: Actor, version?: string): Promise<ModelDescription> {
     const { versions: files } = await this.bundles.listing(name);
     const versions = completeVersions(files);
     const named = await this.bundles.latest(name);
     const latest = named && versions.includes(named) ? named : versions[0];
-    const p = latest ? await this.bundles.params(name, latest) : undefined;
-    if (!latest || !p) throw notFound(name);
+    if (version !== undefined && version !== 'latest' && !versions.includes(checkVersion(version)))
+      throw new NotFoundError(`model "${name}" has no version "${version}"`, 'ModelNotFound');
+    const shown = version !== undefined && version !== 'latest' ? version : latest;
+    const p = shown ? await this.bundles.params(name, shown) : undefined;
+    if (!latest || !shown || !p) throw notFound(name);
     return {
       name,
       latest,
+      version: shown,
       versions,
       description: p.description,
       timestamp: p.timestamp,
       features: p.features,
       classes: p.classes,
       metrics: p.metrics,
-      plots: BundleStore.plots(files.get(latest)),
+      plots: BundleStore.plots(files.get(shown)),
       onnx: p.onnx,
       ...(viewer ? await this.internals(name, p, viewer) : {}),
     };
@@ -110,6 +118,40 @@ export class ModelRegistry {
   /** Deletes a whole model, or one version of it (see BundleStore.delete). */
   deleteModel(name: string, version?: string): Promise<{ deleted: string[]; latest?: string }> {
     return this.bundles.delete(name, version);
+  }
+
+  /**
+   * A version to take away: the whole bundle as <name>/... in a tar.gz (what POST /upload takes
+   * back), or only its model.onnx.
+   */
+  async download(
+    name: string,
+    version: string,
+    file?: string,
+  ): Promise<{ bytes: Uint8Array; filename: string }> {
+    checkModelName(name);
+    const v = version === 'latest' ? await this.bundles.latest(name) : checkVersion(version);
+    if (!v || !(await this.bundles.isComplete(name, v))) throw notFound(name);
+    if (file !== undefined && file !== 'model.onnx')
+      throw new InvalidInputError(
+        `file "${file}": only model.onnx is offered alone; omit file for the bundle`,
+      );
+    const files = await this.bundles.files(name, v);
+    const published = Date.parse((await this.bundles.params(name, v))?.timestamp ?? '');
+    if (file) {
+      const onnx = files.find(([p]) => p === 'model.onnx');
+      if (!onnx)
+        throw new NotFoundError(`version "${v}" of model "${name}" has no model.onnx`, 'FileNotFound');
+      return { bytes: onnx[1], filename: `${name}-${v}.onnx` };
+    }
+    return {
+      // dated as the version was published: the same version downloads as the same bytes
+      bytes: writeTarGz(
+        files.map(([p, b]) => [`${name}/${p}`, b] as const),
+        Number.isFinite(published) ? published : 0,
+      ),
+      filename: `${name}-${v}.tar.gz`,
+    };
   }
 
   /** The SVG bytes of `plots/<file>.svg` of a version ("latest" or undefined: the latest one). */

@@ -28,6 +28,7 @@ export interface TrainingJobDeps {
   backend: string;
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
+  onEpoch?(m: EpochMetrics): void;
   /** training threads (default: MLAAS4HEP_TRAIN_WORKERS, else one per core; see lib/training/lean/pool.ts) */
   workers?: number;
   /** lines for the job's log: what the physicist should know about the data (constant features, NaN) */
@@ -127,6 +128,7 @@ export async function runTrainingJob(
       },
       signal: deps.signal,
       onProgress: deps.onProgress,
+      onEpoch: deps.onEpoch,
       backend: deps.backend,
       workers: deps.workers ?? trainWorkers(deps.backend),
     });

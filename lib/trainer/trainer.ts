@@ -1,7 +1,7 @@
 import type { DatasetDeps } from '../dataset/dataset.js';
 import { parseWorkflow } from '../dataset/workflow.js';
 import { DuplicateAttemptError, MlaasError, UnavailableError } from '../errors.js';
-import type { JobRecord, JobStore } from '../jobs/job-store.js';
+import type { JobEpoch, JobRecord, JobStore } from '../jobs/job-store.js';
 import { defaultModelName } from '../jobs/submit.js';
 import type { Limits } from '../limits.js';
 import { errorFields, type LogFn } from '../log.js';
@@ -78,12 +78,20 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
   const onShutdown = () => stop.abort();
   deps.shutdown?.addEventListener('abort', onShutdown);
   let latest: JobRecord['progress'];
+  // the live curves: epochs as they end, bounded so a long job's record stays small
+  let epochs: JobEpoch[] = [];
   let writing: Promise<unknown> = Promise.resolve();
   // progress is written, and cancel requests read, on a timer rather than on every batch
   const timer = setInterval(() => {
     const progress = latest;
     writing = writing
-      .then(() => jobs.update(id, (r) => ({ ...r, progress: progress ?? r.progress })))
+      .then(() =>
+        jobs.update(id, (r) => ({
+          ...r,
+          progress: progress ?? r.progress,
+          history: epochs.length ? epochs : r.history,
+        })),
+      )
       .then((r) => {
         if ((r as JobRecord).cancelRequested) {
           cancelled = true;
@@ -130,6 +138,16 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
             ...(p.valAuc !== undefined ? { valAuc: p.valAuc } : {}),
           };
         },
+        onEpoch: (m) => {
+          const e: JobEpoch = {
+            epoch: m.epoch,
+            chunk: m.chunk,
+            loss: m.loss,
+            valLoss: m.valLoss,
+            valAuc: m.valAuc,
+          };
+          epochs = [...epochs, e].slice(-1000);
+        },
       },
       w.name ?? defaultModelName(id),
     );
@@ -143,7 +161,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
           ? 'cancelled at a batch boundary'
           : 'interrupted (shutdown); it will resume on the next run',
       );
-      return await jobs.transition(id, to, { progress: latest });
+      return await jobs.transition(id, to, { progress: latest, history: epochs });
     }
     const m = outcome.metrics;
     await jobs.log(
@@ -152,6 +170,7 @@ export async function runJob(id: string, deps: TrainerDeps): Promise<JobRecord> 
     );
     return await jobs.transition(id, 'succeeded', {
       progress: latest,
+      history: epochs,
       model: { name: outcome.name, version: outcome.version! },
       metrics: { auc: m.auc, accuracy: m.accuracy, testEvents: m.testEvents, history: outcome.history },
       publishing: undefined,

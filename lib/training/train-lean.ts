@@ -180,6 +180,7 @@ export async function trainLean(r: LeanRun): Promise<LeanOutcome> {
         learningRate: lr,
         seconds: (performance.now() - epochStart) / 1000,
       });
+      cfg.onEpoch?.(history.at(-1)!);
       epochStart = performance.now();
       progress(chunks, epoch, loss, v.auc);
       if (cfg.earlyStopping && Number.isFinite(v.loss)) {

@@ -34,6 +34,8 @@ export interface TrainConfig {
   /** aborting stops training at the next batch boundary */
   signal?: AbortSignal;
   onProgress?(p: Progress): void;
+  /** hears each epoch's record as it is added to the history (live curves while a job trains) */
+  onEpoch?(m: EpochMetrics): void;
   /** worker threads training data-parallel (lean models, standard mode; default 1: this thread) */
   workers?: number;
   /** the TensorFlow.js backend the workers start (the one this thread runs) */
@@ -194,6 +196,7 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
       });
       const last = history.at(-1);
       if (last && vh.rows) last.valAuc = evaluate(model, vh, width, classes).auc;
+      for (const h of history.slice(history.length - logs.length)) cfg.onEpoch?.(h);
       if (interrupted) break;
     }
   } else {
@@ -245,6 +248,7 @@ export async function trainModel(ds: Dataset, def: ModelDefinition, cfg: TrainCo
         valAuc: v.auc,
         learningRate: learningRate(model),
       });
+      cfg.onEpoch?.(history.at(-1)!);
       if (cfg.earlyStopping && Number.isFinite(v.loss)) {
         if (v.loss < best - (cfg.earlyStopping.minDelta ?? 0)) {
           best = v.loss;

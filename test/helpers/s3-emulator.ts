@@ -20,7 +20,7 @@ type S3rverConstructor = new (options: {
   port: number;
   silent: boolean;
   directory: string;
-  configureBuckets: Array<{ name: string }>;
+  configureBuckets: Array<{ name: string; configs?: string[] }>;
 }) => S3rverInstance;
 
 export interface S3Emulator {
@@ -35,7 +35,9 @@ export interface S3Emulator {
  * Starts s3rver in-process on 127.0.0.1 (ephemeral port, temporary directory) behind the guard that
  * gives it S3's conditional writes (bin/s3-guard.ts). A string `content` is a file path.
  */
-export async function startS3Emulator(options: { buckets?: string[] } = {}): Promise<S3Emulator> {
+export async function startS3Emulator(
+  options: { buckets?: string[] /** a bucket CORS configuration (XML), for browsers */; cors?: string } = {},
+): Promise<S3Emulator> {
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const server = new S3rver({
@@ -43,7 +45,10 @@ export async function startS3Emulator(options: { buckets?: string[] } = {}): Pro
     port: 0,
     silent: true,
     directory,
-    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+    configureBuckets: (options.buckets ?? []).map((name) => ({
+      name,
+      ...(options.cors ? { configs: [options.cors] } : {}),
+    })),
   });
   const { port } = await server.run();
   const guard = await startS3Guard({ upstream: `http://127.0.0.1:${port}` });

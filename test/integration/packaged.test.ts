@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevIssuer, type DevIssuer } from '../../lib/auth/dev-issuer.js';
 import { createVerifier } from '../../lib/auth/verifier.js';
+import { s3DataAccess } from '../../lib/aws/s3-data-access.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { SqsJobQueue } from '../../lib/aws/sqs-queue.js';
 import { ROUTES, routeKey } from '../../lib/service/route-table.js';
@@ -39,7 +40,7 @@ import { type S3Emulator, startS3Emulator } from '../helpers/s3-emulator.js';
 // The same requests go to `serve` (lib/service/stack.ts) on a twin bucket and queue: every route
 // must answer as it does there.
 
-type Fn = 'submit' | 'jobs' | 'models' | 'predict';
+type Fn = 'submit' | 'jobs' | 'models' | 'predict' | 'data' | 'console';
 const JOB_ID_FROM_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface Request {
@@ -130,6 +131,20 @@ async function requests(): Promise<Request[]> {
     { fn: 'models', method: 'GET', path: '/models' },
     { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}` },
     { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}/latest/plots/loss.svg` },
+    { fn: 'models', method: 'GET', path: `/models/${TFJS_MODEL}`, query: `version=${TFJS_VERSION}` },
+    // a TensorFlow.js bundle has no model.onnx to download alone
+    {
+      fn: 'models',
+      method: 'GET',
+      path: `/models/${TFJS_MODEL}/${TFJS_VERSION}/download`,
+      query: 'file=model.onnx',
+    },
+    {
+      fn: 'models',
+      method: 'GET',
+      path: `/models/${TFJS_MODEL}/${TFJS_VERSION}/download`,
+      query: 'file=weights.bin',
+    },
     // a TensorFlow.js bundle: the models function loads TensorFlow.js for it, on demand
     {
       fn: 'models',
@@ -152,6 +167,7 @@ async function requests(): Promise<Request[]> {
       },
     },
     { fn: 'models', method: 'GET', path: '/triggers/extra' },
+    { fn: 'models', method: 'GET', path: '/triggers' },
     { fn: 'models', method: 'DELETE', path: '/triggers/extra' },
     { fn: 'predict', method: 'POST', path: '/json', body: { model: TFJS_MODEL, values: rows } },
     { fn: 'predict', method: 'POST', path: `/v2/models/${TFJS_MODEL}/infer`, body: oip },
@@ -168,6 +184,20 @@ async function requests(): Promise<Request[]> {
     { fn: 'predict', method: 'GET', path: '/v2/models/no-such-model/ready' },
     { fn: 'predict', method: 'GET', path: '/v2/health/live', anonymous: true },
     { fn: 'predict', method: 'GET', path: '/v2/health/ready', anonymous: true },
+    // the console's data routes and its files
+    { fn: 'data', method: 'GET', path: '/data/files' },
+    { fn: 'data', method: 'GET', path: '/data/branches', query: 'source=s3://elsewhere/x.root' },
+    { fn: 'data', method: 'POST', path: '/data/uploads', body: { area: 'data', name: 'x.csv', bytes: 10 } },
+    { fn: 'data', method: 'GET', path: '/workflow/schema', anonymous: true },
+    {
+      fn: 'data',
+      method: 'POST',
+      path: '/workflow/expression',
+      body: { expression: 'nJt > 1', branches: ['nJet'] },
+    },
+    { fn: 'console', method: 'GET', path: '/console', anonymous: true },
+    { fn: 'console', method: 'GET', path: '/console/config.json', anonymous: true },
+    { fn: 'console', method: 'GET', path: '/console/app.js', anonymous: true },
   ];
   if (onnx) {
     const form = onnxForm('onnx-model');
@@ -223,6 +253,7 @@ beforeAll(async () => {
     queue: new SqsJobQueue(sqs.client, queues.served),
     verifier: createVerifier(dev.config, { jwks: dev.jwks }),
     allowedSources: ['s3://served/'],
+    data: s3DataAccess(s3.client, 'served'),
   });
   list = await requests();
 
@@ -246,7 +277,7 @@ beforeAll(async () => {
 
   // the packaged functions: one cold start each, its requests in order
   let packagedJob = '';
-  for (const fn of ['submit', 'jobs', 'models', 'predict'] as const) {
+  for (const fn of ['submit', 'jobs', 'models', 'predict', 'data', 'console'] as const) {
     const { task, opt } = unpackFunction(
       join(p.dir, `${fn}.zip`),
       join(dir, fn),
@@ -334,6 +365,20 @@ describe('the packaged functions, unzipped outside the repository and invoked as
     expect(packagedAnswers.slice(0, 5).map((a) => a.status)).toEqual([202, 202, 403, 422, 401]);
   });
 
+  it("serves the console from the files in its own zip, and the data routes' answers", () => {
+    const answer = (method: string, path: string) =>
+      packagedAnswers[list.findIndex((r) => r.method === method && r.path === path)];
+    expect(answer('GET', '/console').status).toBe(200);
+    expect(String(answer('GET', '/console').body)).toContain('/console/app.js');
+    expect(answer('GET', '/console/app.js').status).toBe(200);
+    expect(answer('GET', '/console/config.json')).toEqual({ status: 200, body: { oidc: null, connect: [] } });
+    expect(answer('GET', '/data/files')).toEqual({ status: 200, body: [] });
+    expect(answer('GET', '/data/branches').status).toBe(403);
+    expect(answer('POST', '/data/uploads').status).toBe(400);
+    expect(answer('POST', '/workflow/expression').body).toMatchObject({ valid: false });
+    expect(answer('GET', `/models/${TFJS_MODEL}/${TFJS_VERSION}/download`).status).toBe(404);
+  });
+
   it('replays a submit with the same Idempotency-Key as the same job, queued once', async () => {
     const [first, replay] = packagedAnswers as Array<{ body: { job_id: string } }>;
     expect(first.body.job_id).toMatch(JOB_ID_FROM_KEY);
@@ -356,7 +401,7 @@ describe('the packaged functions, unzipped outside the repository and invoked as
 
   it('loads TensorFlow.js at cold start in predict only, and bundles it in predict and models only', () => {
     expect(invocations.predict!.tfjsLoaded).toBe(true);
-    for (const fn of ['submit', 'jobs', 'models', 'onUpload'] as const)
+    for (const fn of ['submit', 'jobs', 'models', 'data', 'console', 'onUpload'] as const)
       expect(invocations[fn]!.tfjsLoaded, fn).toBe(false);
     const bundle = (fn: string, file: string) =>
       readFileSync(join(dir, fn, 'task', 'functions', `${file}.mjs`), 'utf8');
@@ -364,6 +409,8 @@ describe('the packaged functions, unzipped outside the repository and invoked as
       ['submit', 'submit'],
       ['jobs', 'jobs'],
       ['onUpload', 'on-upload'],
+      ['data', 'data'],
+      ['console', 'console'],
     ])
       expect(bundle(fn, file), fn).not.toContain('@tensorflow/tfjs-core');
     // models: only for an uploaded TensorFlow.js bundle, imported on demand (the upload above)

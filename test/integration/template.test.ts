@@ -61,7 +61,7 @@ const BUCKET = '<DataBucket.Arn>';
 describe('the deployable stack (serverless package)', () => {
   it('declares every function on the nodejs22.x runtime, with the HTTP API and a function URL for predict', () => {
     const fns = ofType('AWS::Lambda::Function').map(([k]) => k);
-    for (const f of ['Submit', 'Jobs', 'Models', 'Predict', 'OnUpload'])
+    for (const f of ['Submit', 'Jobs', 'Models', 'Predict', 'Data', 'Console', 'OnUpload'])
       expect(fns).toContain(`${f}LambdaFunction`);
     for (const [, r] of lambdas()) expect(r.Properties.Runtime).toBe('nodejs22.x');
     expect(ofType('AWS::ApiGatewayV2::Api')).toHaveLength(1);
@@ -190,6 +190,15 @@ describe('the deployable stack (serverless package)', () => {
     });
     expect(predict['sqs:SendMessage']).toBeUndefined();
     expect(predict['s3:PutObject']).toBeUndefined();
+    // data: lists and inspects training data; PutObject only so that its presigned URLs may upload
+    expect(grants(roleOf('Data'))).toEqual({
+      ...own('Data'),
+      's3:GetObject': [bucket('data/'), bucket('incoming/')],
+      's3:PutObject': [bucket('data/'), bucket('incoming/')],
+      's3:ListBucket': [BUCKET],
+    });
+    // console: serves the files in its own package, nothing else
+    expect(grants(roleOf('Console'))).toEqual(own('Console'));
     // onUpload: reads the rules, submits jobs like /submit; the uploaded object is only named, not read
     expect(grants(roleOf('OnUpload'))).toEqual({
       ...own('OnUpload'),

@@ -132,7 +132,9 @@ describe('the trainer on SQS, when attempts fail or die', () => {
     const job = await submitJob({ jobs, queue }, 'alice', {
       ...workflow('killed', big.signal),
       files: [big.signal, big.background],
-      params: { branch: 'Events', nevts: 40_000, chunk_size: 20_000, epochs: 4 },
+      // killed once the first epoch is recorded: nine more (about a second each) leave the kill
+      // ample time to land mid-training
+      params: { branch: 'Events', nevts: 40_000, chunk_size: 20_000, epochs: 10 },
     });
     const first = workerProcess(url);
     await until(

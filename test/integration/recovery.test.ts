@@ -105,9 +105,10 @@ const workflow = (name: string) => ({
   name,
   files: [join(SYNTH_DIR, 'signal.root'), join(SYNTH_DIR, 'background.root')],
   labels: [1, 0],
-  // stopped once the first epoch is recorded: three to go leave the signal ample time to land
-  // mid-training, and the next trainer trains all four
-  params: { branch: 'Events', nevts: 40_000, chunk_size: 20_000, epochs: 4 },
+  // stopped once the first epoch is recorded: nine to go leave the signal ample time to land
+  // mid-training (an epoch of these 24k training rows takes about a second now), and the next
+  // trainer trains all ten
+  params: { branch: 'Events', nevts: 40_000, chunk_size: 20_000, epochs: 10 },
 });
 
 const versions = async (name: string) =>

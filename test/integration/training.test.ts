@@ -138,9 +138,15 @@ describe.skipIf(!hasShared)('trainer jobs', () => {
   it('a shutdown signal stops training at a batch boundary and records the job as interrupted; it resumes later', async () => {
     const jobs = new JobStore(store);
     const w = small({ name: 'job-interrupted' });
-    const job = await jobs.create('bob', { ...w, params: { ...w.params, epochs: 6 } });
+    const job = await jobs.create('bob', { ...w, params: { ...w.params, epochs: 30 } });
+    // the signal comes once the job reports training progress (a fixed delay raced training)
     const shutdown = new AbortController();
-    setTimeout(() => shutdown.abort(), 900);
+    const watch = setInterval(async () => {
+      if ((await jobs.get(job.id)).progress) {
+        clearInterval(watch);
+        shutdown.abort();
+      }
+    }, 50);
     const rec = await runJob(job.id, {
       jobs,
       models: store,

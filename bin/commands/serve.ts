@@ -118,7 +118,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url}, web console ${stack.consoleUrl} (store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
+    `mlaas4hep serving on ${stack.url} (web console ${stack.consoleUrl}; store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
   );
   if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);

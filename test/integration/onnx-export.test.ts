@@ -19,9 +19,11 @@ import { hasShared, SYNTH_DIR } from '../helpers/reference.js';
 const SIGNAL = join(SYNTH_DIR, 'signal.root');
 const BRANCHES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'nJet', 'Jet_eta', 'Jet_pt'];
 let dir: string;
+let backend: string;
 
 beforeAll(async () => {
-  await initBackend();
+  // the real name: training worker threads start the same backend
+  backend = await initBackend();
   dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-onnx-export-'));
 });
 afterAll(async () => {
@@ -38,7 +40,7 @@ async function train(name: string, extra: Record<string, unknown>) {
       params: { branch: 'Events', nevts: 8_000, chunk_size: 4_000, epochs: 1, ...(extra.params as object) },
       ...(extra.model ? { model: extra.model } : {}),
     }),
-    { dataset: { openFile: (s) => openRoot(s), cache: new MemorySpecsCache() }, store, backend: 'test' },
+    { dataset: { openFile: (s) => openRoot(s), cache: new MemorySpecsCache() }, store, backend },
   );
   return readFolder(store, `models/${name}/${outcome.version}`);
 }

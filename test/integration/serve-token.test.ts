@@ -59,7 +59,7 @@ describe('mlaas4hep token for `serve --dev`', () => {
       let text = '';
       child!.stdout!.on('data', (c: Buffer) => {
         text += c.toString();
-        const m = /serving on (\S+) [^\n]*\n[^\n]*\ndevelopment token[^\n]*\n(\S+)\n(more: [^\n]*)\n/.exec(
+        const m = /serving on (\S+) [^\n]*\n[\s\S]*?development token[^\n]*\n(\S+)\n(more: [^\n]*)\n/.exec(
           text,
         );
         if (m) resolve({ url: m[1], printed: m[2], hint: m[3] });

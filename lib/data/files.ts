@@ -37,14 +37,14 @@ export interface DataFile {
 export async function listDataFiles(
   store: ObjectStore,
   access: DataAccess,
-  readable: (source: string) => boolean,
+  readable: (source: string) => boolean | Promise<boolean>,
 ): Promise<DataFile[]> {
   const out: DataFile[] = [];
   for (const area of AREAS) {
     for (const o of await store.list(`${area}/`)) {
       if (!o.key.endsWith('.root')) continue;
       const source = access.sourceOf(o.key);
-      if (readable(source)) out.push({ source, key: o.key, area, size: o.size });
+      if (await readable(source)) out.push({ source, key: o.key, area, size: o.size });
     }
   }
   return out;

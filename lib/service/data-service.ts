@@ -9,8 +9,8 @@ export interface DataServiceDeps {
   store: ObjectStore;
   /** how its keys are named in workflows, opened and uploaded to; absent: no data routes */
   data?: DataAccess;
-  /** files a workflow may read; throws for anything else (the deployment's allow-list) */
-  checkSources?(files: string[]): void;
+  /** files a workflow may read; throws (or rejects) for anything else (the deployment's policy) */
+  checkSources?(files: string[]): void | Promise<void>;
   /** the largest .root file an upload URL is issued for (default 2 GiB) */
   maxDataUploadBytes?: number;
 }
@@ -28,9 +28,9 @@ export class DataService {
     return this.deps.data;
   }
 
-  private readable = (source: string): boolean => {
+  private readable = async (source: string): Promise<boolean> => {
     try {
-      this.deps.checkSources?.([source]);
+      await this.deps.checkSources?.([source]);
       return true;
     } catch {
       return false;
@@ -43,9 +43,10 @@ export class DataService {
   }
 
   /** The trees and branches of one readable file (the allow-list applies as on /submit). */
-  inspectData(source: string | undefined) {
+  async inspectData(source: string | undefined) {
     if (!source) throw new InvalidInputError('name the file: ?source=s3://bucket/data/file.root');
-    this.deps.checkSources?.([source]);
+    // the policy may resolve host names: awaited, or a refusal would arrive after the answer
+    await this.deps.checkSources?.([source]);
     return inspectSource(this.access(), source);
   }
 

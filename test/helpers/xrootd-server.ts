@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,18 @@ export interface XRootDProcess {
   resume(): void;
   /** stops it (SIGKILL: as abrupt as a crash) */
   kill(): Promise<void>;
+}
+
+/** Whether every thread of the process is stopped (state T in /proc), as after SIGSTOP. */
+function stopped(pid: number): boolean {
+  try {
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    return tasks.every((t) =>
+      / T /.test(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').replace(/^.*\)/, ')')),
+    );
+  } catch {
+    return true;
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (the server is started on it right after). */
@@ -150,7 +162,13 @@ export async function runDaemon(
     child,
     url: `root://127.0.0.1:${port}`,
     port,
-    pause: () => signal('SIGSTOP'),
+    pause: () => {
+      signal('SIGSTOP');
+      // a signal is delivered asynchronously: return once the kernel shows every thread stopped,
+      // or a request sent right after could still be answered
+      const until = Date.now() + 2_000;
+      while (Date.now() < until && !stopped(pid)) {}
+    },
     resume: wake,
     kill: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -5,7 +5,7 @@ import { TEST, TRAIN, VALIDATION } from '../dataset/split.js';
 import { flatWeights, type LeanNetSpec, setFlatWeights } from './lean/net.js';
 import { type StepRunner, startRunner } from './lean/pool.js';
 import { Collector, evaluate, type Held, part } from './rows.js';
-import type { EpochMetrics, TrainConfig } from './train.js';
+import type { EpochMetrics, TrainConfig, TrainResult } from './train.js';
 
 /**
  * The prepared training rows are kept in memory, and every epoch after the first trains from
@@ -29,18 +29,19 @@ export interface LeanRun {
   fx(x: Float32Array): Float32Array;
 }
 
-export interface LeanOutcome {
-  history: EpochMetrics[];
-  test: Held;
-  validation: Held;
-  interrupted: boolean;
-  stoppedEarly: boolean;
-  samples: number;
-  /** seconds spent in training steps only (no reading, no evaluation) */
-  stepSeconds: number;
-  cached: boolean;
-  workers: number;
-}
+/** What the lean path gives back: the part of TrainResult it measures (the caller adds the model). */
+export type LeanOutcome = Pick<
+  TrainResult,
+  | 'history'
+  | 'test'
+  | 'validation'
+  | 'interrupted'
+  | 'stoppedEarly'
+  | 'samples'
+  | 'stepSeconds'
+  | 'cached'
+  | 'workers'
+>;
 
 const TRAIN_METRIC_ROWS = 20_000;
 

@@ -25,6 +25,7 @@ export interface ModelEntry {
   version?: string;
   latest?: string;
   owner?: string;
+  ownerGroup?: string;
   description?: string;
   timestamp?: string;
   [k: string]: unknown;
@@ -42,6 +43,7 @@ export interface ModelDescription {
   metrics: Record<string, unknown>;
   plots: string[];
   onnx?: unknown;
+  owner?: { user: string; group?: string };
 }
 
 export interface DataFile {

@@ -31,7 +31,7 @@ export interface ModelDescription {
   plots: string[];
   /** the latest version's ONNX input mapping, when it has model.onnx */
   onnx?: BundleParams['onnx'];
-  /** who may publish versions: shown to its owner and admins only */
+  /** who may publish versions (absent for a model published before names had owners) */
   owner?: ModelOwner;
   /** the workflow that trained the latest version (its file paths): shown to its owner and admins only */
   workflow?: unknown;
@@ -65,13 +65,19 @@ export class ModelRegistry {
     return this.bundles.versions(name);
   }
 
-  /** Every model's latest version as TFaaS lists it (`GET /models`, TFParams and ours), sorted by name. */
+  /**
+   * Every model's latest version as TFaaS lists it (`GET /models`, TFParams and ours) with its
+   * owner (whom to ask about a model is no secret; its workflow is), sorted by name.
+   */
   async listModels(): Promise<ModelListEntry[]> {
     const all = await Promise.all(
       (await this.bundles.names()).map(async (n) => {
         const v = await this.bundles.latest(n);
-        const p = v ? await this.bundles.params(n, v) : undefined;
-        return p && listEntry(p);
+        const [p, owner] = await Promise.all([
+          v ? this.bundles.params(n, v) : undefined,
+          modelOwner(this.bundles, n),
+        ]);
+        return p && { ...listEntry(p), ...(owner ? { owner: owner.user, ownerGroup: owner.group } : {}) };
       }),
     );
     return all
@@ -81,8 +87,8 @@ export class ModelRegistry {
 
   /**
    * The latest version, or `version` (the console compares two), as anyone with the predict scope
-   * sees it (features, classes, metrics, plots); `viewer`, when the model's owner or an admin, also
-   * sees its owner and workflow.
+   * sees it (features, classes, metrics, plots, owner); `viewer`, when the model's owner or an
+   * admin, also sees its workflow (the files it read).
    */
   async describeModel(name: string, viewer?: Actor, version?: string): Promise<ModelDescription> {
     const { versions: files } = await this.bundles.listing(name);
@@ -106,13 +112,14 @@ export class ModelRegistry {
       metrics: p.metrics,
       plots: BundleStore.plots(files.get(shown)),
       onnx: p.onnx,
-      ...(viewer ? await this.internals(name, p, viewer) : {}),
+      ...(await this.ownerAndWorkflow(name, p, viewer)),
     };
   }
 
-  private async internals(name: string, p: BundleParams, viewer: Actor) {
+  private async ownerAndWorkflow(name: string, p: BundleParams, viewer: Actor | undefined) {
     const owner = await modelOwner(this.bundles, name);
-    return maySeeInternals(owner, viewer) ? { owner, workflow: p.workflow ?? undefined } : {};
+    const workflow = viewer && maySeeInternals(owner, viewer) ? { workflow: p.workflow ?? undefined } : {};
+    return { ...(owner ? { owner } : {}), ...workflow };
   }
 
   /** Deletes a whole model, or one version of it (see BundleStore.delete). */

@@ -1,41 +1,17 @@
 import { BundleStore, completeVersions } from '../bundles/bundle-store.js';
-import {
-  type Actor,
-  claimModel,
-  type ModelOwner,
-  maySeeInternals,
-  modelOwner,
-} from '../bundles/ownership.js';
+import { type Actor, claimModel, maySeeInternals, modelOwner } from '../bundles/ownership.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
 import { InvalidInputError, NotFoundError, truncateName } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ModelOwner, ModelDescription as WireModelDescription } from '../wire-types.js';
 import { bundleFromFiles, type UnpackedBundle, type UploadLimits, unpackBundle } from './bundle-upload.js';
 import { writeTarGz } from './tar-write.js';
 import { listEntry, type ModelListEntry } from './tfaas.js';
 
 const PLOT = /^[a-z0-9_-]+$/;
 
-export interface ModelDescription {
-  name: string;
-  latest: string;
-  /** the version described (the latest unless asked for another) */
-  version: string;
-  /** complete versions, newest first */
-  versions: string[];
-  description: string;
-  timestamp: string;
-  features: string[];
-  classes: Array<number | string>;
-  metrics: Record<string, unknown>;
-  /** plot names of the version described, for `plot(name, version, file)` */
-  plots: string[];
-  /** the latest version's ONNX input mapping, when it has model.onnx */
-  onnx?: BundleParams['onnx'];
-  /** who may publish versions (absent for a model published before names had owners) */
-  owner?: ModelOwner;
-  /** the workflow that trained the latest version (its file paths): shown to its owner and admins only */
-  workflow?: unknown;
-}
+/** GET /models/{name} (the console reads the same declaration) */
+export type ModelDescription = WireModelDescription<BundleParams['onnx']>;
 
 /** Who publishes an upload: the name is claimed for them (or their group), 403 if it is another's. */
 export interface Publisher {

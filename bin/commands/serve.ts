@@ -82,7 +82,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     await mkdir(data, { recursive: true });
     sources.push(`${data}/`);
   }
-  // each job trains in a child process of its own (run-job), never on this event loop
+  // jobs train in a child process (run-jobs, kept warm between jobs), never on this event loop
   const limits = trainerLimits();
   const worker =
     values['no-worker'] || !runsTrainer()
@@ -91,7 +91,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
           run: childTrainer(new JobStore(store), {
             entry: process.argv[1],
             execArgv: process.execArgv,
-            args: (id, retry) => ['run-job', '--store', location, '--job', id, ...(retry ? ['--retry'] : [])],
+            args: ['run-jobs', '--store', location],
             ...limits,
             // the child holds every file it opens to the same sources as submit did
             env: { ...process.env, MLAAS4HEP_ALLOWED_SOURCES: sources.join(',') },
@@ -118,7 +118,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (web console ${stack.consoleUrl}; store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
+    `mlaas4hep serving on ${stack.url} (web console ${stack.consoleUrl}; store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a child process, replaced after a failed job or ${limits.jobsPerChild} jobs, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
   );
   if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);

@@ -94,7 +94,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
             args: ['run-jobs', '--store', location],
             ...limits,
             // the child holds every file it opens to the same sources as submit did
-            env: { ...process.env, MLAAS4HEP_ALLOWED_SOURCES: sources.join(',') },
+            env: {
+              // one training thread unless the operator says otherwise: the trainer shares the
+              // machine with the API, and its worker threads start per job (2-4 s each time on the
+              // shared 2-core machine, more than a small job trains: bench:load's job trained in
+              // 0.5-1.2 s with one thread, 2.9-5.3 s with two, and a 2 x 50k-event one in 4.8-6.9 s
+              // vs 8-16 s, at load 7-13)
+              MLAAS4HEP_TRAIN_WORKERS: '1',
+              ...process.env,
+              MLAAS4HEP_ALLOWED_SOURCES: sources.join(','),
+            },
             log,
           }),
         };

@@ -18,6 +18,16 @@ const USAGE = 'mlaas4hep run-jobs --store <dir | s3://bucket/prefix>   (started 
  * error on stderr, which the parent reports as run-job's death would be.
  */
 export async function runJobsCommand(argv: string[]): Promise<void> {
+  try {
+    await trainJobs(argv);
+  } catch (err) {
+    // the IPC channel would keep a failed process alive, and serve waiting on it for good
+    process.stderr.write(`run-jobs: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+async function trainJobs(argv: string[]): Promise<void> {
   const { values } = parse(argv, { store: { type: 'string' } }, USAGE);
   const send = process.send?.bind(process);
   if (!send) throw new Error(`run-jobs needs an IPC channel to its parent\nusage: ${USAGE}`);

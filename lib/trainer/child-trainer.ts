@@ -30,6 +30,8 @@ export interface ChildTrainerOptions {
   jobsPerChild?: number;
   /** a child whose resident memory exceeds this after a job is replaced (MiB, default 1024) */
   recycleRssMb?: number;
+  /** a child not ready this long after its fork is killed (ms, default 120000; start-up took 2-9 s under load) */
+  readyMs?: number;
   /** a child left without a job this long ends (ms, default 300000) */
   idleMs?: number;
   /** hears the child's output, a line at a time */
@@ -135,6 +137,8 @@ export function childTrainer(jobs: JobStore, o: ChildTrainerOptions): JobRunner 
       });
     });
     const t: Trainer = { proc, exited, ready: Promise.resolve(false), tail: '', jobs: 0 };
+    // a child stuck in its start-up would hold the queue's consumer for good
+    const stuck = setTimeout(() => proc.kill('SIGKILL'), o.readyMs ?? 120_000);
     t.ready = new Promise<boolean>((resolve) => {
       proc.on('message', (m) => {
         if (!isFromTrainer(m)) return;
@@ -142,7 +146,7 @@ export function childTrainer(jobs: JobStore, o: ChildTrainerOptions): JobRunner 
         else t.onDone?.(m);
       });
       void exited.then(() => resolve(false));
-    });
+    }).finally(() => clearTimeout(stuck));
     const hear = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       const text = chunk.toString();
       t.tail = (t.tail + text).slice(-4096);

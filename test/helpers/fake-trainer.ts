@@ -5,7 +5,8 @@
  *   succeed | fail (by its workflow) | bloat (keeps 200 MiB, then succeeds)
  *   oom (fills the heap until V8 aborts) | slow (stops at a cancel or SIGTERM, else succeeds after 20 s)
  *   hang (ignores cancels and SIGTERM)
- * Every job's log names the process that ran it (`pid N`); FAKE_DIE_AT_START=1 exits (3) before ready.
+ * Every job's log names the process that ran it (`pid N`); FAKE_DIE_AT_START=1 exits (3) before ready,
+ * FAKE_HANG_AT_START=1 never gets ready.
  * usage: node --import tsx test/helpers/fake-trainer.ts <store dir>
  */
 import { JobStore } from '../../lib/jobs/job-store.js';
@@ -63,6 +64,7 @@ async function run(id: string): Promise<void> {
 
 // a trainer that cannot start (a broken install, a bad option)
 if (process.env.FAKE_DIE_AT_START) process.exit(3);
+if (process.env.FAKE_HANG_AT_START) await new Promise(() => setInterval(() => {}, 1000));
 await tell({ type: 'ready', backend: 'fake' });
 for (;;) {
   const m = inbox.shift() ?? (await new Promise<void>((r) => (wake = r)).then(() => inbox.shift()));

@@ -175,6 +175,15 @@ describe('a warm trainer process', () => {
     );
   });
 
+  it('kills a process not ready within readyMs and leaves the job queued', async () => {
+    const run = start({ readyMs: 1500, env: { ...process.env, FAKE_HANG_AT_START: '1' } });
+    const id = await job('succeed');
+    expect((await run(id, { retry: true })).status).toBe('queued');
+    expect(lines).toContainEqual(
+      expect.objectContaining({ message: 'trainer process ended before it was ready', signal: 'SIGKILL' }),
+    );
+  });
+
   it('ends a process left idle for idleMs; the next job starts another', async () => {
     const run = start({ idleMs: 200 });
     const first = await job('succeed');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { trainerLimitsFromEnv } from '../../lib/trainer/child-trainer.js';
+import { trainerLimitsFromEnv } from '../../lib/trainer/trainer-limits.js';
 
 describe("serve's trainer limits from the environment", () => {
   it('defaults to 2048 MiB of heap and of tensors, a new process after 50 jobs or 1024 MiB resident', () => {

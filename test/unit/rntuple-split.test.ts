@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ColumnType, columnType, copyElements } from '../../lib/root/rntuple/columns.js';
+import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
+import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
 
 /** Split encoding of `bytes` (n elements of `size` bytes): all first bytes, then all second bytes, ... */
 function split(bytes: Uint8Array, n: number, size: number): Uint8Array {
@@ -40,6 +41,38 @@ describe('split columns', () => {
       const out64 = new BigInt64Array(to - from);
       copyElements(page64.subarray(shift), n, type(21, 64), from, to, out64, 0);
       expect(Array.from(out64)).toEqual(Array.from(v.subarray(from, to)));
+    });
+  }
+});
+
+describe('index columns', () => {
+  // Index32, Index64 (plain), SplitIndex32, SplitIndex64 (split and delta-encoded)
+  const codes = [
+    { code: 14, bits: 32 },
+    { code: 15, bits: 64 },
+    { code: 26, bits: 32 },
+    { code: 27, bits: 64 },
+  ];
+  for (const { code, bits } of codes) {
+    it(`decodes ${type(code, bits).name} elements [37, 1000) of 1001 into offsets as decodePage does`, () => {
+      const t = type(code, bits);
+      const n = 1001;
+      // offsets growing by 1 to 8 per entry, past 2^32 for 64-bit columns so the high word counts
+      const ends = Array.from({ length: n }, (_, i) => (bits === 64 ? 2 ** 33 : 0) + i * 7 + (i % 7));
+      const stored = t.delta ? ends.map((e, i) => (i ? e - ends[i - 1] : e)) : ends;
+      const plain = new Uint8Array(n * t.size);
+      const view = new DataView(plain.buffer);
+      stored.forEach((x, i) => {
+        view.setUint32(i * t.size, x % 2 ** 32, true);
+        if (t.size === 8) view.setUint32(i * t.size + 4, Math.floor(x / 2 ** 32), true);
+      });
+      const page = t.split ? split(plain, n, t.size) : plain;
+      const out = new Float64Array(1000 - 37 + 1);
+      copyIndex(page, n, t, 37, 1000, out, 1);
+      const rec = { type: code, bits } as Parameters<typeof decodePage>[3];
+      const decoded = decodePage(new Uint8Array(page), n, t, rec, true) as Float64Array;
+      expect(Array.from(out.subarray(1))).toEqual(ends.slice(37, 1000));
+      expect(Array.from(out.subarray(1))).toEqual(Array.from(decoded.subarray(37, 1000)));
     });
   }
 });

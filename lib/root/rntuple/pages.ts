@@ -1,10 +1,11 @@
-import { decompressMany } from '../codecs/decompress.js';
+import { decompressFramesSync, decompressMany, decompressRecord, joinParts } from '../codecs/decompress.js';
 import { xxh3Sync } from '../codecs/xxhash.js';
 import { CorruptFileError } from '../errors.js';
 import type { TypedValues } from '../types.js';
 import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
+import { copiesIndex, copyIndex } from './index-columns.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
@@ -155,30 +156,58 @@ export class PageStore {
         return [l.offset, l.bytes + (a.info.pages[p].checksum ? 8 : 0)] as const;
       }),
     );
-    const stored = raws.map((raw, i) => {
-      const { a, p, k, field } = todo[i];
-      const page = a.info.pages[p];
-      if (!page.checksum) return raw;
-      const body = raw.subarray(0, page.locator.bytes);
-      const want = new DataView(raw.buffer, raw.byteOffset + page.locator.bytes, 8).getBigUint64(0, true);
-      if (xxh3Sync(body) !== want) this.fail(field, k, `page ${p} fails its checksum`);
-      return body;
-    });
     let bytes: Uint8Array[];
-    try {
-      bytes = await decompressMany(stored, sizes, this.source.name, this.parallel);
-    } catch (err) {
-      const fields = [...new Set(todo.map((t) => `"${t.field}"`))].join(', ');
-      const why = err instanceof Error ? err.message : String(err);
-      throw new CorruptFileError(this.source.name, `${this.where}, a page of ${fields}: ${why}`, {
-        cause: err,
-      });
+    let stored: Uint8Array[];
+    if (this.parallel) {
+      stored = raws.map((raw, i) => this.verified(raw, todo[i]));
+      try {
+        bytes = await decompressMany(stored, sizes, this.source.name, true);
+      } catch (err) {
+        throw this.undecodable(todo, err);
+      }
+    } else {
+      // page by page, each inflated right after its checksum: its bytes are still in the cache
+      stored = [];
+      bytes = [];
+      for (let i = 0; i < raws.length; i++) {
+        const body = this.verified(raws[i], todo[i]);
+        stored.push(body);
+        try {
+          const parts = decompressFramesSync(body, sizes[i], this.source.name);
+          bytes.push(
+            parts
+              ? joinParts(parts, sizes[i])
+              : await decompressRecord(body, sizes[i], this.source.name, false),
+          );
+        } catch (err) {
+          throw this.undecodable([todo[i]], err);
+        }
+      }
     }
     todo.forEach(({ key, a, p }, i) => {
       // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
       const owned = bytes[i] !== stored[i] || this.source.freshBuffers === true;
       this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
     });
+  }
+
+  private undecodable(todo: ReadonlyArray<{ field: string }>, err: unknown): CorruptFileError {
+    const fields = [...new Set(todo.map((t) => `"${t.field}"`))].join(', ');
+    const why = err instanceof Error ? err.message : String(err);
+    return new CorruptFileError(this.source.name, `${this.where}, a page of ${fields}: ${why}`, {
+      cause: err,
+    });
+  }
+
+  /** The page's stored bytes once its checksum (when it has one) matches. */
+  private verified(raw: Uint8Array, { a, p, k, field }: { a: Active; p: number; k: number; field: string }) {
+    const page = a.info.pages[p];
+    if (!page.checksum) return raw;
+    const body = raw.subarray(0, page.locator.bytes);
+    const at = raw.byteOffset + page.locator.bytes;
+    const want = new DataView(raw.buffer, at, 8).getBigUint64(0, true);
+    if (xxh3Sync(body) !== want) this.fail(field, k, `page ${p} fails its checksum`);
+    return body;
   }
 
   /**
@@ -197,6 +226,7 @@ export class PageStore {
     const reachKey = `${w.k}:${a.col.id}`;
     this.reach.set(reachKey, Math.max(this.reach.get(reachKey) ?? 0, w.p1));
     const direct = copiesInto(a.type, out);
+    const index = copiesIndex(a.type, out);
     for (const p of this.pagesOf(w, a)) {
       const page = this.decoded.get(`${w.k}:${a.col.id}:${p}`)!;
       const n = a.info.pages[p].elements;
@@ -205,6 +235,10 @@ export class PageStore {
       const pos = at + a.starts[p] + from - w.p0;
       if (direct && page.bytes.length >= n * a.type.size) {
         copyElements(page.bytes, n, a.type, from, to, out, pos);
+        continue;
+      }
+      if (index && page.bytes.length >= n * a.type.size) {
+        copyIndex(page.bytes, n, a.type, from, to, out, pos);
         continue;
       }
       try {

@@ -185,7 +185,8 @@ function itemWants(
   const wants: Want[] = [];
   let e = 0;
   let total = 0;
-  spans.forEach((s, i) => {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
     const v = idx[i];
     const hasPrev = s.a > t.clusters[s.k].firstEntry;
     const start = hasPrev ? v[0] : 0;
@@ -207,7 +208,7 @@ function itemWants(
       );
     }
     wants.push({ k: s.k, set: plan.values, p0: start * plan.per, p1: prev * plan.per });
-  });
+  }
   return { wants, offsets };
 }
 

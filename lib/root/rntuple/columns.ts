@@ -84,7 +84,7 @@ export function pageBytes(t: ColumnType, bits: number, n: number): number {
  * Split encoding stores all first bytes of a page's `n` elements, then all second bytes, ...: puts
  * elements [from, to) back together into `count` elements of `size` bytes at buf[byteOffset ..].
  */
-function gather(
+export function gather(
   src: Uint8Array,
   n: number,
   size: number,

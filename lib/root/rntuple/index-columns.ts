@@ -1,4 +1,7 @@
-import type { ColumnType } from './columns.js';
+import { type ColumnType, gather } from './columns.js';
+
+/** 32-bit words of the index page being decoded, reused: offsets are decoded page after page. */
+let scratch = new Uint32Array(8192 * 2);
 
 /**
  * Whether a page of this column can be decoded straight into a Float64Array of offsets by
@@ -10,9 +13,8 @@ export function copiesIndex(t: ColumnType, out: unknown): out is Float64Array {
 
 /**
  * Elements [from, to) of an index page of `n` elements (its decompressed bytes) written as numbers
- * into out[at ..]. One pass over the byte planes, with the delta sum carried along: a collection's
- * offsets are the most element reads per item of a chunk, and decoding a whole page into temporary
- * arrays first (unsplit bytes, then float64 values, then the copy) cost more than the inflating.
+ * into out[at ..], the delta sum carried along. Decoding a whole page into temporary arrays first
+ * (unsplit bytes, then float64 values, then a copy) cost about as much as inflating the page.
  * A delta page restarts at its first element, so the sum is carried from the page's start.
  */
 export function copyIndex(
@@ -26,36 +28,33 @@ export function copyIndex(
 ): void {
   let sum = 0;
   const base = at - from;
-  if (t.size === 4 && t.split && t.delta) {
-    // SplitIndex32, what ROOT writes by default: the hot loop, without the per-element branches
-    for (let i = 0; i < to; i++) {
-      sum += (src[i] | (src[n + i] << 8) | (src[2 * n + i] << 16) | (src[3 * n + i] << 24)) >>> 0;
-      if (i >= from) out[base + i] = sum;
-    }
-    return;
-  }
-  if (t.size === 4) {
-    for (let i = t.delta ? 0 : from; i < to; i++) {
-      const v = t.split
-        ? (src[i] | (src[n + i] << 8) | (src[2 * n + i] << 16) | (src[3 * n + i] << 24)) >>> 0
-        : (src[4 * i] | (src[4 * i + 1] << 8) | (src[4 * i + 2] << 16) | (src[4 * i + 3] << 24)) >>> 0;
-      sum = t.delta ? sum + v : v;
-      if (i >= from) out[base + i] = sum;
-    }
-    return;
-  }
-  for (let i = t.delta ? 0 : from; i < to; i++) {
-    let lo: number;
-    let hi: number;
-    if (t.split) {
-      lo = (src[i] | (src[n + i] << 8) | (src[2 * n + i] << 16) | (src[3 * n + i] << 24)) >>> 0;
-      hi = (src[4 * n + i] | (src[5 * n + i] << 8) | (src[6 * n + i] << 16) | (src[7 * n + i] << 24)) >>> 0;
+  if (t.split) {
+    // the byte planes back into words with the split columns' fast path, then summed
+    const words = t.size === 4 ? to : 2 * to;
+    if (scratch.length < words) scratch = new Uint32Array(words);
+    const w = scratch;
+    gather(src, n, t.size, 0, to, w.buffer, 0);
+    if (t.size === 4) {
+      for (let i = 0; i < to; i++) {
+        sum = t.delta ? sum + w[i] : w[i];
+        if (i >= from) out[base + i] = sum;
+      }
     } else {
-      const b = 8 * i;
-      lo = (src[b] | (src[b + 1] << 8) | (src[b + 2] << 16) | (src[b + 3] << 24)) >>> 0;
-      hi = (src[b + 4] | (src[b + 5] << 8) | (src[b + 6] << 16) | (src[b + 7] << 24)) >>> 0;
+      for (let i = 0; i < to; i++) {
+        const v = w[2 * i] + w[2 * i + 1] * 4294967296;
+        sum = t.delta ? sum + v : v;
+        if (i >= from) out[base + i] = sum;
+      }
     }
-    const v = lo + hi * 4294967296;
+    return;
+  }
+  // plain Index32 / Index64 (rare: ROOT writes split index columns by default)
+  const step = t.size;
+  for (let i = t.delta ? 0 : from; i < to; i++) {
+    const b = step * i;
+    let v = (src[b] | (src[b + 1] << 8) | (src[b + 2] << 16) | (src[b + 3] << 24)) >>> 0;
+    if (step === 8)
+      v += ((src[b + 4] | (src[b + 5] << 8) | (src[b + 6] << 16) | (src[b + 7] << 24)) >>> 0) * 4294967296;
     sum = t.delta ? sum + v : v;
     if (i >= from) out[base + i] = sum;
   }

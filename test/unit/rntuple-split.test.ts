@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
 import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
+import { UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
 
 /** Split encoding of `bytes` (n elements of `size` bytes): all first bytes, then all second bytes, ... */
 function split(bytes: Uint8Array, n: number, size: number): Uint8Array {
@@ -23,6 +28,7 @@ describe('split columns', () => {
     { n: 8192, from: 5, to: 8190, shift: 0 },
     { n: 8192, from: 4, to: 4099, shift: 1 },
     { n: 1001, from: 3, to: 1001, shift: 0 },
+    { n: 8192, from: 100, to: 110, shift: 0 },
   ];
   for (const { n, from, to, shift } of cases) {
     it(`restores SplitReal32 and SplitInt64 elements [${from}, ${to}) of ${n} (page offset ${shift})`, () => {
@@ -75,4 +81,31 @@ describe('index columns', () => {
       expect(Array.from(out.subarray(1))).toEqual(Array.from(decoded.subarray(37, 1000)));
     });
   }
+});
+
+describe('SIMD unsplitting', () => {
+  it('runs on this Node (else the cases above tested only the JavaScript loop)', () => {
+    const n = 64;
+    const out = new Float32Array(n);
+    expect(unsplitBlocks(new Uint8Array(4 * n), n, 4, 0, n, out.buffer, 0)).toBe(n);
+  });
+
+  const wat2wasm = (() => {
+    try {
+      execFileSync('wat2wasm', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!wat2wasm)('is the module unsplit.wat compiles to (needs wat2wasm from WABT)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlaas4hep-wat-'));
+    try {
+      execFileSync('wat2wasm', ['lib/root/rntuple/unsplit.wat', '-o', join(dir, 'unsplit.wasm')]);
+      const wasm = readFileSync(join(dir, 'unsplit.wasm'));
+      expect(Buffer.from(UNSPLIT_WASM, 'base64').equals(wasm)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import type { DType, TypedValues } from '../types.js';
 import type { ColumnRecord } from './envelopes.js';
+import { unsplitBlocks } from './unsplit-simd.js';
 
 /**
  * How a column stores its elements. `dtype` is what a page decodes to: index columns decode to
@@ -93,7 +94,14 @@ export function gather(
   buf: ArrayBufferLike,
   byteOffset: number,
 ): void {
+  if (size === 4 || size === 8) {
+    // whole groups of 16 elements by SIMD, the rest (and everything without SIMD) below
+    const done = unsplitBlocks(src, n, size, from, to, buf, byteOffset);
+    from += done;
+    byteOffset += done * size;
+  }
   const count = to - from;
+  if (count === 0) return;
   if (size === 4 || size === 8) {
     // 32-bit words (the second half of an 8-byte element follows its first, little-endian)
     const o = new Int32Array(buf, byteOffset, (count * size) / 4);

@@ -35,15 +35,13 @@ async function writeCopy(tree: EntrySource, path: string): Promise<void> {
 }
 
 /**
- * Every page's stored bytes and frames, read before timing; then one thread inflates them all.
- * `tuned`: zlib called as the reader calls it (one output chunk of the page's size), which is
- * faster than node:zlib's defaults: the like-for-like floor, stricter than the default one.
+ * Every page's stored bytes and frames, read before timing; the function returned inflates them
+ * all on one thread. `tuned`: zlib called as the reader calls it (one output chunk of the page's
+ * size), faster than node:zlib's defaults: the like-for-like floor, stricter than the default one.
  */
-async function pageFloor(t: RNTuple, repeat: number, tuned: boolean): Promise<{ wall: number; cpu: number }> {
+async function pageInflater(t: RNTuple): Promise<(tuned: boolean) => Promise<void>> {
   const pages = t.clusters.flatMap((c) =>
-    c.columns.flatMap((col, k) =>
-      col.pages.map((p) => ({ p, col: t.schema.columns[k], compressed: col.compression > 0 })),
-    ),
+    c.columns.flatMap((col, k) => col.pages.map((p) => ({ p, col: t.schema.columns[k] }))),
   );
   const raws = await t.file.source.read(pages.map(({ p }) => [p.locator.offset, p.locator.bytes] as const));
   const bodies = raws.map((raw, i) => {
@@ -53,19 +51,14 @@ async function pageFloor(t: RNTuple, repeat: number, tuned: boolean): Promise<{ 
     const bytes = pageBytes(type, col.bits, p.elements);
     return { raw, frames: raw.length === bytes ? [] : readFrames(raw, bytes, 'floor') };
   });
-  let best = { wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY };
-  for (let i = 0; i < repeat; i++) {
-    const t = await clocked(async () => {
-      for (const { raw, frames } of bodies)
-        for (const f of frames) {
-          const stream = raw.subarray(f.start, f.start + f.compressed);
-          if (tuned) inflateSync(stream, inflateOptions(f.uncompressed, f.compressed));
-          else inflateSync(stream);
-        }
-    });
-    best = { wall: Math.min(best.wall, t.wall), cpu: Math.min(best.cpu, t.cpu) };
-  }
-  return best;
+  return async (tuned) => {
+    for (const { raw, frames } of bodies)
+      for (const f of frames) {
+        const stream = raw.subarray(f.start, f.start + f.compressed);
+        if (tuned) inflateSync(stream, inflateOptions(f.uncompressed, f.compressed));
+        else inflateSync(stream);
+      }
+  };
 }
 
 /**
@@ -106,17 +99,24 @@ export async function rntupleLine(
     const file = await openRoot(path);
     const t = (await file.entrySource(tree.name)) as RNTuple;
     await readAll(t, step, true); // warm up
-    const floorTimes = await pageFloor(t, repeat, false);
-    const tunedFloor = await pageFloor(t, repeat, true);
-    const floor = floorTimes.wall;
-    let single = Number.POSITIVE_INFINITY;
-    let singleCpu = Number.POSITIVE_INFINITY;
-    let parallel = Number.POSITIVE_INFINITY;
+    const inflate = await pageInflater(t);
+    const best = (a: { wall: number; cpu: number }, b: { wall: number; cpu: number }) => ({
+      wall: Math.min(a.wall, b.wall),
+      cpu: Math.min(a.cpu, b.cpu),
+    });
+    let floorTimes = { wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY };
+    let tunedFloor = floorTimes;
+    let reader = floorTimes;
+    // interleaved, so a change in the machine's load moves the floors and the reader alike
     for (let i = 0; i < repeat; i++) {
-      const s = await readAll(t, step, false);
-      single = Math.min(single, s.wall);
-      singleCpu = Math.min(singleCpu, s.cpu);
+      floorTimes = best(floorTimes, await clocked(() => inflate(false)));
+      tunedFloor = best(tunedFloor, await clocked(() => inflate(true)));
+      reader = best(reader, await readAll(t, step, false));
     }
+    const floor = floorTimes.wall;
+    const single = reader.wall;
+    const singleCpu = reader.cpu;
+    let parallel = Number.POSITIVE_INFINITY;
     for (let i = 0; i < repeat; i++) parallel = Math.min(parallel, (await readAll(t, step, true)).wall);
     const r = (x: number, d = 4): number => Number(x.toFixed(d));
     const bytes = (await stat(path)).size;

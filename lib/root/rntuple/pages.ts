@@ -12,6 +12,9 @@ export const MAX_PAGE = 64 * 1024 * 1024;
 /** Most elements in one page (a page of bits or 1-bit quantized floats is the densest). */
 export const MAX_PAGE_ELEMENTS = 1 << 26;
 
+/** Read buffers kept for reuse (the reads of a chunk and of the one read ahead). */
+const MAX_SPARE = 4;
+
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
   col: ColumnRecord;
@@ -47,12 +50,20 @@ export class PageStore {
   /** per cluster and physical column: the furthest element the current chunk used */
   private readonly reach = new Map<string, number>();
   private readonly actives = new WeakMap<ColumnSet, Array<Active | null | undefined>>();
+  /**
+   * Read buffers whose pages are all inflated or copied, for the next reads to reuse: a fresh
+   * buffer of megabytes costs more in page faults than reading into it.
+   */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly clusters: readonly Cluster[],
     private readonly source: {
       name: string;
-      read(r: ReadonlyArray<readonly [number, number]>): Promise<Uint8Array[]>;
+      read(
+        r: ReadonlyArray<readonly [number, number]>,
+        alloc?: (bytes: number) => Uint8Array,
+      ): Promise<Uint8Array[]>;
       freshBuffers?: boolean;
     },
     private readonly where: string,
@@ -150,11 +161,13 @@ export class PageStore {
         this.fail(field, k, `a page claims ${page.elements} elements in ${n} bytes (at most ${MAX_PAGE})`);
       return n;
     });
+    const lent: ArrayBuffer[] = [];
     const raws = await this.source.read(
       todo.map(({ a, p }) => {
         const l = a.info.pages[p].locator;
         return [l.offset, l.bytes + (a.info.pages[p].checksum ? 8 : 0)] as const;
       }),
+      (n) => this.lend(n, lent),
     );
     let bytes: Uint8Array[];
     let stored: Uint8Array[];
@@ -186,9 +199,27 @@ export class PageStore {
     }
     todo.forEach(({ key, a, p }, i) => {
       // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
-      const owned = bytes[i] !== stored[i] || this.source.freshBuffers === true;
+      // (a lent buffer is not: it is read into again)
+      const owned = bytes[i] !== stored[i] || (lent.length === 0 && this.source.freshBuffers === true);
       this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
     });
+    // nothing refers to the read buffers any more: every page was inflated or copied
+    for (const b of lent) this.spare.push(b);
+    this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
+  }
+
+  /** A read buffer of n bytes, a spare one when one is large enough (sizes rounded up so they fit again). */
+  private lend(n: number, lent: ArrayBuffer[]): Uint8Array {
+    let k = -1;
+    for (let i = 0; i < this.spare.length; i++)
+      if (this.spare[i].byteLength >= n && (k < 0 || this.spare[i].byteLength < this.spare[k].byteLength))
+        k = i;
+    const buf =
+      k >= 0
+        ? this.spare.splice(k, 1)[0]
+        : (Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(Math.max(n, 65536)))).buffer as ArrayBuffer);
+    lent.push(buf);
+    return new Uint8Array(buf, 0, n);
   }
 
   private undecodable(todo: ReadonlyArray<{ field: string }>, err: unknown): CorruptFileError {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadXxh3, xxh3MatchesLE, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
 import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
 import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
 import { UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
@@ -107,5 +108,21 @@ describe('SIMD unsplitting', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('page checksums', () => {
+  it('match the little-endian XXH3-64 stored after a page, and only it', async () => {
+    await loadXxh3();
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 131) & 0xff);
+    const stored = new Uint8Array(8);
+    new DataView(stored.buffer).setBigUint64(0, xxh3Sync(data)!, true);
+    expect(xxh3MatchesLE(data, stored)).toBe(true);
+    const wrongSum = stored.slice();
+    wrongSum[7] ^= 1;
+    expect(xxh3MatchesLE(data, wrongSum)).toBe(false);
+    const wrongData = data.slice();
+    wrongData[4999] ^= 1;
+    expect(xxh3MatchesLE(wrongData, stored)).toBe(false);
   });
 });

@@ -46,7 +46,8 @@ export function bodyReader(req: IncomingMessage): BodyReader {
       };
       const onEnd = () => {
         done();
-        resolve(Buffer.concat(parts, n));
+        // a small body comes in one chunk: concat would copy it, and allocate a new pool every 8 KiB
+        resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts, n));
       };
       const onError = (err: Error) => {
         done();

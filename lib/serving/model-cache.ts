@@ -129,7 +129,8 @@ export class ModelCache {
     fn: (m: ServedModel) => T | Promise<T>,
   ): Promise<T> {
     // requests arriving while the engine restarts wait for it, then load their model afresh
-    await backendRestart()?.catch(() => undefined);
+    const restart = backendRestart();
+    if (restart) await restart.catch(() => undefined);
     this.forgetOlderEngine();
     let e: Entry | undefined;
     try {

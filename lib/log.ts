@@ -80,6 +80,11 @@ export function createLog(options: CreateLogOptions = {}): { log: LogFn; logger:
   return { log: plain ? (entry) => plain(entry) || full(entry) : full, logger };
 }
 
+function put(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (v !== undefined && v !== null && v !== '') out[k] = v;
+  else if (k in out) delete out[k];
+}
+
 const THRESHOLD: Record<string, number> = { debug: 8, info: 12, warn: 16, error: 20, critical: 24 };
 const isPlain = (v: unknown) =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v == null;
@@ -112,22 +117,15 @@ export function plainLines(
     if (typeof entry.message !== 'string') return false;
     if (THRESHOLD[level] < logger.level) return true;
     // Powertools' order: its own keys (cold_start in its place), then persistent keys, then the
-    // line's; as Powertools, no key whose value is empty
-    const line: Record<string, unknown> = {
-      level: level.toUpperCase(),
-      message: entry.message,
-      timestamp: new Date().toISOString(),
-      service: SERVICE,
-      cold_start: entry.cold_start,
-      sampling_rate: 0,
-    };
-    for (const k in keys) line[k] = keys[k];
-    for (const k in entry) if (!OWN_KEYS.has(k)) line[k] = entry[k];
-    const out: Record<string, unknown> = {};
-    for (const k in line) {
-      const v = line[k];
-      if (v !== undefined && v !== null && v !== '') out[k] = v;
-    }
+    // line's, a later value taking an earlier one's place; as Powertools, no key with an empty value
+    const out: Record<string, unknown> = { level: level.toUpperCase() };
+    put(out, 'message', entry.message);
+    out.timestamp = new Date().toISOString();
+    out.service = SERVICE;
+    put(out, 'cold_start', entry.cold_start);
+    out.sampling_rate = 0;
+    for (const k in keys) put(out, k, keys[k]);
+    for (const k in entry) if (!OWN_KEYS.has(k)) put(out, k, entry[k]);
     sink(JSON.stringify(out));
     return true;
   };

@@ -25,6 +25,13 @@ export function bodyReader(req: IncomingMessage): BodyReader {
     if (declared !== undefined && Number(declared) > limit)
       return Promise.reject(tooLarge(Number(declared), limit));
     if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+    // a small body has usually arrived whole while the caller was authenticated: it waits in the
+    // stream's buffer (bounded by its high-water mark, past which the socket is paused), taken at
+    // once without listeners, a promise of its own and further ticks
+    if (req.complete) {
+      if (req.readableLength > limit) return Promise.reject(tooLarge(req.readableLength, limit));
+      return Promise.resolve((req.read() as Buffer | null) ?? Buffer.alloc(0));
+    }
     return new Promise((resolve, reject) => {
       const parts: Buffer[] = [];
       let n = 0;

@@ -41,6 +41,46 @@ describe('the lean training step', () => {
     net.dispose();
   });
 
+  it("gives the gradient tfjs's own differentiation of the LayersModel gives (its explicit-transpose backward pass)", async () => {
+    const spec: ModelSpec = {
+      ...NO_DROPOUT,
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 8, activation: 'tanh' },
+        { type: 'dense', units: 8, activation: 'linear' },
+      ],
+    };
+    const { model } = await buildModel({ kind: 'spec', spec }, WIDTH, 2, 3);
+    const net = new LeanNet(leanSpecOf(spec, WIDTH, 2)!, flatWeights(model));
+    const n = 100;
+    const ours = net.gradient(x.subarray(0, n * WIDTH), y.subarray(0, n), n, 1);
+    const got = ours.grad.dataSync();
+    const theirs = tf.tidy(() => {
+      const xt = tf.tensor2d(x.subarray(0, n * WIDTH), [n, WIDTH]);
+      const yt = tf.tensor2d(y.subarray(0, n), [n, 1]);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => {
+        const p = (model.apply(xt) as tf.Tensor).clipByValue(1e-7, 1 - 1e-7);
+        return tf.neg(
+          tf.mean(tf.add(tf.mul(yt, tf.log(p)), tf.mul(tf.sub(1, yt), tf.log(tf.sub(1, p))))),
+        ) as tf.Scalar;
+      }, vars);
+      return {
+        loss: value.dataSync()[0],
+        flat: tf.concat(vars.map((v) => grads[v.name].flatten())).dataSync(),
+      };
+    });
+    expect(Math.abs(ours.loss - theirs.loss)).toBeLessThan(1e-5);
+    expect(got.length).toBe(theirs.flat.length);
+    let scale = 0;
+    for (const g of theirs.flat) scale = Math.max(scale, Math.abs(g));
+    expect(scale).toBeGreaterThan(1e-3);
+    for (let i = 0; i < got.length; i++)
+      expect(Math.abs(got[i] - theirs.flat[i])).toBeLessThan(1e-5 * Math.max(1, scale));
+    ours.grad.dispose();
+    net.dispose();
+  });
+
   it('learns, and its weights written back into the LayersModel predict as it does', async () => {
     const { model } = await buildModel({ kind: 'spec', spec: DEFAULT_MODEL }, WIDTH, 2, 3);
     const spec = leanSpecOf(DEFAULT_MODEL, WIDTH, 2)!;

@@ -45,10 +45,13 @@ function makeDense(relu: boolean, inputGradient: boolean): Dense {
         const [sx, sk, so] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         // relu's derivative from its output: 1 where it passed the input, 0 where it cut it
         const dz = (relu ? tf.mul(dy, tf.step(so)) : dy) as tf.Tensor2D;
+        // one transpose of dz serves both: the bias gradient sums its rows (a sum over axis 0 would
+        // transpose anyway), the kernel's is (dzᵀ·x)ᵀ, whose transpose is only kernel-sized
+        const dzT = tf.transpose(dz);
         return [
           inputGradient ? tf.matMul(dz, tf.transpose(sk)) : tf.zerosLike(sx),
-          tf.matMul(tf.transpose(sx), dz),
-          tf.sum(dz, 0),
+          tf.transpose(tf.matMul(dzT, sx)),
+          tf.sum(dzT, 1),
         ];
       },
     };
@@ -59,9 +62,35 @@ function makeDense(relu: boolean, inputGradient: boolean): Dense {
 const DENSE = new Map<string, Dense>();
 function dense(relu: boolean, inputGradient: boolean): Dense {
   const key = `${relu}${inputGradient}`;
-  let d = DENSE.get(key);
-  if (!d) DENSE.set(key, (d = makeDense(relu, inputGradient)));
-  return d;
+  const known = DENSE.get(key);
+  if (known) return known;
+  const made = makeDense(relu, inputGradient);
+  DENSE.set(key, made);
+  return made;
+}
+
+/**
+ * What dropout multiplies a batch's activations by: each unit kept with probability 1 - rate and
+ * scaled by 1 / (1 - rate), as tf.dropout does, reproducible from the seed. tf.dropout draws with
+ * tfjs-core's JavaScript randomUniform and then runs four tensor ops on the draws, a fifth of a
+ * training step on the wasm backend; here each 32-bit draw of mulberry32 (the generator of
+ * ../../dataset/random.ts, inlined) decides two units by its 16-bit halves, so the rate is honoured
+ * to 1/65536.
+ */
+export function dropoutMask(shape: [number, number], rate: number, seed: number): tf.Tensor2D {
+  const scale = 1 / (1 - rate);
+  const threshold = Math.round((1 - rate) * 65536);
+  const mask = new Float32Array(shape[0] * shape[1]);
+  let a = seed >>> 0;
+  for (let i = 0; i < mask.length; i += 2) {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = (t ^ (t >>> 14)) >>> 0;
+    mask[i] = (t & 0xffff) < threshold ? scale : 0;
+    if (i + 1 < mask.length) mask[i + 1] = t >>> 16 < threshold ? scale : 0;
+  }
+  return tf.tensor2d(mask, shape);
 }
 
 /** What a worker needs to rebuild the network: layers, shapes, optimizer, loss. */
@@ -120,8 +149,13 @@ function optimizer(s: LeanNetSpec): tf.Optimizer {
   }
 }
 
+/**
+ * The network's parameters and optimizer. One variable per kernel and bias: slicing them out of one
+ * flat variable cost a copy of the whole vector per slice on tfjs-wasm (its slice reads the tensor
+ * back into JavaScript) and a pad per slice in the backward pass.
+ */
 export class LeanNet {
-  readonly params: tf.Variable;
+  readonly vars: tf.Variable[];
   readonly size: number;
   private readonly opt: tf.Optimizer;
   private readonly shapes: number[][];
@@ -140,7 +174,7 @@ export class LeanNet {
     }
     this.size = at;
     if (initial.length !== at) throw new Error(`expected ${at} parameters, got ${initial.length}`);
-    this.params = tf.variable(tf.tensor1d(initial), true);
+    this.vars = this.shapes.map((_, i) => tf.variable(this.part(initial, i), true));
     this.opt = optimizer(spec);
   }
 
@@ -149,44 +183,40 @@ export class LeanNet {
     (this.opt as unknown as { learningRate: number }).learningRate = lr;
   }
 
-  private tensor(p: tf.Tensor, i: number): tf.Tensor {
-    const sh = this.shapes[i];
-    return p
-      .slice(
-        this.offsets[i],
-        sh.reduce((a, b) => a * b, 1),
-      )
-      .reshape(sh);
+  /** Parameter tensor i, from its stretch of a flat vector. */
+  private part(flat: Float32Array, i: number): tf.Tensor {
+    const n = this.shapes[i].reduce((a, b) => a * b, 1);
+    return tf.tensor(flat.subarray(this.offsets[i], this.offsets[i] + n), this.shapes[i]);
   }
 
   /** Logits of a batch; `seed` set means training (dropout on, seeded). */
-  logits(p: tf.Tensor, x: tf.Tensor2D, seed?: number): tf.Tensor2D {
+  logits(x: tf.Tensor2D, seed?: number): tf.Tensor2D {
+    const v = this.vars;
     let h: tf.Tensor = x;
     let w = 0;
     let d = 0;
     for (const l of this.spec.layers) {
       if (l.type === 'dense') {
         // the first layer's input is data: no gradient wanted for it
-        const op = dense(l.activation === 'relu', w > 0);
-        const kernel = this.tensor(p, w++) as tf.Tensor2D;
-        const bias = this.tensor(p, w++);
+        h = dense(l.activation === 'relu', w > 0)(
+          h as tf.Tensor2D,
+          v[w] as tf.Tensor2D,
+          v[w + 1] as tf.Tensor1D,
+        );
+        w += 2;
         const act = l.activation ?? 'linear';
-        h = op(h as tf.Tensor2D, kernel, bias as tf.Tensor1D);
         if (act !== 'relu' && act !== 'linear') h = ACTIVATIONS[act](h);
       } else if (l.type === 'dropout') {
-        if (seed !== undefined && l.rate > 0) h = tf.dropout(h, l.rate, undefined, seed * 64 + d);
+        if (seed !== undefined && l.rate > 0)
+          h = tf.mul(h, dropoutMask(h.shape as [number, number], l.rate, seed * 64 + d));
         d++;
       } else h = ACTIVATIONS[l.activation](h);
     }
-    return dense(false, w > 0)(
-      h as tf.Tensor2D,
-      this.tensor(p, w) as tf.Tensor2D,
-      this.tensor(p, w + 1) as tf.Tensor1D,
-    );
+    return dense(false, w > 0)(h as tf.Tensor2D, v[w] as tf.Tensor2D, v[w + 1] as tf.Tensor1D);
   }
 
-  private loss(p: tf.Tensor, x: tf.Tensor2D, y: tf.Tensor, seed: number): tf.Scalar {
-    const z = this.logits(p, x, seed);
+  private loss(x: tf.Tensor2D, y: tf.Tensor, seed: number): tf.Scalar {
+    const z = this.logits(x, seed);
     if (this.spec.outputs === 1) return tf.losses.sigmoidCrossEntropy(y, z) as tf.Scalar;
     return tf.losses.softmaxCrossEntropy(y, z) as tf.Scalar;
   }
@@ -196,38 +226,68 @@ export class LeanNet {
     return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), this.spec.outputs).toFloat());
   }
 
-  /** Mean loss and its gradient over a batch of n rows. */
-  gradient(x: Float32Array, y: Float32Array, n: number, seed: number): { loss: number; grad: tf.Tensor1D } {
+  /** Mean loss over a batch and its gradient, a tensor per variable (kept: the caller disposes them). */
+  private grads(
+    x: Float32Array,
+    y: Float32Array,
+    n: number,
+    seed: number,
+  ): { loss: number; grads: tf.NamedTensorMap } {
     return tf.tidy(() => {
       const xt = tf.tensor2d(x, [n, this.spec.inputs]);
       const yt = this.targets(y, n);
-      const { value, grads } = tf.variableGrads(() => this.loss(this.params, xt, yt, seed), [this.params]);
-      return { loss: value.dataSync()[0], grad: tf.keep(grads[this.params.name] as tf.Tensor1D) };
+      const { value, grads } = tf.variableGrads(() => this.loss(xt, yt, seed), this.vars);
+      for (const g of Object.values(grads)) tf.keep(g);
+      return { loss: value.dataSync()[0], grads };
     });
   }
 
-  apply(grad: tf.Tensor1D): void {
-    this.opt.applyGradients({ [this.params.name]: grad });
+  /** Mean loss over a batch of n rows; its gradient is written, flat, into `out`. */
+  gradientInto(out: Float32Array, x: Float32Array, y: Float32Array, n: number, seed: number): number {
+    const { loss, grads } = this.grads(x, y, n, seed);
+    this.vars.forEach((v, i) => {
+      out.set(grads[v.name].dataSync() as Float32Array, this.offsets[i]);
+    });
+    tf.dispose(grads);
+    return loss;
+  }
+
+  /** One optimizer update with a flat gradient. */
+  apply(flat: Float32Array): void {
+    const grads: tf.NamedTensorMap = {};
+    this.vars.forEach((v, i) => {
+      grads[v.name] = this.part(flat, i);
+    });
+    this.opt.applyGradients(grads);
+    tf.dispose(grads);
   }
 
   /** One step on a batch in this thread: gradient and update. */
   step(x: Float32Array, y: Float32Array, n: number, seed: number): number {
-    const { loss, grad } = this.gradient(x, y, n, seed);
-    this.apply(grad);
-    grad.dispose();
+    const { loss, grads } = this.grads(x, y, n, seed);
+    this.opt.applyGradients(grads);
+    tf.dispose(grads);
     return loss;
   }
 
   values(): Float32Array {
-    return this.params.dataSync() as Float32Array;
+    const out = new Float32Array(this.size);
+    this.vars.forEach((v, i) => {
+      out.set(v.dataSync() as Float32Array, this.offsets[i]);
+    });
+    return out;
   }
 
-  setValues(v: Float32Array): void {
-    tf.tidy(() => this.params.assign(tf.tensor1d(v)));
+  setValues(flat: Float32Array): void {
+    tf.tidy(() => {
+      this.vars.forEach((v, i) => {
+        v.assign(this.part(flat, i));
+      });
+    });
   }
 
   dispose(): void {
-    this.params.dispose();
+    tf.dispose(this.vars);
     this.opt.dispose();
   }
 }

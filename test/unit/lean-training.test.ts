@@ -90,6 +90,7 @@ describe('the lean training step', () => {
     const { model } = await buildModel({ kind: 'spec', spec: DEFAULT_MODEL }, WIDTH, 2, 3);
     const spec = leanSpecOf(DEFAULT_MODEL, WIDTH, 2)!;
     const runner = await startRunner(spec, flatWeights(model), 1, backend);
+    const tensors = tf.memory().numTensors;
     let last = Number.POSITIVE_INFINITY;
     for (let epoch = 0; epoch < 3; epoch++) {
       const r = await runner.run({
@@ -104,6 +105,8 @@ describe('the lean training step', () => {
       last = r.lossSum / r.rows;
     }
     expect(last).toBeLessThan(0.3); // ln 2 = 0.69 is knowing nothing
+    // every step's tensors were released (the optimizer's moments were made by the first)
+    expect(tf.memory().numTensors - tensors).toBeLessThanOrEqual(4);
     setFlatWeights(model, runner.values());
     const p = tf.tidy(() => (model.predict(tf.tensor2d(x, [ROWS, WIDTH])) as tf.Tensor).dataSync());
     let right = 0;

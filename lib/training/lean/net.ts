@@ -150,13 +150,16 @@ function optimizer(s: LeanNetSpec): tf.Optimizer {
 }
 
 /**
- * The network's parameters and optimizer. One variable per kernel and bias: slicing them out of one
- * flat variable cost a copy of the whole vector per slice on tfjs-wasm (its slice reads the tensor
- * back into JavaScript) and a pad per slice in the backward pass.
+ * The network's parameters and optimizer. The optimizer updates one flat variable (a dozen ops per
+ * step; one variable per kernel and bias was six dozen, a seventh of a step), and the layers read
+ * per-step tensors made from a JavaScript copy of it: slicing the flat variable on tfjs-wasm copies
+ * the whole vector back into JavaScript per slice, and pads per slice in the backward pass.
  */
 export class LeanNet {
-  readonly vars: tf.Variable[];
   readonly size: number;
+  private readonly flat: tf.Variable;
+  /** the flat variable's values, read back after each update */
+  private host: Float32Array;
   private readonly opt: tf.Optimizer;
   private readonly shapes: number[][];
   private readonly offsets: number[];
@@ -174,7 +177,8 @@ export class LeanNet {
     }
     this.size = at;
     if (initial.length !== at) throw new Error(`expected ${at} parameters, got ${initial.length}`);
-    this.vars = this.shapes.map((_, i) => tf.variable(this.part(initial, i), true));
+    this.host = initial.slice();
+    this.flat = tf.variable(tf.tensor1d(this.host), true);
     this.opt = optimizer(spec);
   }
 
@@ -183,15 +187,15 @@ export class LeanNet {
     (this.opt as unknown as { learningRate: number }).learningRate = lr;
   }
 
-  /** Parameter tensor i, from its stretch of a flat vector. */
-  private part(flat: Float32Array, i: number): tf.Tensor {
-    const n = this.shapes[i].reduce((a, b) => a * b, 1);
-    return tf.tensor(flat.subarray(this.offsets[i], this.offsets[i] + n), this.shapes[i]);
+  /** The parameters as a tensor per kernel and bias. */
+  private parts(): tf.Tensor[] {
+    return this.shapes.map((sh, i) =>
+      tf.tensor(this.host.subarray(this.offsets[i], this.offsets[i] + sh.reduce((a, b) => a * b, 1)), sh),
+    );
   }
 
-  /** Logits of a batch; `seed` set means training (dropout on, seeded). */
-  logits(x: tf.Tensor2D, seed?: number): tf.Tensor2D {
-    const v = this.vars;
+  /** Logits of a batch; `seed` set means training (dropout on, seeded); `p` the parameters (default: the current ones). */
+  logits(x: tf.Tensor2D, seed?: number, p: tf.Tensor[] = this.parts()): tf.Tensor2D {
     let h: tf.Tensor = x;
     let w = 0;
     let d = 0;
@@ -200,8 +204,8 @@ export class LeanNet {
         // the first layer's input is data: no gradient wanted for it
         h = dense(l.activation === 'relu', w > 0)(
           h as tf.Tensor2D,
-          v[w] as tf.Tensor2D,
-          v[w + 1] as tf.Tensor1D,
+          p[w] as tf.Tensor2D,
+          p[w + 1] as tf.Tensor1D,
         );
         w += 2;
         const act = l.activation ?? 'linear';
@@ -212,13 +216,7 @@ export class LeanNet {
         d++;
       } else h = ACTIVATIONS[l.activation](h);
     }
-    return dense(false, w > 0)(h as tf.Tensor2D, v[w] as tf.Tensor2D, v[w + 1] as tf.Tensor1D);
-  }
-
-  private loss(x: tf.Tensor2D, y: tf.Tensor, seed: number): tf.Scalar {
-    const z = this.logits(x, seed);
-    if (this.spec.outputs === 1) return tf.losses.sigmoidCrossEntropy(y, z) as tf.Scalar;
-    return tf.losses.softmaxCrossEntropy(y, z) as tf.Scalar;
+    return dense(false, w > 0)(h as tf.Tensor2D, p[w] as tf.Tensor2D, p[w + 1] as tf.Tensor1D);
   }
 
   private targets(y: Float32Array, n: number): tf.Tensor {
@@ -226,18 +224,26 @@ export class LeanNet {
     return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), this.spec.outputs).toFloat());
   }
 
-  /** Mean loss over a batch and its gradient, a tensor per variable (kept: the caller disposes them). */
+  /** Mean loss over a batch and its gradient, a tensor per kernel and bias (kept: the caller disposes them). */
   private grads(
     x: Float32Array,
     y: Float32Array,
     n: number,
     seed: number,
-  ): { loss: number; grads: tf.NamedTensorMap } {
+  ): { loss: number; grads: tf.Tensor[] } {
     return tf.tidy(() => {
       const xt = tf.tensor2d(x, [n, this.spec.inputs]);
       const yt = this.targets(y, n);
-      const { value, grads } = tf.variableGrads(() => this.loss(xt, yt, seed), this.vars);
-      for (const g of Object.values(grads)) tf.keep(g);
+      const f = (...p: tf.Tensor[]): tf.Scalar => {
+        const z = this.logits(xt, seed, p);
+        return (
+          this.spec.outputs === 1
+            ? tf.losses.sigmoidCrossEntropy(yt, z)
+            : tf.losses.softmaxCrossEntropy(yt, z)
+        ) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(f)(this.parts());
+      for (const g of grads) tf.keep(g);
       return { loss: value.dataSync()[0], grads };
     });
   }
@@ -245,49 +251,46 @@ export class LeanNet {
   /** Mean loss over a batch of n rows; its gradient is written, flat, into `out`. */
   gradientInto(out: Float32Array, x: Float32Array, y: Float32Array, n: number, seed: number): number {
     const { loss, grads } = this.grads(x, y, n, seed);
-    this.vars.forEach((v, i) => {
-      out.set(grads[v.name].dataSync() as Float32Array, this.offsets[i]);
+    grads.forEach((g, i) => {
+      out.set(g.dataSync() as Float32Array, this.offsets[i]);
     });
     tf.dispose(grads);
     return loss;
   }
 
+  private update(grad: tf.Tensor): void {
+    this.opt.applyGradients({ [this.flat.name]: grad });
+    this.host = this.flat.dataSync() as Float32Array;
+  }
+
   /** One optimizer update with a flat gradient. */
   apply(flat: Float32Array): void {
-    const grads: tf.NamedTensorMap = {};
-    this.vars.forEach((v, i) => {
-      grads[v.name] = this.part(flat, i);
-    });
-    this.opt.applyGradients(grads);
-    tf.dispose(grads);
+    const g = tf.tensor1d(flat);
+    this.update(g);
+    g.dispose();
   }
 
   /** One step on a batch in this thread: gradient and update. */
   step(x: Float32Array, y: Float32Array, n: number, seed: number): number {
     const { loss, grads } = this.grads(x, y, n, seed);
-    this.opt.applyGradients(grads);
+    const g = tf.tidy(() => tf.concat(grads.map((t) => t.reshape([-1]))));
     tf.dispose(grads);
+    this.update(g);
+    g.dispose();
     return loss;
   }
 
   values(): Float32Array {
-    const out = new Float32Array(this.size);
-    this.vars.forEach((v, i) => {
-      out.set(v.dataSync() as Float32Array, this.offsets[i]);
-    });
-    return out;
+    return this.host.slice();
   }
 
   setValues(flat: Float32Array): void {
-    tf.tidy(() => {
-      this.vars.forEach((v, i) => {
-        v.assign(this.part(flat, i));
-      });
-    });
+    this.host = flat.slice();
+    tf.tidy(() => this.flat.assign(tf.tensor1d(this.host)));
   }
 
   dispose(): void {
-    tf.dispose(this.vars);
+    this.flat.dispose();
     this.opt.dispose();
   }
 }

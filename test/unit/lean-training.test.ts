@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../lib/dataset/random.js';
 import { initBackend } from '../../lib/training/backend.js';
-import { flatWeights, LeanNet, leanSpecOf, setFlatWeights } from '../../lib/training/lean/net.js';
+import {
+  dropoutMask,
+  flatWeights,
+  LeanNet,
+  leanSpecOf,
+  setFlatWeights,
+} from '../../lib/training/lean/net.js';
 import { startRunner, trainWorkers } from '../../lib/training/lean/pool.js';
 import { DEFAULT_MODEL, type ModelSpec } from '../../lib/training/model-schema.js';
 import { buildModel } from '../../lib/training/model-spec.js';
@@ -32,7 +38,7 @@ describe('the lean training step', () => {
     const { model } = await buildModel({ kind: 'spec', spec: DEFAULT_MODEL }, WIDTH, 2, 3);
     const net = new LeanNet(leanSpecOf(DEFAULT_MODEL, WIDTH, 2)!, flatWeights(model));
     const ours = tf.tidy(() =>
-      tf.sigmoid(net.logits(net.params, tf.tensor2d(x.subarray(0, 200 * WIDTH), [200, WIDTH]))).dataSync(),
+      tf.sigmoid(net.logits(tf.tensor2d(x.subarray(0, 200 * WIDTH), [200, WIDTH]))).dataSync(),
     );
     const theirs = tf.tidy(() =>
       (model.predict(tf.tensor2d(x.subarray(0, 200 * WIDTH), [200, WIDTH])) as tf.Tensor).dataSync(),
@@ -41,10 +47,50 @@ describe('the lean training step', () => {
     net.dispose();
   });
 
+  it("gives the gradient tfjs's own differentiation of the LayersModel gives (its explicit-transpose backward pass)", async () => {
+    const spec: ModelSpec = {
+      ...NO_DROPOUT,
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 8, activation: 'tanh' },
+        { type: 'dense', units: 8, activation: 'linear' },
+      ],
+    };
+    const { model } = await buildModel({ kind: 'spec', spec }, WIDTH, 2, 3);
+    const net = new LeanNet(leanSpecOf(spec, WIDTH, 2)!, flatWeights(model));
+    const n = 100;
+    const got = new Float32Array(net.size);
+    const loss = net.gradientInto(got, x.subarray(0, n * WIDTH), y.subarray(0, n), n, 1);
+    const theirs = tf.tidy(() => {
+      const xt = tf.tensor2d(x.subarray(0, n * WIDTH), [n, WIDTH]);
+      const yt = tf.tensor2d(y.subarray(0, n), [n, 1]);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => {
+        const p = (model.apply(xt) as tf.Tensor).clipByValue(1e-7, 1 - 1e-7);
+        return tf.neg(
+          tf.mean(tf.add(tf.mul(yt, tf.log(p)), tf.mul(tf.sub(1, yt), tf.log(tf.sub(1, p))))),
+        ) as tf.Scalar;
+      }, vars);
+      return {
+        loss: value.dataSync()[0],
+        flat: tf.concat(vars.map((v) => grads[v.name].flatten())).dataSync(),
+      };
+    });
+    expect(Math.abs(loss - theirs.loss)).toBeLessThan(1e-5);
+    expect(got.length).toBe(theirs.flat.length);
+    let scale = 0;
+    for (const g of theirs.flat) scale = Math.max(scale, Math.abs(g));
+    expect(scale).toBeGreaterThan(1e-3);
+    for (let i = 0; i < got.length; i++)
+      expect(Math.abs(got[i] - theirs.flat[i])).toBeLessThan(1e-5 * Math.max(1, scale));
+    net.dispose();
+  });
+
   it('learns, and its weights written back into the LayersModel predict as it does', async () => {
     const { model } = await buildModel({ kind: 'spec', spec: DEFAULT_MODEL }, WIDTH, 2, 3);
     const spec = leanSpecOf(DEFAULT_MODEL, WIDTH, 2)!;
     const runner = await startRunner(spec, flatWeights(model), 1, backend);
+    const tensors = tf.memory().numTensors;
     let last = Number.POSITIVE_INFINITY;
     for (let epoch = 0; epoch < 3; epoch++) {
       const r = await runner.run({
@@ -59,6 +105,8 @@ describe('the lean training step', () => {
       last = r.lossSum / r.rows;
     }
     expect(last).toBeLessThan(0.3); // ln 2 = 0.69 is knowing nothing
+    // every step's tensors were released (the optimizer's moments were made by the first)
+    expect(tf.memory().numTensors - tensors).toBeLessThanOrEqual(4);
     setFlatWeights(model, runner.values());
     const p = tf.tidy(() => (model.predict(tf.tensor2d(x, [ROWS, WIDTH])) as tf.Tensor).dataSync());
     let right = 0;
@@ -153,4 +201,23 @@ describe('data-parallel training over worker threads', () => {
     expect(again.rows).toBe(ROWS);
     await r.close();
   }, 120_000);
+});
+
+describe('the dropout mask', () => {
+  it('keeps a unit with probability 1 - rate, scaled by 1 / (1 - rate), the same for the same seed', () => {
+    for (const rate of [0.5, 0.2, 0.9]) {
+      const m = dropoutMask([400, 250], rate, 42);
+      const v = m.dataSync();
+      const kept = v.filter((u) => u !== 0);
+      // binomial: 100,000 units, 4 standard deviations at most 0.0063
+      expect(Math.abs(kept.length / v.length - (1 - rate))).toBeLessThan(0.0064);
+      expect(new Set(kept)).toEqual(new Set([Math.fround(1 / (1 - rate))]));
+      // neither half of the draw is biased to one parity of unit
+      const even = v.filter((u, i) => i % 2 === 0 && u !== 0).length;
+      expect(Math.abs((2 * even) / v.length - (1 - rate))).toBeLessThan(0.009);
+      expect(Array.from(dropoutMask([400, 250], rate, 42).dataSync())).toEqual(Array.from(v));
+      expect(Array.from(dropoutMask([400, 250], rate, 43).dataSync())).not.toEqual(Array.from(v));
+      tf.dispose(m);
+    }
+  });
 });

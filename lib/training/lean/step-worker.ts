@@ -5,7 +5,6 @@
  * average in the same order: the copies stay identical without ever being sent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.js';
 import { LeanNet, type LeanNetSpec } from './net.js';
 import {
@@ -76,11 +75,15 @@ function run(p: Pass): PassResult {
     const st = (buf * k + w) * 2;
     if (n > 0) {
       gatherBatch(p, width, lo, hi, xb, yb);
-      const g = net.gradient(xb.subarray(0, n * width), yb.subarray(0, n), n, stepSeed(p.seed, step, w));
-      mine.set(g.grad.dataSync() as Float32Array);
-      g.grad.dispose();
+      const loss = net.gradientInto(
+        mine,
+        xb.subarray(0, n * width),
+        yb.subarray(0, n),
+        n,
+        stepSeed(p.seed, step, w),
+      );
       stats[st] = n;
-      stats[st + 1] = g.loss * n;
+      stats[st + 1] = loss * n;
     } else {
       stats[st] = 0;
       stats[st + 1] = 0;
@@ -99,9 +102,7 @@ function run(p: Pass): PassResult {
       for (let i = 0; i < P; i++) avg[i] += nj * gj[i];
     }
     for (let i = 0; i < P; i++) avg[i] /= total;
-    const t = tf.tensor1d(avg);
-    net.apply(t);
-    t.dispose();
+    net.apply(avg);
     rows += total;
     steps++;
   }

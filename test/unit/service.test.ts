@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, UnprocessableError } from '../../lib/errors.js';
-import { MemoryQueue } from '../../lib/jobs/queue.js';
-import { type Caller, Service } from '../../lib/service/service.js';
+import { Service } from '../../lib/service/service.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import { alice, bob, twoFileWorkflow, useLocalService } from '../helpers/local-service.js';
 

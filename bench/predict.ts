@@ -10,7 +10,8 @@
  * each engine's `ratio_to_ceiling` (to the ceiling run just before it) and ONNX Runtime's on top.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,35 +61,37 @@ interface Server {
   stop(): void;
 }
 
-/** A child process that prints its URL (and, for serve, a development token) once it listens. */
-function start(args: string[], env: Record<string, string>, pattern: RegExp): Promise<Server> {
+/**
+ * A child process that prints its URL (and, for serve, a development token) once it listens. Its
+ * output goes to a file, as a function's goes to its log service: a pipe to this process would wake
+ * it at every request's log line and take a core's share from the server and the load generator.
+ */
+let started = 0;
+async function start(args: string[], env: Record<string, string>, pattern: RegExp): Promise<Server> {
+  const logFile = join(dir, `server-${started++}.log`);
+  const out = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', out, 'inherit'],
+  });
+  closeSync(out);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
   });
   const serve = args.includes('serve');
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (c: Buffer) => {
-      text += c.toString();
-      const u = pattern.exec(text);
-      const lines = text.split('\n');
-      const t = lines.findIndex((l) => l.startsWith('development token'));
-      if (u && (!serve || (t >= 0 && lines[t + 1]))) {
-        // from here on the server logs a line per request: drain them unread, or scanning the
-        // growing text would take CPU from the server and the load generator
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({
-          url: u[1],
-          token: serve ? lines[t + 1].trim() : undefined,
-          stop: () => child.kill('SIGTERM'),
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
-  });
+  for (;;) {
+    if (exited !== undefined) throw new Error(`${args.join(' ')} exited (${exited}); its output: ${logFile}`);
+    const text = await readFile(logFile, 'utf8');
+    const u = pattern.exec(text);
+    const lines = text.split('\n');
+    const t = lines.findIndex((l) => l.startsWith('development token'));
+    // the token line is whole once a line break follows it
+    if (u && (!serve || (t >= 0 && lines[t + 1] && lines.length > t + 2))) {
+      return { url: u[1], token: serve ? lines[t + 1].trim() : undefined, stop: () => child.kill('SIGTERM') };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const serve = (engine: string) =>

@@ -208,18 +208,33 @@ clearInterval(sampler);
 // every accepted job must reach a final state; bounded, so a stuck trainer ends the bench too
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const drainStart = performance.now();
+interface JobView {
+  job_id: string;
+  status: string;
+  started?: string;
+  finished?: string;
+}
 let jobs = new Map<string, string>();
+let views: JobView[] = [];
 for (;;) {
   const list = await api('GET', '/jobs');
-  jobs = new Map(
-    (list.json as unknown as Array<{ job_id: string; status: string }>).map((j) => [j.job_id, j.status]),
-  );
+  views = list.json as unknown as JobView[];
+  jobs = new Map(views.map((j) => [j.job_id, j.status]));
   const open = accepted.filter((id) => !FINAL.has(jobs.get(id) ?? ''));
   if (!open.length || performance.now() - drainStart > drainSeconds * 1000) break;
   await new Promise((r) => setTimeout(r, 1000));
 }
 const drained_s = Math.round((performance.now() - drainStart) / 100) / 10;
 const count = (s: string) => accepted.filter((id) => jobs.get(id) === s).length;
+// how long the trainer spent on each job that ended (its record's started → finished): the rate
+// the trainer can take is about one over this, less while the load takes its CPU
+const mine = new Set(accepted);
+const spent = views
+  .filter((j) => mine.has(j.job_id) && j.started && j.finished)
+  .map((j) => (Date.parse(j.finished!) - Date.parse(j.started!)) / 1000)
+  .sort((a, b) => a - b);
+const at = (q: number) =>
+  spent.length ? spent[Math.min(spent.length - 1, Math.floor(q * spent.length))] : null;
 const atEnd = await memory();
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
@@ -255,9 +270,14 @@ const jobFigures = {
   succeeded: count('succeeded'),
   failed: count('failed'),
   cancelled: count('cancelled'),
+  // lost, by where they stood when the drain ended
+  queued: count('queued'),
+  running: count('running'),
+  interrupted: count('interrupted'),
   lost: accepted.filter((id) => !FINAL.has(jobs.get(id) ?? '')).length,
   missing: accepted.filter((id) => !jobs.has(id)).length,
   drained_s,
+  job_seconds: { p50: at(0.5), p90: at(0.9), max: spent.at(-1) ?? null },
 };
 for (const [phase, rs] of [
   ['normal', routes],
@@ -277,7 +297,9 @@ console.error(
 console.error(`predict p99 with the hostile mix / without: ${p99Ratio}`);
 console.error(
   `jobs: ${jobFigures.accepted} accepted, ${jobFigures.succeeded} succeeded, ${jobFigures.failed} failed, ` +
-    `${jobFigures.lost} lost (${jobFigures.missing} without a record) after ${drained_s} s of draining`,
+    `${jobFigures.lost} lost (${jobFigures.queued} queued, ${jobFigures.running} running, ` +
+    `${jobFigures.interrupted} interrupted, ${jobFigures.missing} without a record) after ${drained_s} s of draining; ` +
+    `seconds a job trained: p50 ${jobFigures.job_seconds.p50}, p90 ${jobFigures.job_seconds.p90}, max ${jobFigures.job_seconds.max}`,
 );
 console.error(
   `server memory: at start peak ${atStart.peak_mb} MiB, RSS ${atStart.rss_mb} MiB; under load RSS up to ` +

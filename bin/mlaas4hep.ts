@@ -54,6 +54,10 @@ const COMMANDS: Record<string, [() => Promise<Command>, string]> = {
     async () => (await import('./commands/run-job.js')).runJobCommand,
     'the trainer entry: run one job from a job store (SIGTERM records it as interrupted)',
   ],
+  'run-jobs': [
+    async () => (await import('./commands/run-jobs.js')).runJobsCommand,
+    "serve's trainer process: the jobs its parent sends over IPC, one at a time",
+  ],
   generate: [
     async () => (await import('./commands/generate.js')).generate,
     'write signal.root and background.root demo files (the synth layout and densities)',

@@ -7,6 +7,7 @@ import { type Config, type RequiredSetting, readConfig } from '../lib/config.js'
 import { type ApiHandler, createApi } from '../lib/http/api.js';
 import { sourceAllowList } from '../lib/jobs/source-policy.js';
 import { bindRoutes, type Handle } from '../lib/service/bind-routes.js';
+import { SubmitService } from '../lib/service/job-service.js';
 import type { RouteKey } from '../lib/service/route-table.js';
 
 // The pieces each function's composition root picks from. A function calls only what its routes
@@ -34,6 +35,16 @@ export function jobQueue(config: Config & { queueUrl: string }): SqsJobQueue {
  */
 export function sourcePolicy(config: Config & { bucket: string }): (files: string[]) => void {
   return sourceAllowList(config.allowedSources ?? [`s3://${config.bucket}/`]);
+}
+
+/** What submit and the upload trigger share: jobs recorded in the bucket and queued, sources checked. */
+export function submitService(config: Config & { bucket: string; queueUrl: string }): SubmitService {
+  return new SubmitService({
+    store: objectStore(config),
+    queue: jobQueue(config),
+    checkSources: sourcePolicy(config),
+    limits: config.limits,
+  });
 }
 
 /**

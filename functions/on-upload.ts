@@ -1,15 +1,9 @@
 import type { S3Event } from 'aws-lambda';
 import { defaultLog } from '../lib/log.js';
-import { SubmitService } from '../lib/service/job-service.js';
-import { configFor, jobQueue, objectStore, sourcePolicy } from './compose.js';
+import { configFor, submitService } from './compose.js';
 
 const config = configFor('bucket', 'queueUrl');
-const service = new SubmitService({
-  store: objectStore(config),
-  queue: jobQueue(config),
-  checkSources: sourcePolicy(config),
-  limits: config.limits,
-});
+const service = submitService(config);
 
 /** S3 ObjectCreated on incoming/**.root: a training job per covering trigger rule and object version. */
 export async function handler(event: S3Event): Promise<{ jobs: string[] }> {

@@ -10,7 +10,8 @@ import { JobStore } from '../../lib/jobs/job-store.js';
 import { bufferedSink, createLog } from '../../lib/log.js';
 import type { ServiceConfig } from '../../lib/service/service.js';
 import { startStack } from '../../lib/service/stack.js';
-import { childTrainer, trainerLimitsFromEnv } from '../../lib/trainer/child-trainer.js';
+import { childTrainer } from '../../lib/trainer/child-trainer.js';
+import { trainerLimitsFromEnv } from '../../lib/trainer/trainer-limits.js';
 import { int, parse } from './args.js';
 import { devTokenLines, keptDevIssuer } from './dev-issuer-key.js';
 import { runsTrainer, serveCluster } from './serve-cluster.js';
@@ -82,7 +83,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
     await mkdir(data, { recursive: true });
     sources.push(`${data}/`);
   }
-  // each job trains in a child process of its own (run-job), never on this event loop
+  // jobs train in a child process (run-jobs, kept warm between jobs), never on this event loop
   const limits = trainerLimits();
   const worker =
     values['no-worker'] || !runsTrainer()
@@ -91,10 +92,19 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
           run: childTrainer(new JobStore(store), {
             entry: process.argv[1],
             execArgv: process.execArgv,
-            args: (id, retry) => ['run-job', '--store', location, '--job', id, ...(retry ? ['--retry'] : [])],
+            args: ['run-jobs', '--store', location],
             ...limits,
             // the child holds every file it opens to the same sources as submit did
-            env: { ...process.env, MLAAS4HEP_ALLOWED_SOURCES: sources.join(',') },
+            env: {
+              // one training thread unless the operator says otherwise: the trainer shares the
+              // machine with the API, and its worker threads start per job (2-4 s each time on the
+              // shared 2-core machine, more than a small job trains: bench:load's job trained in
+              // 0.5-1.2 s with one thread, 2.9-5.3 s with two, and a 2 x 50k-event one in 4.8-6.9 s
+              // vs 8-16 s, at load 7-13)
+              MLAAS4HEP_TRAIN_WORKERS: '1',
+              ...process.env,
+              MLAAS4HEP_ALLOWED_SOURCES: sources.join(','),
+            },
             log,
           }),
         };
@@ -118,7 +128,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
   });
   if (cluster.isWorker) return waitForSignal(stack);
   out.write(
-    `mlaas4hep serving on ${stack.url} (web console ${stack.consoleUrl}; store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a process per job, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
+    `mlaas4hep serving on ${stack.url} (web console ${stack.consoleUrl}; store ${values.store}, ${queue ? 'SQS' : 'in-process'} queue, ${worker ? `trainer: a child process, replaced after a failed job or ${limits.jobsPerChild} jobs, ${limits.heapMb} MiB heap, ${limits.wasmMb} MiB for tensors` : 'no trainer'})\n${policy(config, sources, data)}\n`,
   );
   if (issuer) out.write(devTokenLines(issuer, keyDir));
   await waitForSignal(stack);

@@ -3,17 +3,9 @@
  * memory only: never localStorage or a cookie, so a reload signs in again. sessionStorage holds
  * only the one-time PKCE verifier and state between the redirect out and back.
  */
-export interface Oidc {
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  clientId: string;
-  scope: string;
-  logoutEndpoint?: string;
-}
+import type { ConsoleConfig, ConsoleOidc as Oidc } from '../../lib/wire-types';
 
-export interface ConsoleConfig {
-  oidc: Oidc | null;
-}
+export type { ConsoleConfig, Oidc };
 
 export interface Session {
   token: string;

@@ -148,7 +148,7 @@ function App({ config, error }: { config: ConsoleConfig; error?: string }) {
 
 async function start() {
   const root = document.getElementById('app')!;
-  let config: ConsoleConfig = { oidc: null };
+  let config: ConsoleConfig = { oidc: null, connect: [] };
   let error: string | undefined;
   try {
     config = (await (await fetch('/console/config.json')).json()) as ConsoleConfig;

@@ -1,3 +1,5 @@
+import type { JobEpoch, JobProgress, ModelDescription } from '../../lib/wire-types';
+
 export interface Job {
   job_id: string;
   status: string;
@@ -6,15 +8,8 @@ export interface Job {
   started?: string;
   finished?: string;
   attempts: number;
-  progress?: {
-    chunk: number;
-    chunks: number;
-    epoch: number;
-    epochs: number;
-    loss: number;
-    eventsPerSecond: number;
-  };
-  history?: Array<{ epoch: number; chunk?: number; loss: number; valLoss?: number; valAuc?: number }>;
+  progress?: JobProgress;
+  history?: JobEpoch[];
   error?: string;
   model?: { name: string; version: string };
   metrics?: { auc?: number; accuracy?: number; testEvents?: number };
@@ -25,24 +20,13 @@ export interface ModelEntry {
   version?: string;
   latest?: string;
   owner?: string;
+  ownerGroup?: string;
   description?: string;
   timestamp?: string;
   [k: string]: unknown;
 }
 
-export interface ModelDescription {
-  name: string;
-  latest: string;
-  version: string;
-  versions: string[];
-  description: string;
-  timestamp: string;
-  features: string[];
-  classes: Array<number | string>;
-  metrics: Record<string, unknown>;
-  plots: string[];
-  onnx?: unknown;
-}
+export type { ModelDescription };
 
 export interface DataFile {
   source: string;

@@ -1,4 +1,5 @@
 import { ForbiddenError, PreconditionFailedError, truncateName } from '../errors.js';
+import type { ModelOwner } from '../wire-types.js';
 import type { BundleStore } from './bundle-store.js';
 
 /**
@@ -9,14 +10,7 @@ import type { BundleStore } from './bundle-store.js';
  * they cannot publish into someone else's. The record is models/<name>/OWNER, created once with a
  * conditional write, so two first claims cannot both win.
  */
-export interface ModelOwner {
-  /** the token subject of the user who claimed the name */
-  user: string;
-  /** a group whose members may publish too */
-  group?: string;
-  /** when the name was claimed */
-  since: string;
-}
+export type { ModelOwner } from '../wire-types.js';
 
 /** Who is publishing or looking: the caller's token, or a job's owner. */
 export interface Actor {

@@ -2,28 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MisconfiguredError, NotFoundError } from '../errors.js';
+import type { ConsoleConfig } from '../wire-types.js';
 
-/**
- * How the browser signs in: OpenID Connect authorization code with PKCE against the deployment's
- * issuer (Cognito's hosted UI in AWS, the development issuer's login page on the local stack).
- * Only public values: the console is a public client, PKCE replaces a client secret.
- */
-export interface ConsoleOidc {
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  clientId: string;
-  /** what the authorization request asks for, e.g. "openid mlaas4hep/submit mlaas4hep/predict" */
-  scope: string;
-  /** where sign-out sends the browser (Cognito's /logout), if anywhere */
-  logoutEndpoint?: string;
-}
-
-export interface ConsoleConfig {
-  /** null: no issuer configured; the console then takes a pasted token (kept in memory as well) */
-  oidc: ConsoleOidc | null;
-  /** origins besides its own the page may call: the token endpoint, the bucket uploads go to */
-  connect: string[];
-}
+export type { ConsoleConfig, ConsoleOidc } from '../wire-types.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -76,12 +76,22 @@ export function createApi(routes: Route[], options: ApiOptions): ApiHandler {
 
   type Match = { hit: Compiled; params: Record<string, string> } | { error: Error };
   function match(method: string, path: string): Match {
-    const onPath = table.map((t) => ({ t, m: t.re.exec(path) })).filter((x) => x.m);
-    if (!onPath.length)
-      return { error: new NotFoundError(`no route ${truncateName(path)}`, 'RouteNotFound') };
-    const found = onPath.find((x) => x.t.route.method === method);
+    // the first route of this method on the path, found without building the list of every route
+    // on it (that list, made per request, is only needed for a 404 or a 405)
+    let found: { t: Compiled; m: RegExpExecArray } | undefined;
+    for (const t of table) {
+      if (t.route.method !== method) continue;
+      const m = t.re.exec(path);
+      if (m) {
+        found = { t, m };
+        break;
+      }
+    }
     if (!found) {
-      const allow = [...new Set(onPath.map((x) => x.t.route.method))];
+      const onPath = table.filter((t) => t.re.test(path));
+      if (!onPath.length)
+        return { error: new NotFoundError(`no route ${truncateName(path)}`, 'RouteNotFound') };
+      const allow = [...new Set(onPath.map((t) => t.route.method))];
       return {
         error: new MethodNotAllowedError(
           `${truncateName(method)} is not allowed on ${truncateName(path)}`,

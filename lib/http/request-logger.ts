@@ -34,7 +34,8 @@ function finish(request: HttpMiddyRequest, log: LogFn): void {
   const res = request.response as HttpEventResult | undefined;
   if (res && typeof res === 'object') res.headers = { ...res.headers, 'x-request-id': state.requestId };
   const status = res?.statusCode ?? 500;
-  const extra = Object.fromEntries(Object.entries(state.logKeys).filter(([k]) => !RESERVED.has(k)));
+  const extra: Record<string, unknown> = {};
+  for (const k in state.logKeys) if (!RESERVED.has(k)) extra[k] = state.logKeys[k];
   const entry: Record<string, unknown> = {
     level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
     message: `${state.route} ${status}`,

@@ -30,7 +30,11 @@ const states = new WeakMap<object, RequestState>();
 
 function normaliseHeaders(event: HttpEvent): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const from = event.headers ?? {};
+  for (const k in from) {
+    const v = from[k];
+    if (v !== undefined) headers[k.toLowerCase()] = v;
+  }
   // payload 2.0 moves cookies out of the headers
   if (event.cookies?.length && !headers.cookie) headers.cookie = event.cookies.join('; ');
   return headers;

@@ -8,6 +8,7 @@ import {
   UnavailableError,
 } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { JobEpoch, JobProgress } from '../wire-types.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -21,25 +22,7 @@ const NEXT: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   cancelled: [],
 };
 
-export interface JobProgress {
-  chunk: number;
-  chunks: number;
-  epoch: number;
-  epochs: number;
-  loss: number;
-  eventsPerSecond: number;
-  /** the validation split's AUC after the last complete epoch */
-  valAuc?: number;
-}
-
-/** One epoch as the job page draws it (chunk mode repeats epochs per chunk). */
-export interface JobEpoch {
-  epoch: number;
-  chunk?: number;
-  loss: number;
-  valLoss?: number;
-  valAuc?: number;
-}
+export type { JobEpoch, JobProgress } from '../wire-types.js';
 
 export interface JobRecord {
   id: string;

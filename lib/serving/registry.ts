@@ -1,41 +1,17 @@
 import { BundleStore, completeVersions } from '../bundles/bundle-store.js';
-import {
-  type Actor,
-  claimModel,
-  type ModelOwner,
-  maySeeInternals,
-  modelOwner,
-} from '../bundles/ownership.js';
+import { type Actor, claimModel, maySeeInternals, modelOwner } from '../bundles/ownership.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
 import { InvalidInputError, NotFoundError, truncateName } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ModelOwner, ModelDescription as WireModelDescription } from '../wire-types.js';
 import { bundleFromFiles, type UnpackedBundle, type UploadLimits, unpackBundle } from './bundle-upload.js';
 import { writeTarGz } from './tar-write.js';
 import { listEntry, type ModelListEntry } from './tfaas.js';
 
 const PLOT = /^[a-z0-9_-]+$/;
 
-export interface ModelDescription {
-  name: string;
-  latest: string;
-  /** the version described (the latest unless asked for another) */
-  version: string;
-  /** complete versions, newest first */
-  versions: string[];
-  description: string;
-  timestamp: string;
-  features: string[];
-  classes: Array<number | string>;
-  metrics: Record<string, unknown>;
-  /** plot names of the version described, for `plot(name, version, file)` */
-  plots: string[];
-  /** the latest version's ONNX input mapping, when it has model.onnx */
-  onnx?: BundleParams['onnx'];
-  /** who may publish versions: shown to its owner and admins only */
-  owner?: ModelOwner;
-  /** the workflow that trained the latest version (its file paths): shown to its owner and admins only */
-  workflow?: unknown;
-}
+/** GET /models/{name} (the console reads the same declaration) */
+export type ModelDescription = WireModelDescription<BundleParams['onnx']>;
 
 /** Who publishes an upload: the name is claimed for them (or their group), 403 if it is another's. */
 export interface Publisher {
@@ -65,13 +41,19 @@ export class ModelRegistry {
     return this.bundles.versions(name);
   }
 
-  /** Every model's latest version as TFaaS lists it (`GET /models`, TFParams and ours), sorted by name. */
+  /**
+   * Every model's latest version as TFaaS lists it (`GET /models`, TFParams and ours) with its
+   * owner (whom to ask about a model is no secret; its workflow is), sorted by name.
+   */
   async listModels(): Promise<ModelListEntry[]> {
     const all = await Promise.all(
       (await this.bundles.names()).map(async (n) => {
         const v = await this.bundles.latest(n);
-        const p = v ? await this.bundles.params(n, v) : undefined;
-        return p && listEntry(p);
+        const [p, owner] = await Promise.all([
+          v ? this.bundles.params(n, v) : undefined,
+          modelOwner(this.bundles, n),
+        ]);
+        return p && { ...listEntry(p), ...(owner ? { owner: owner.user, ownerGroup: owner.group } : {}) };
       }),
     );
     return all
@@ -81,8 +63,8 @@ export class ModelRegistry {
 
   /**
    * The latest version, or `version` (the console compares two), as anyone with the predict scope
-   * sees it (features, classes, metrics, plots); `viewer`, when the model's owner or an admin, also
-   * sees its owner and workflow.
+   * sees it (features, classes, metrics, plots, owner); `viewer`, when the model's owner or an
+   * admin, also sees its workflow (the files it read).
    */
   async describeModel(name: string, viewer?: Actor, version?: string): Promise<ModelDescription> {
     const { versions: files } = await this.bundles.listing(name);
@@ -106,13 +88,14 @@ export class ModelRegistry {
       metrics: p.metrics,
       plots: BundleStore.plots(files.get(shown)),
       onnx: p.onnx,
-      ...(viewer ? await this.internals(name, p, viewer) : {}),
+      ...(await this.ownerAndWorkflow(name, p, viewer)),
     };
   }
 
-  private async internals(name: string, p: BundleParams, viewer: Actor) {
+  private async ownerAndWorkflow(name: string, p: BundleParams, viewer: Actor | undefined) {
     const owner = await modelOwner(this.bundles, name);
-    return maySeeInternals(owner, viewer) ? { owner, workflow: p.workflow ?? undefined } : {};
+    const workflow = viewer && maySeeInternals(owner, viewer) ? { workflow: p.workflow ?? undefined } : {};
+    return { ...(owner ? { owner } : {}), ...workflow };
   }
 
   /** Deletes a whole model, or one version of it (see BundleStore.delete). */

@@ -29,6 +29,9 @@ export interface ModelListEntry {
   outputNode: string;
   /** the test-split summary of a model trained here */
   metrics: { auc?: unknown; accuracy?: unknown; testEvents?: unknown };
+  /** who may publish versions (the registry adds it; absent for models older than ownership) */
+  owner?: string;
+  ownerGroup?: string;
 }
 
 export function listEntry(p: BundleParams): ModelListEntry {

@@ -40,32 +40,41 @@ export async function consumeQueue(
   const visibility = options.visibilitySeconds ?? 300;
   const log = options.log ?? (() => {});
   let handled = 0;
-  while (!options.signal?.aborted && (options.maxMessages === undefined || handled < options.maxMessages)) {
-    let msg: ReceivedMessage | undefined;
-    try {
-      msg = await queue.receive(options.waitSeconds ?? 20, visibility);
-    } catch (err) {
-      // the queue briefly unavailable: wait and poll again rather than stop consuming
-      log({ level: 'warn', message: 'cannot receive from the job queue', ...errorFields(err) });
-      await new Promise((r) => setTimeout(r, 1000));
-      continue;
-    }
-    if (!msg) continue;
-    handled++;
-    try {
-      await handle(msg);
-    } catch (err) {
-      // the message becomes visible again after its timeout; the dead-letter queue ends retries
-      log({
-        level: 'error',
-        message: 'job could not be handled',
-        body: msg.body.slice(0, 200),
-        receiveCount: msg.receiveCount,
-        ...errorFields(err),
-      });
-    }
+  try {
+    await consume();
+  } finally {
+    // a runner that keeps a trainer process between jobs ends it with the consumer
+    if ('run' in deps) await deps.run.close?.();
   }
   return handled;
+
+  async function consume(): Promise<void> {
+    while (!options.signal?.aborted && (options.maxMessages === undefined || handled < options.maxMessages)) {
+      let msg: ReceivedMessage | undefined;
+      try {
+        msg = await queue.receive(options.waitSeconds ?? 20, visibility);
+      } catch (err) {
+        // the queue briefly unavailable: wait and poll again rather than stop consuming
+        log({ level: 'warn', message: 'cannot receive from the job queue', ...errorFields(err) });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (!msg) continue;
+      handled++;
+      try {
+        await handle(msg);
+      } catch (err) {
+        // the message becomes visible again after its timeout; the dead-letter queue ends retries
+        log({
+          level: 'error',
+          message: 'job could not be handled',
+          body: msg.body.slice(0, 200),
+          receiveCount: msg.receiveCount,
+          ...errorFields(err),
+        });
+      }
+    }
+  }
 
   /**
    * The job id a message names, or undefined when it names none that exists. A store that cannot

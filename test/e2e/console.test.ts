@@ -88,6 +88,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** What the page's functions use of the browser (this file is type-checked without the DOM's types). */
+interface BrowserGlobals {
+  DataTransfer: new () => { items: { add(file: File): void } };
+  document: { querySelector(selector: string): { textContent: string | null } | null };
+}
+
 /** Signs in on the development issuer's login page with the scopes ticked, back on the console. */
 async function signIn(context: BrowserContext, user: string, scopes: string[]): Promise<Page> {
   const page = await context.newPage();
@@ -164,10 +170,25 @@ describe('the web console in Chromium against the local stack', () => {
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
     await look(page, 'jobs-empty');
 
-    // upload: the file input is the drop zone's keyboard path, through the same presigned PUTs
+    // upload: one file dropped on the drop zone (a real drop event carrying the file), the other
+    // through the file input (the keyboard's path), both through the same presigned PUTs
     await nav(page, 'Upload data');
     await page.getByRole('heading', { name: 'Upload data' }).waitFor();
-    await page.setInputFiles('#pick', [files.signal, files.background]);
+    const dropped = await page.evaluateHandle(
+      ({ b64, name }) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new (globalThis as unknown as BrowserGlobals).DataTransfer();
+        transfer.items.add(new File([bytes], name));
+        return transfer;
+      },
+      { b64: (await readFile(files.background)).toString('base64'), name: 'background.root' },
+    );
+    await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer: dropped });
+    await page.dispatchEvent('.dropzone', 'drop', { dataTransfer: dropped });
+    await page.locator('ul.uploads li[data-state=done], ul.uploads li[data-state=failed]').first().waitFor({
+      timeout: 60_000,
+    });
+    await page.setInputFiles('#pick', [files.signal]);
     await page
       .locator('ul.uploads li[data-state=done], ul.uploads li[data-state=failed]')
       .nth(1)
@@ -259,6 +280,50 @@ describe('the web console in Chromium against the local stack', () => {
     });
     expect(direct.status).toBe(200);
     expect(scores).toEqual(direct.json);
+
+    // a small CSV pasted into the form: one score per line, as the API answers the same rows
+    const mirrored = event.map((v) => 1 - v);
+    await page.fill('#csv', [features.join(','), event.join(','), mirrored.join(',')].join('\n'));
+    await page.getByRole('button', { name: 'Predict' }).click();
+    await page.waitForFunction(
+      (before) =>
+        (globalThis as unknown as BrowserGlobals).document.querySelector('[data-testid=scores]')
+          ?.textContent !== before,
+      JSON.stringify(scores),
+    );
+    const csvScores = JSON.parse((await page.getByTestId('scores').textContent())!);
+    const directRows = await api('/json', {
+      method: 'POST',
+      body: JSON.stringify({
+        model: 'console-demo',
+        version: shownVersion,
+        keys: features,
+        values: [event, mirrored],
+      }),
+    });
+    expect(directRows.status).toBe(200);
+    expect(csvScores).toEqual(directRows.json);
+    await page.fill('#csv', '');
+
+    // the downloads are the API's bytes: the bundle (tar.gz) and its model.onnx
+    for (const [button, file] of [
+      ['Download bundle (.tar.gz)', undefined],
+      ['Download model.onnx', 'model.onnx'],
+    ] as const) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: button }).click(),
+      ]);
+      const got = await readFile((await download.path())!);
+      const res = await fetch(
+        `${stack.apiUrl}/models/console-demo/${shownVersion}/download${file ? `?file=${file}` : ''}`,
+        { headers: { authorization: `Bearer ${stack.token('alice', ['predict'])}` } },
+      );
+      expect(res.status).toBe(200);
+      expect(got.equals(Buffer.from(await res.arrayBuffer())), button).toBe(true);
+      expect(download.suggestedFilename()).toBe(file ?? `console-demo-${shownVersion}.tar.gz`);
+    }
+    expect(await page.getByTestId('model-owner').textContent()).toBe('alice');
     await page.locator('img.plot').first().waitFor();
     await look(page, 'model');
 
@@ -291,6 +356,13 @@ describe('the web console in Chromium against the local stack', () => {
     await look(page, 'compare');
     await nav(page, 'Models');
     await page.getByRole('link', { name: 'console-demo' }).waitFor();
+    // the registry's columns: name, latest version, owner
+    const { latest } = (await api('/models/console-demo')).json as { latest: string };
+    const row = await page
+      .getByRole('row', { name: /console-demo/ })
+      .locator('td')
+      .allTextContents();
+    expect(row.slice(0, 3)).toEqual(['console-demo', latest, 'alice']);
     await look(page, 'models');
 
     // triggers: create, listed, delete

@@ -18,7 +18,9 @@ let token: string;
 let reference: { inputs: { features: Array<Array<number | null>> }; outputs: { score: number[][] } };
 
 /** curl as TFaaS's documentation calls it, with a bearer token; returns status and body. */
-async function curl(args: string[]): Promise<{ status: number; body: string; json: unknown }> {
+/** Runs curl with the arguments of a documented command line (single quotes group words), plus a token. */
+async function curl(command: string): Promise<{ status: number; body: string; json: unknown }> {
+  const args = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
   const { stdout } = await promisify(execFile)(
     'curl',
     ['-s', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${token}`, ...args],
@@ -65,22 +67,12 @@ afterAll(async () => {
 describe.skipIf(!hasShared)("TFaaS's documented curl calls against mlaas4hep serve (with a token)", () => {
   it('uploads with the form, lists with TFParams, predicts by position, deletes with a form field', async () => {
     const url = stack.url;
-    const up = await curl([
-      '-X',
-      'POST',
-      `${url}/upload`,
-      '-F',
-      'name=ImageModel',
-      '-F',
-      'params=@params.json',
-      '-F',
-      'model=@model.onnx',
-      '-F',
-      'labels=@labels.txt',
-    ]);
+    const up = await curl(
+      `-X POST ${url}/upload -F name=ImageModel -F params=@params.json -F model=@model.onnx -F labels=@labels.txt`,
+    );
     expect(up.status, up.body).toBe(201);
 
-    const models = await curl([`${url}/models`]);
+    const models = await curl(`${url}/models`);
     const entry = (models.json as Array<Record<string, unknown>>).find((m) => m.name === 'ImageModel')!;
     for (const k of ['name', 'model', 'labels', 'op', 'input_name', 'output_name', 'img_channels', 'options'])
       expect(entry, k).toHaveProperty(k);
@@ -92,14 +84,7 @@ describe.skipIf(!hasShared)("TFaaS's documented curl calls against mlaas4hep ser
       join(dir, 'input.json'),
       JSON.stringify({ keys: row(0).map((_, i) => `attr${i}`), values: row(0), name: 'ImageModel' }),
     );
-    const p = await curl([
-      '-X',
-      'POST',
-      '-H',
-      'Content-type: application/json',
-      '-d@input.json',
-      `${url}/json`,
-    ]);
+    const p = await curl(`-X POST -H 'Content-type: application/json' -d@input.json ${url}/json`);
     expect(p.status, p.body).toBe(200);
     expect(Math.abs((p.json as number[])[0] - reference.outputs.score[0][0])).toBeLessThanOrEqual(1e-5);
 
@@ -107,15 +92,15 @@ describe.skipIf(!hasShared)("TFaaS's documented curl calls against mlaas4hep ser
       join(dir, 'short.json'),
       JSON.stringify({ values: row(0).slice(1), model: 'ImageModel' }),
     );
-    const short = await curl(['-X', 'POST', '-d@short.json', `${url}/json`]);
+    const short = await curl(`-X POST -d@short.json ${url}/json`);
     expect(short.status).toBe(422);
     expect((short.json as { message: string }).message).toMatch(
       /row 0 has 42 values but the model takes 43 features/,
     );
 
-    const del = await curl(['-X', 'DELETE', `${url}/delete`, '-F', 'model=ImageModel']);
+    const del = await curl(`-X DELETE ${url}/delete -F model=ImageModel`);
     expect(del.status, del.body).toBe(200);
-    expect((await curl(['-X', 'POST', '-d@input.json', `${url}/json`])).status).toBe(404);
+    expect((await curl(`-X POST -d@input.json ${url}/json`)).status).toBe(404);
   });
 
   it("uploads a bundle as TFaaS's client does: gzip tar of one folder, named after it", async () => {
@@ -129,17 +114,9 @@ describe.skipIf(!hasShared)("TFaaS's documented curl calls against mlaas4hep ser
     await promisify(execFile)('tar', ['cfz', join(dir, 'model.tar.gz'), 'model'], {
       cwd: join(dir, 'bundle'),
     });
-    const up = await curl([
-      '-X',
-      'POST',
-      '-H',
-      'Content-Encoding: gzip',
-      '-H',
-      'content-type: application/octet-stream',
-      '--data-binary',
-      '@model.tar.gz',
-      `${stack.url}/upload`,
-    ]);
+    const up = await curl(
+      `-X POST -H 'Content-Encoding: gzip' -H 'content-type: application/octet-stream' --data-binary @model.tar.gz ${stack.url}/upload`,
+    );
     expect(up.status, up.body).toBe(201);
     expect((up.json as { name: string }).name).toBe('model');
     // empty keys, as no keys: values by position (two rows here)
@@ -147,14 +124,7 @@ describe.skipIf(!hasShared)("TFaaS's documented curl calls against mlaas4hep ser
       join(dir, 'input2.json'),
       JSON.stringify({ keys: [], values: [row(1), row(2)], model: 'model' }),
     );
-    const q = await curl([
-      '-X',
-      'POST',
-      '-H',
-      'Content-type: application/json',
-      '-d@input2.json',
-      `${stack.url}/json`,
-    ]);
+    const q = await curl(`-X POST -H 'Content-type: application/json' -d@input2.json ${stack.url}/json`);
     expect(q.status, q.body).toBe(200);
     for (const [i, s] of (q.json as number[]).entries())
       expect(Math.abs(s - reference.outputs.score[i + 1][0])).toBeLessThanOrEqual(1e-5);
@@ -163,35 +133,17 @@ describe.skipIf(!hasShared)("TFaaS's documented curl calls against mlaas4hep ser
   it("takes the Python client's base64-encoded model part (Content-Encoding: base64)", async () => {
     await writeFile(join(dir, 'model.b64'), `${(await readFile(MODEL)).toString('base64')}\n`);
     await writeFile(join(dir, 'params64.json'), JSON.stringify({ name: 'b64model', model: 'model.onnx' }));
-    const up = await curl([
-      '-X',
-      'POST',
-      '-H',
-      'Content-Encoding: base64',
-      '-F',
-      'name=b64model',
-      '-F',
-      'params=@params64.json;type=application/json',
-      '-F',
-      'model=@model.b64;filename=model.onnx;type=application/octet-stream',
-      `${stack.url}/upload`,
-    ]);
+    const up = await curl(
+      `-X POST -H 'Content-Encoding: base64' -F name=b64model -F params=@params64.json;type=application/json -F model=@model.b64;filename=model.onnx;type=application/octet-stream ${stack.url}/upload`,
+    );
     expect(up.status, up.body).toBe(201);
   });
 
   it('a TensorFlow graph (.pb) is a 422 that says how to convert it to ONNX', async () => {
     await writeFile(join(dir, 'pbparams.json'), JSON.stringify({ name: 'PbModel', model: 'tf_model.pb' }));
-    const up = await curl([
-      '-X',
-      'POST',
-      `${stack.url}/upload`,
-      '-F',
-      'name=PbModel',
-      '-F',
-      'params=@pbparams.json',
-      '-F',
-      'model=@tf_model.pb',
-    ]);
+    const up = await curl(
+      `-X POST ${stack.url}/upload -F name=PbModel -F params=@pbparams.json -F model=@tf_model.pb`,
+    );
     expect(up.status).toBe(422);
     expect((up.json as { message: string }).message).toMatch(/tf2onnx/);
   });
@@ -262,17 +214,9 @@ describe.skipIf(!hasShared)('bad ONNX uploads: a 4xx naming the problem, the reg
       join(dir, 'badparams.json'),
       JSON.stringify({ name: 'bad', model: 'bad.onnx', onnx: onnxSection }),
     );
-    const up = await curl([
-      '-X',
-      'POST',
-      `${stack.url}/upload`,
-      '-F',
-      'name=bad',
-      '-F',
-      'params=@badparams.json',
-      '-F',
-      'model=@bad.onnx',
-    ]);
+    const up = await curl(
+      `-X POST ${stack.url}/upload -F name=bad -F params=@badparams.json -F model=@bad.onnx`,
+    );
     expect(up.status, up.body).toBeGreaterThanOrEqual(400);
     expect(up.status, up.body).toBeLessThan(500);
     expect((up.json as { message: string }).message).toMatch(message);

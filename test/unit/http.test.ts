@@ -1,3 +1,5 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDevIssuer } from '../../lib/auth/dev-issuer.js';
@@ -15,6 +17,7 @@ import { httpHandler } from '../../lib/http/http-handler.js';
 import { parseJson } from '../../lib/http/json-body.js';
 import type { HttpHandlerOptions } from '../../lib/http/options.js';
 import { RateLimiter } from '../../lib/http/rate-limit.js';
+import { bodyReader } from '../../lib/http/server.js';
 import type { HttpEvent, HttpFunction, HttpRequest } from '../../lib/http/types.js';
 
 interface EventSpec {
@@ -192,6 +195,41 @@ describe('bodies', () => {
       },
     );
     expect(allowed.statusCode).toBe(413);
+  });
+
+  it('a body that arrived whole before it is read is taken as sent, or refused over the limit (413)', async () => {
+    // each request's body is read only once the parser has it all, as after a slow authentication
+    const server = createServer(async (req, res) => {
+      const limit = Number(req.headers['x-limit']);
+      await new Promise<void>((r) => setTimeout(r, 20));
+      const read = bodyReader(req);
+      const got = await read(limit).then(
+        (b) => `${req.complete} ${b.toString()}`,
+        (e: MlaasError) => `${e.status}`,
+      );
+      res.end(got);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    // chunked (no Content-Length), so only the bytes that arrived can be held against the limit
+    const post = (limit: number, parts: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request({ port, method: 'POST', headers: { 'x-limit': String(limit) } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        for (const p of parts) req.write(p);
+        req.end();
+      });
+    try {
+      expect(await post(100, ['{"a":', '[1,2]}'])).toBe('true {"a":[1,2]}');
+      expect(await post(5, ['{"a":', '[1,2]}'])).toBe('413');
+      expect(await post(100, [])).toBe('true ');
+    } finally {
+      server.close();
+    }
   });
 
   it('the default limit is 1 MiB', async () => {

@@ -155,24 +155,26 @@ describe('model ownership (issue 13, finding 1): a name belongs to whoever first
   });
 });
 
-describe('model descriptions (issue 13, finding 2): workflows only to their owner and admins', () => {
+describe('model descriptions (issue 13, finding 2): workflows only to their owner and admins, owners to all', () => {
   beforeAll(async () => {
     await service.submit(alice, workflow('described'));
     await publish('described', workflow('described'));
   });
 
-  it('lists every model without workflows or file paths, for anyone', async () => {
-    const list = JSON.stringify(await service.listModels());
+  it('lists every model with its owner, without workflows or file paths, for anyone', async () => {
+    const models = await service.listModels();
+    expect(models.find((m) => m.name === 'described')).toMatchObject({ owner: 'alice' });
+    const list = JSON.stringify(models);
     expect(list).toContain('"described"');
     expect(list).not.toContain('/data/private');
     expect(list).not.toContain('workflow');
   });
 
-  it('describes a model to other users with features, classes and metrics, without its workflow or owner', async () => {
+  it('describes a model to other users with features, classes, metrics and owner, without its workflow', async () => {
     const d = await service.describeModel(bob, 'described');
     expect(d).toMatchObject({ features: ['pt', 'eta'], classes: [0, 1], metrics: { test: { auc: 0.9 } } });
+    expect(d.owner).toMatchObject({ user: 'alice' });
     expect(d.workflow).toBeUndefined();
-    expect(d.owner).toBeUndefined();
     expect(JSON.stringify(d)).not.toContain('/data/private');
   });
 

@@ -1,5 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ColumnType, columnType, copyElements } from '../../lib/root/rntuple/columns.js';
+import { loadXxh3, xxh3MatchesLE, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
+import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
+import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
+import { UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
 
 /** Split encoding of `bytes` (n elements of `size` bytes): all first bytes, then all second bytes, ... */
 function split(bytes: Uint8Array, n: number, size: number): Uint8Array {
@@ -22,6 +29,7 @@ describe('split columns', () => {
     { n: 8192, from: 5, to: 8190, shift: 0 },
     { n: 8192, from: 4, to: 4099, shift: 1 },
     { n: 1001, from: 3, to: 1001, shift: 0 },
+    { n: 8192, from: 100, to: 110, shift: 0 },
   ];
   for (const { n, from, to, shift } of cases) {
     it(`restores SplitReal32 and SplitInt64 elements [${from}, ${to}) of ${n} (page offset ${shift})`, () => {
@@ -42,4 +50,79 @@ describe('split columns', () => {
       expect(Array.from(out64)).toEqual(Array.from(v.subarray(from, to)));
     });
   }
+});
+
+describe('index columns', () => {
+  // Index32, Index64 (plain), SplitIndex32, SplitIndex64 (split and delta-encoded)
+  const codes = [
+    { code: 14, bits: 32 },
+    { code: 15, bits: 64 },
+    { code: 26, bits: 32 },
+    { code: 27, bits: 64 },
+  ];
+  for (const { code, bits } of codes) {
+    it(`decodes ${type(code, bits).name} elements [37, 1000) of 1001 into offsets as decodePage does`, () => {
+      const t = type(code, bits);
+      const n = 1001;
+      // offsets growing by 1 to 8 per entry, past 2^32 for 64-bit columns so the high word counts
+      const ends = Array.from({ length: n }, (_, i) => (bits === 64 ? 2 ** 33 : 0) + i * 7 + (i % 7));
+      const stored = t.delta ? ends.map((e, i) => (i ? e - ends[i - 1] : e)) : ends;
+      const plain = new Uint8Array(n * t.size);
+      const view = new DataView(plain.buffer);
+      stored.forEach((x, i) => {
+        view.setUint32(i * t.size, x % 2 ** 32, true);
+        if (t.size === 8) view.setUint32(i * t.size + 4, Math.floor(x / 2 ** 32), true);
+      });
+      const page = t.split ? split(plain, n, t.size) : plain;
+      const out = new Float64Array(1000 - 37 + 1);
+      copyIndex(page, n, t, 37, 1000, out, 1);
+      const rec = { type: code, bits } as Parameters<typeof decodePage>[3];
+      const decoded = decodePage(new Uint8Array(page), n, t, rec, true) as Float64Array;
+      expect(Array.from(out.subarray(1))).toEqual(ends.slice(37, 1000));
+      expect(Array.from(out.subarray(1))).toEqual(Array.from(decoded.subarray(37, 1000)));
+    });
+  }
+});
+
+describe('SIMD unsplitting', () => {
+  it('runs on this Node (else the cases above tested only the JavaScript loop)', () => {
+    const n = 64;
+    const out = new Float32Array(n);
+    expect(unsplitBlocks(new Uint8Array(4 * n), n, 4, 0, n, out.buffer, 0)).toBe(n);
+  });
+
+  const wat2wasm = (() => {
+    try {
+      execFileSync('wat2wasm', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!wat2wasm)('is the module unsplit.wat compiles to (needs wat2wasm from WABT)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlaas4hep-wat-'));
+    try {
+      execFileSync('wat2wasm', ['lib/root/rntuple/unsplit.wat', '-o', join(dir, 'unsplit.wasm')]);
+      const wasm = readFileSync(join(dir, 'unsplit.wasm'));
+      expect(Buffer.from(UNSPLIT_WASM, 'base64').equals(wasm)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('page checksums', () => {
+  it('match the little-endian XXH3-64 stored after a page, and only it', async () => {
+    await loadXxh3();
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 131) & 0xff);
+    const stored = new Uint8Array(8);
+    new DataView(stored.buffer).setBigUint64(0, xxh3Sync(data)!, true);
+    expect(xxh3MatchesLE(data, stored)).toBe(true);
+    const wrongSum = stored.slice();
+    wrongSum[7] ^= 1;
+    expect(xxh3MatchesLE(data, wrongSum)).toBe(false);
+    const wrongData = data.slice();
+    wrongData[4999] ^= 1;
+    expect(xxh3MatchesLE(wrongData, stored)).toBe(false);
+  });
 });

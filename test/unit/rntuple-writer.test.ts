@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/errors.js';
 import { openRoot, readColumns } from '../../lib/root/index.js';
+import { iterate } from '../../lib/root/iterate.js';
 import type { RNTuple } from '../../lib/root/rntuple/rntuple.js';
 import { RootFileWriter } from '../../lib/root/writer/file-writer.js';
 
@@ -15,50 +16,58 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** 1000 entries of five fields in 4 clusters of 64-element pages; returns what was written. */
+async function writeSample(path: string, compression: number) {
+  const w = await RootFileWriter.open(path, { compression });
+  const r = w.rntuple(
+    'Events',
+    [
+      { name: 'x', dtype: 'float64' },
+      { name: 'n', dtype: 'int32' },
+      { name: 'id', dtype: 'int64' },
+      { name: 'u', dtype: 'uint32' },
+      { name: 'pt', dtype: 'float32', jagged: true },
+    ],
+    { clusterEntries: 250, pageElements: 64 },
+  );
+  const n = 1000;
+  const counts = Array.from({ length: n }, (_, i) => (i * 7) % 5);
+  const offsets = new Int32Array(n + 1);
+  counts.forEach((c, i) => {
+    offsets[i + 1] = offsets[i] + c;
+  });
+  const all = {
+    x: { values: Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3) },
+    n: { values: Int32Array.from({ length: n }, (_, i) => (i % 2 ? -i : i) * 1000) },
+    id: { values: BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * -(2n ** 40n)) },
+    u: { values: Uint32Array.from({ length: n }, (_, i) => 4e9 - i) },
+    pt: { values: Float32Array.from({ length: offsets[n] }, (_, k) => k / 3), offsets },
+  };
+  for (let at = 0; at < n; at += 250) {
+    const slice = (v: { values: Float64Array | Int32Array | BigInt64Array | Uint32Array }) => ({
+      values: v.values.subarray(at, at + 250),
+    });
+    await r.append(
+      {
+        x: slice(all.x),
+        n: slice(all.n),
+        id: slice(all.id),
+        u: slice(all.u),
+        pt: { values: all.pt.values, offsets: offsets.subarray(at, at + 251) },
+      },
+      250,
+    );
+  }
+  await w.close();
+  return all;
+}
+
 describe('the RNTuple writer (used by bench:read)', () => {
   it('writes split, zigzag and delta encoded pages with checksums in several clusters, read back exactly', async () => {
     const path = join(dir, 'w.root');
-    const w = await RootFileWriter.open(path, { compression: 4 });
-    const r = w.rntuple(
-      'Events',
-      [
-        { name: 'x', dtype: 'float64' },
-        { name: 'n', dtype: 'int32' },
-        { name: 'id', dtype: 'int64' },
-        { name: 'u', dtype: 'uint32' },
-        { name: 'pt', dtype: 'float32', jagged: true },
-      ],
-      { clusterEntries: 250, pageElements: 64 },
-    );
+    const all = await writeSample(path, 4);
     const n = 1000;
-    const counts = Array.from({ length: n }, (_, i) => (i * 7) % 5);
-    const offsets = new Int32Array(n + 1);
-    counts.forEach((c, i) => {
-      offsets[i + 1] = offsets[i] + c;
-    });
-    const all = {
-      x: { values: Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3) },
-      n: { values: Int32Array.from({ length: n }, (_, i) => (i % 2 ? -i : i) * 1000) },
-      id: { values: BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * -(2n ** 40n)) },
-      u: { values: Uint32Array.from({ length: n }, (_, i) => 4e9 - i) },
-      pt: { values: Float32Array.from({ length: offsets[n] }, (_, k) => k / 3), offsets },
-    };
-    for (let at = 0; at < n; at += 250) {
-      const slice = (v: { values: Float64Array | Int32Array | BigInt64Array | Uint32Array }) => ({
-        values: v.values.subarray(at, at + 250),
-      });
-      await r.append(
-        {
-          x: slice(all.x),
-          n: slice(all.n),
-          id: slice(all.id),
-          u: slice(all.u),
-          pt: { values: all.pt.values, offsets: offsets.subarray(at, at + 251) },
-        },
-        250,
-      );
-    }
-    await w.close();
+    const offsets = all.pt.offsets;
     const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
     expect(t.entries).toBe(n);
     expect(t.clusters.length).toBe(4);
@@ -73,6 +82,26 @@ describe('the RNTuple writer (used by bench:read)', () => {
     expect(columns.pt.offsets).toEqual(offsets);
     expect(columns.pt.values).toEqual(all.pt.values);
   });
+
+  for (const parallel of [false, true]) {
+    it(`reads uncompressed pages in chunks that end inside pages (${parallel ? 'inflate workers' : 'one thread'}), each chunk exactly`, async () => {
+      // read buffers are reused from chunk to chunk: pages stored uncompressed must not change under a later chunk
+      const path = join(dir, `plain-${parallel}.root`);
+      const all = await writeSample(path, 0);
+      const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
+      const x: number[] = [];
+      const pt: number[] = [];
+      const held: Array<{ start: number; x: Float64Array }> = [];
+      for await (const c of iterate(t, { stepSize: 97, parallel })) {
+        x.push(...(c.columns.x.values as Float64Array));
+        pt.push(...(c.columns.pt.values as Float32Array));
+        held.push({ start: c.entryStart, x: c.columns.x.values as Float64Array });
+      }
+      expect(Float64Array.from(x)).toEqual(all.x.values);
+      expect(Float32Array.from(pt)).toEqual(all.pt.values);
+      for (const h of held) expect(h.x).toEqual(all.x.values.subarray(h.start, h.start + h.x.length));
+    });
+  }
 
   it('refuses values of another type than the field was declared with', async () => {
     const w = await RootFileWriter.open(join(dir, 'bad.root'));

@@ -1,40 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { prepareDataset } from '../../lib/dataset/dataset.js';
 import { parseWorkflow } from '../../lib/dataset/workflow.js';
 import { InvalidInputError, MlaasError, UnprocessableError } from '../../lib/errors.js';
-import { MemoryQueue } from '../../lib/jobs/queue.js';
 import { DEFAULT_LIMITS, limitsFromEnv } from '../../lib/limits.js';
-import { type Caller, Service } from '../../lib/service/service.js';
+import { Service } from '../../lib/service/service.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import { checkModelBudget, modelBudget, parseModelDefinition } from '../../lib/training/model-schema.js';
+import { alice, twoFileWorkflow, useLocalService } from '../helpers/local-service.js';
 
-const alice: Caller = { sub: 'alice', scopes: new Set(['submit']) };
-const workflow = {
-  files: ['s3://hep/a.root', 's3://hep/b.root'],
-  labels: [1, 0],
-  params: { branch: 'Events' },
-};
-
-let dir: string;
-let service: Service;
-let queue: MemoryQueue;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mlaas4hep-limits-'));
-  queue = new MemoryQueue();
-  service = new Service({ store: new LocalObjectStore(dir), queue });
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const workflow = twoFileWorkflow;
+const local = useLocalService('limits');
 
 async function refusal(doc: unknown): Promise<MlaasError> {
-  const before = queue.size;
-  const err = await service.submit(alice, doc).catch((e: unknown) => e);
+  const before = local.queue.size;
+  const err = await local.service.submit(alice, doc).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(MlaasError);
-  expect(queue.size).toBe(before);
+  expect(local.queue.size).toBe(before);
   return err as MlaasError;
 }
 
@@ -141,7 +122,10 @@ describe('limits at submit: a job that could only exhaust the service is a 4xx n
   });
 
   it('accepts the default model and a normal workflow', async () => {
-    const { status } = await service.submit(alice, { ...workflow, params: { epochs: 20, batch_size: 256 } });
+    const { status } = await local.service.submit(alice, {
+      ...workflow,
+      params: { epochs: 20, batch_size: 256 },
+    });
     expect(status).toBe('queued');
   });
 
@@ -158,8 +142,8 @@ describe('limits at submit: a job that could only exhaust the service is a 4xx n
 
   it('applies a deployment limit set lower than the default', async () => {
     const strict = new Service({
-      store: new LocalObjectStore(dir),
-      queue,
+      store: new LocalObjectStore(local.dir),
+      queue: local.queue,
       limits: { ...DEFAULT_LIMITS, maxEpochs: 10 },
     });
     const err = await strict.submit(alice, { ...workflow, params: { epochs: 11 } }).catch((e: unknown) => e);

@@ -21,6 +21,7 @@ export function ModelsList() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Latest version</th>
+                <th scope="col">Owner</th>
                 <th scope="col">Test AUC</th>
                 <th scope="col">Formats</th>
                 <th scope="col">Published</th>
@@ -33,6 +34,7 @@ export function ModelsList() {
                     <a href={`#/models/${encodeURIComponent(m.name)}`}>{m.name}</a>
                   </td>
                   <td>{m.version ?? '—'}</td>
+                  <td>{m.owner ? `${m.owner}${m.ownerGroup ? ` (group ${m.ownerGroup})` : ''}` : '—'}</td>
                   <td>{fmt((m.metrics as { auc?: number } | undefined)?.auc)}</td>
                   <td>{((m.formats as string[] | undefined) ?? []).join(', ')}</td>
                   <td>{when(m.timestamp)}</td>
@@ -221,6 +223,10 @@ export function ModelPage({ name, version }: { name: string; version?: string })
           <dl class="facts">
             <dt>description</dt>
             <dd>{m.description || '—'}</dd>
+            <dt>owner</dt>
+            <dd data-testid="model-owner">
+              {m.owner ? `${m.owner.user}${m.owner.group ? ` (group ${m.owner.group})` : ''}` : '—'}
+            </dd>
             <dt>published</dt>
             <dd>{when(m.timestamp)}</dd>
             <dt>test AUC</dt>

@@ -36,3 +36,15 @@ export function xxh3Sync(data: Uint8Array): bigint | undefined {
   const digest = xxh3.ready.init().update(data).digest('binary');
   return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, false);
 }
+
+/**
+ * Whether `data`'s XXH3-64 equals the 8 little-endian bytes `stored` (RNTuple pages): the same
+ * check as comparing xxh3Sync's value, without a DataView and a BigInt per page. False until loaded.
+ */
+export function xxh3MatchesLE(data: Uint8Array, stored: Uint8Array): boolean {
+  if (!xxh3.ready) return false;
+  // the digest is the hash's canonical (big-endian) form
+  const d = xxh3.ready.init().update(data).digest('binary');
+  for (let i = 0; i < 8; i++) if (d[7 - i] !== stored[i]) return false;
+  return true;
+}

@@ -1,5 +1,6 @@
 import type { DType, TypedValues } from '../types.js';
 import type { ColumnRecord } from './envelopes.js';
+import { unsplitBlocks } from './unsplit-simd.js';
 
 /**
  * How a column stores its elements. `dtype` is what a page decodes to: index columns decode to
@@ -84,7 +85,7 @@ export function pageBytes(t: ColumnType, bits: number, n: number): number {
  * Split encoding stores all first bytes of a page's `n` elements, then all second bytes, ...: puts
  * elements [from, to) back together into `count` elements of `size` bytes at buf[byteOffset ..].
  */
-function gather(
+export function gather(
   src: Uint8Array,
   n: number,
   size: number,
@@ -93,7 +94,14 @@ function gather(
   buf: ArrayBufferLike,
   byteOffset: number,
 ): void {
+  if (size === 4 || size === 8) {
+    // whole groups of 16 elements by SIMD, the rest (and everything without SIMD) below
+    const done = unsplitBlocks(src, n, size, from, to, buf, byteOffset);
+    from += done;
+    byteOffset += done * size;
+  }
   const count = to - from;
+  if (count === 0) return;
   if (size === 4 || size === 8) {
     // 32-bit words (the second half of an 8-byte element follows its first, little-endian)
     const o = new Int32Array(buf, byteOffset, (count * size) / 4);

@@ -1,15 +1,19 @@
-import { decompressMany } from '../codecs/decompress.js';
-import { xxh3Sync } from '../codecs/xxhash.js';
+import { decompressFramesSync, decompressMany, decompressRecord, joinParts } from '../codecs/decompress.js';
+import { xxh3MatchesLE } from '../codecs/xxhash.js';
 import { CorruptFileError } from '../errors.js';
 import type { TypedValues } from '../types.js';
 import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
+import { copiesIndex, copyIndex } from './index-columns.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
 /** Most elements in one page (a page of bits or 1-bit quantized floats is the densest). */
 export const MAX_PAGE_ELEMENTS = 1 << 26;
+
+/** Read buffers kept for reuse (the reads of a chunk and of the one read ahead). */
+const MAX_SPARE = 4;
 
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
@@ -46,12 +50,20 @@ export class PageStore {
   /** per cluster and physical column: the furthest element the current chunk used */
   private readonly reach = new Map<string, number>();
   private readonly actives = new WeakMap<ColumnSet, Array<Active | null | undefined>>();
+  /**
+   * Read buffers whose pages are all inflated or copied, for the next reads to reuse: a fresh
+   * buffer of megabytes costs more in page faults than reading into it.
+   */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly clusters: readonly Cluster[],
     private readonly source: {
       name: string;
-      read(r: ReadonlyArray<readonly [number, number]>): Promise<Uint8Array[]>;
+      read(
+        r: ReadonlyArray<readonly [number, number]>,
+        alloc?: (bytes: number) => Uint8Array,
+      ): Promise<Uint8Array[]>;
       freshBuffers?: boolean;
     },
     private readonly where: string,
@@ -149,36 +161,83 @@ export class PageStore {
         this.fail(field, k, `a page claims ${page.elements} elements in ${n} bytes (at most ${MAX_PAGE})`);
       return n;
     });
+    const lent: ArrayBuffer[] = [];
     const raws = await this.source.read(
       todo.map(({ a, p }) => {
         const l = a.info.pages[p].locator;
         return [l.offset, l.bytes + (a.info.pages[p].checksum ? 8 : 0)] as const;
       }),
+      (n) => this.lend(n, lent),
     );
-    const stored = raws.map((raw, i) => {
-      const { a, p, k, field } = todo[i];
-      const page = a.info.pages[p];
-      if (!page.checksum) return raw;
-      const body = raw.subarray(0, page.locator.bytes);
-      const want = new DataView(raw.buffer, raw.byteOffset + page.locator.bytes, 8).getBigUint64(0, true);
-      if (xxh3Sync(body) !== want) this.fail(field, k, `page ${p} fails its checksum`);
-      return body;
-    });
     let bytes: Uint8Array[];
-    try {
-      bytes = await decompressMany(stored, sizes, this.source.name, this.parallel);
-    } catch (err) {
-      const fields = [...new Set(todo.map((t) => `"${t.field}"`))].join(', ');
-      const why = err instanceof Error ? err.message : String(err);
-      throw new CorruptFileError(this.source.name, `${this.where}, a page of ${fields}: ${why}`, {
-        cause: err,
-      });
+    let stored: Uint8Array[];
+    if (this.parallel) {
+      stored = raws.map((raw, i) => this.verified(raw, todo[i]));
+      try {
+        bytes = await decompressMany(stored, sizes, this.source.name, true);
+      } catch (err) {
+        throw this.undecodable(todo, err);
+      }
+    } else {
+      // page by page, each inflated right after its checksum: its bytes are still in the cache
+      stored = [];
+      bytes = [];
+      for (let i = 0; i < raws.length; i++) {
+        const body = this.verified(raws[i], todo[i]);
+        stored.push(body);
+        try {
+          const parts = decompressFramesSync(body, sizes[i], this.source.name);
+          bytes.push(
+            parts
+              ? joinParts(parts, sizes[i])
+              : await decompressRecord(body, sizes[i], this.source.name, false),
+          );
+        } catch (err) {
+          throw this.undecodable([todo[i]], err);
+        }
+      }
     }
     todo.forEach(({ key, a, p }, i) => {
       // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
-      const owned = bytes[i] !== stored[i] || this.source.freshBuffers === true;
+      // (a lent buffer is not: it is read into again)
+      const owned = bytes[i] !== stored[i] || (lent.length === 0 && this.source.freshBuffers === true);
       this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
     });
+    // nothing refers to the read buffers any more: every page was inflated or copied
+    for (const b of lent) this.spare.push(b);
+    this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
+  }
+
+  /** A read buffer of n bytes, a spare one when one is large enough (sizes rounded up so they fit again). */
+  private lend(n: number, lent: ArrayBuffer[]): Uint8Array {
+    let k = -1;
+    for (let i = 0; i < this.spare.length; i++)
+      if (this.spare[i].byteLength >= n && (k < 0 || this.spare[i].byteLength < this.spare[k].byteLength))
+        k = i;
+    const buf =
+      k >= 0
+        ? this.spare.splice(k, 1)[0]
+        : (Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(Math.max(n, 65536)))).buffer as ArrayBuffer);
+    lent.push(buf);
+    return new Uint8Array(buf, 0, n);
+  }
+
+  private undecodable(todo: ReadonlyArray<{ field: string }>, err: unknown): CorruptFileError {
+    const fields = [...new Set(todo.map((t) => `"${t.field}"`))].join(', ');
+    const why = err instanceof Error ? err.message : String(err);
+    return new CorruptFileError(this.source.name, `${this.where}, a page of ${fields}: ${why}`, {
+      cause: err,
+    });
+  }
+
+  /** The page's stored bytes once its checksum (when it has one) matches. */
+  private verified(raw: Uint8Array, { a, p, k, field }: { a: Active; p: number; k: number; field: string }) {
+    const page = a.info.pages[p];
+    if (!page.checksum) return raw;
+    const body = raw.subarray(0, page.locator.bytes);
+    const stored = raw.subarray(page.locator.bytes, page.locator.bytes + 8);
+    if (!xxh3MatchesLE(body, stored)) this.fail(field, k, `page ${p} fails its checksum`);
+    return body;
   }
 
   /**
@@ -197,6 +256,7 @@ export class PageStore {
     const reachKey = `${w.k}:${a.col.id}`;
     this.reach.set(reachKey, Math.max(this.reach.get(reachKey) ?? 0, w.p1));
     const direct = copiesInto(a.type, out);
+    const index = copiesIndex(a.type, out);
     for (const p of this.pagesOf(w, a)) {
       const page = this.decoded.get(`${w.k}:${a.col.id}:${p}`)!;
       const n = a.info.pages[p].elements;
@@ -205,6 +265,10 @@ export class PageStore {
       const pos = at + a.starts[p] + from - w.p0;
       if (direct && page.bytes.length >= n * a.type.size) {
         copyElements(page.bytes, n, a.type, from, to, out, pos);
+        continue;
+      }
+      if (index && page.bytes.length >= n * a.type.size) {
+        copyIndex(page.bytes, n, a.type, from, to, out, pos);
         continue;
       }
       try {

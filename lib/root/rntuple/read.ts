@@ -42,9 +42,10 @@ export async function* rntupleChunks(
 ): AsyncGenerator<Chunk> {
   const where = `RNTuple "${t.name}"`;
   const store = new PageStore(t.clusters, t.file.source, where, plan.parallel);
+  const scratch = { f64: new Float64Array(0) };
   for (let cs = plan.start; cs < plan.stop; cs += plan.step) {
     const ce = Math.min(cs + plan.step, plan.stop);
-    const chunk = await readChunk(t, store, branches, cs, ce);
+    const chunk = await readChunk(t, store, scratch, branches, cs, ce);
     store.retire();
     // while the caller works on this chunk, the next one's entry-indexed pages (most of its bytes)
     // are fetched and inflated; a failure there is reported by the chunk that needs them
@@ -115,6 +116,7 @@ function entryWants(
 async function readChunk(
   t: RNTuple,
   store: PageStore,
+  scratch: { f64: Float64Array },
   branches: readonly FieldBranch[],
   cs: number,
   ce: number,
@@ -128,7 +130,7 @@ async function readChunk(
   const columns: Record<string, Column> = Object.fromEntries(
     branches.map((b) => [b.name, undefined as never]),
   );
-  const jagged: Array<{ br: FieldBranch; idx: Float64Array[] }> = [];
+  const jagged: Array<{ br: FieldBranch; wants: Want[]; offsets: Int32Array }> = [];
   for (const { br, wants } of first) {
     const plan = br.plan!;
     if (plan.kind === 'scalar') {
@@ -144,19 +146,23 @@ async function readChunk(
           : { name: br.name, dtype: br.dtype!, shape: 'scalar', values };
       continue;
     }
+    // the index column's values only lead to the offsets: read into a scratch array reused from
+    // branch to branch and chunk to chunk (a fresh one per branch cost its page faults each time)
+    const need = wants.reduce((n, w) => n + w.p1 - w.p0, 0);
+    if (scratch.f64.length < need) scratch.f64 = new Float64Array(need);
+    let at = 0;
     const idx = wants.map((w) => {
-      const v = new Float64Array(w.p1 - w.p0);
+      const v = scratch.f64.subarray(at, at + w.p1 - w.p0);
+      at += v.length;
       fill(store, w, v, 0);
       return v;
     });
     if (plan.kind === 'count') columns[br.name] = counts(br, idx, spans, t);
-    else jagged.push({ br, idx });
+    else jagged.push({ br, ...itemWants(t, br, idx, spans) });
   }
   // ... then the items of the collections, now that their offsets are known
-  const items = jagged.map(({ br, idx }) => itemWants(t, br, idx, spans));
-  await store.load(items.flatMap((x) => x.wants));
-  jagged.forEach(({ br }, j) => {
-    const { wants, offsets } = items[j];
+  await store.load(jagged.flatMap((x) => x.wants));
+  jagged.forEach(({ br, wants, offsets }) => {
     const plan = br.plan as Extract<FieldBranch['plan'], { kind: 'jagged' }>;
     const values = allocValues(br.dtype!, offsets[offsets.length - 1] * plan.per);
     let at = 0;
@@ -181,11 +187,14 @@ function itemWants(
 ): { wants: Want[]; offsets: Int32Array } {
   const plan = br.plan as Extract<FieldBranch['plan'], { kind: 'jagged' }>;
   const n = spans.reduce((m, s) => m + s.b - s.a, 0);
-  const offsets = new Int32Array(n + 1);
+  // every element is written below: no zero-filled (freshly mapped) memory needed
+  const offsets = allocValues('int32', n + 1) as Int32Array;
+  offsets[0] = 0;
   const wants: Want[] = [];
   let e = 0;
   let total = 0;
-  spans.forEach((s, i) => {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
     const v = idx[i];
     const hasPrev = s.a > t.clusters[s.k].firstEntry;
     const start = hasPrev ? v[0] : 0;
@@ -207,7 +216,7 @@ function itemWants(
       );
     }
     wants.push({ k: s.k, set: plan.values, p0: start * plan.per, p1: prev * plan.per });
-  });
+  }
   return { wants, offsets };
 }
 

@@ -45,14 +45,14 @@ export class LocalSource implements ByteSource {
    * Nearby ranges (baskets of one cluster sit side by side) are read with one positioned read each
    * group: hundreds of small reads cost more in thread-pool round trips than the bytes themselves.
    */
-  async read(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+  async read(ranges: readonly ByteRange[], alloc?: (bytes: number) => Uint8Array): Promise<Uint8Array[]> {
     const fh = await this.file();
     const size = await this.size();
     checkRanges(this.name, ranges, size);
     const merged = coalesceRanges(ranges, 64 * 1024, 32 * 1024 * 1024);
     const bodies = await Promise.all(
       merged.map(async ({ offset, length }) => {
-        const buf = Buffer.allocUnsafe(length);
+        const buf = alloc ? alloc(length) : Buffer.allocUnsafe(length);
         let done = 0;
         while (done < length) {
           const { bytesRead } = await fh.read(buf, done, length - done, offset + done);

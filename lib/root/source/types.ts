@@ -13,8 +13,13 @@ export interface ByteSource {
   readonly name: string;
   /** Total size in bytes; resolves the file's existence on first call. */
   size(): Promise<number>;
-  /** Reads several ranges at once; implementations coalesce nearby ranges into fewer requests. */
-  read(ranges: readonly ByteRange[]): Promise<Uint8Array[]>;
+  /**
+   * Reads several ranges at once; implementations coalesce nearby ranges into fewer requests.
+   * `alloc`, when given, is asked for the buffer of each request (a reader recycling its buffers:
+   * a fresh buffer of megabytes costs more in page faults than the read itself); a source may
+   * ignore it and allocate its own.
+   */
+  read(ranges: readonly ByteRange[], alloc?: (bytes: number) => Uint8Array): Promise<Uint8Array[]>;
   /**
    * True when every read returns bytes in buffers allocated for that call alone and never kept by
    * the source, so a reader may hand them to another thread instead of copying them.

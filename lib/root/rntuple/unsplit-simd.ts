@@ -1,0 +1,70 @@
+/**
+ * Split columns' byte planes put back together by WebAssembly SIMD shuffles (unsplit.wat), 16
+ * elements at a time: 4 to 10 times the speed of the best JavaScript loop, which cost a third of
+ * the inflating when reading split float and integer columns. A page is copied into the module's
+ * memory, unsplit there and copied out: both copies are of a page still in the cache.
+ */
+
+/** wat2wasm lib/root/rntuple/unsplit.wat, base64 */
+export const UNSPLIT_WASM =
+  'AGFzbQEAAAABCAFgBH9/f38AAwMCAAAFAwEAAQciAwZtZW1vcnkCAAl1bnNwbGl0MzIAAAl1bnNwbGl0NjQAAQqwCAKtAgIBfwh7IAAgA0EEdGohBAJAA0AgACAETw0BIAD9AAQAIQUgACACav0ABAAhBiAAIAJBAXRq/QAEACEHIAAgAkEDbGr9AAQAIQggBSAG/Q0AEAERAhIDEwQUBRUGFgcXIQkgBSAG/Q0IGAkZChoLGwwcDR0OHg8fIQogByAI/Q0AEAERAhIDEwQUBRUGFgcXIQsgByAI/Q0IGAkZChoLGwwcDR0OHg8fIQwgASAJIAv9DQABEBECAxITBAUUFQYHFhf9CwQAIAEgCSAL/Q0ICRgZCgsaGwwNHB0ODx4f/QsEECABIAogDP0NAAEQEQIDEhMEBRQVBgcWF/0LBCAgASAKIAz9DQgJGBkKCxobDA0cHQ4PHh/9CwQwIABBEGohACABQcAAaiEBDAALCwv+BQIBfxh7IAAgA0EEdGohBAJAA0AgACAETw0BIAAgAkEAbGr9AAQAIQUgACACQQFsav0ABAAhBiAAIAJBAmxq/QAEACEHIAAgAkEDbGr9AAQAIQggACACQQRsav0ABAAhCSAAIAJBBWxq/QAEACEKIAAgAkEGbGr9AAQAIQsgACACQQdsav0ABAAhDCAFIAb9DQAQARECEgMTBBQFFQYWBxchDSAFIAb9DQgYCRkKGgsbDBwNHQ4eDx8hDiAHIAj9DQAQARECEgMTBBQFFQYWBxchDyAHIAj9DQgYCRkKGgsbDBwNHQ4eDx8hECAJIAr9DQAQARECEgMTBBQFFQYWBxchESAJIAr9DQgYCRkKGgsbDBwNHQ4eDx8hEiALIAz9DQAQARECEgMTBBQFFQYWBxchEyALIAz9DQgYCRkKGgsbDBwNHQ4eDx8hFCANIA/9DQABEBECAxITBAUUFQYHFhchFSANIA/9DQgJGBkKCxobDA0cHQ4PHh8hFiAOIBD9DQABEBECAxITBAUUFQYHFhchFyAOIBD9DQgJGBkKCxobDA0cHQ4PHh8hGCARIBP9DQABEBECAxITBAUUFQYHFhchGSARIBP9DQgJGBkKCxobDA0cHQ4PHh8hGiASIBT9DQABEBECAxITBAUUFQYHFhchGyASIBT9DQgJGBkKCxobDA0cHQ4PHh8hHCABIBUgGf0NAAECAxAREhMEBQYHFBUWF/0LBAAgASAVIBn9DQgJCgsYGRobDA0ODxwdHh/9CwQQIAEgFiAa/Q0AAQIDEBESEwQFBgcUFRYX/QsEICABIBYgGv0NCAkKCxgZGhsMDQ4PHB0eH/0LBDAgASAXIBv9DQABAgMQERITBAUGBxQVFhf9CwRAIAEgFyAb/Q0ICQoLGBkaGwwNDg8cHR4f/QsEUCABIBggHP0NAAECAxAREhMEBQYHFBUWF/0LBGAgASAYIBz9DQgJCgsYGRobDA0ODxwdHh/9CwRwIABBEGohACABQYABaiEBDAALCws=';
+
+/** Pages larger than this are left to the JavaScript loop, so the module's memory stays small. */
+const MAX_SIMD_PAGE = 4 * 1024 * 1024;
+
+/** The part of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+};
+
+interface Unsplit {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  unsplit32(p: number, dst: number, n: number, blocks: number): void;
+  unsplit64(p: number, dst: number, n: number, blocks: number): void;
+}
+
+let module: Unsplit | null | undefined;
+
+function instance(): Unsplit | null {
+  if (module !== undefined) return module;
+  try {
+    const bytes = Buffer.from(UNSPLIT_WASM, 'base64');
+    module = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as Unsplit;
+  } catch {
+    module = null; // no SIMD in this engine: the JavaScript loop does all the work
+  }
+  return module;
+}
+
+/**
+ * Elements [from, from + 16 k) of a split page of `n` elements of `size` (4 or 8) bytes written
+ * whole at buf[byteOffset ..], for the largest k that fits in [from, to). Returns how many
+ * elements it wrote (0 when it did nothing); the caller finishes the rest.
+ */
+export function unsplitBlocks(
+  src: Uint8Array,
+  n: number,
+  size: 4 | 8,
+  from: number,
+  to: number,
+  buf: ArrayBufferLike,
+  byteOffset: number,
+): number {
+  const blocks = (to - from) >> 4;
+  const pageBytes = n * size;
+  if (blocks === 0 || pageBytes > MAX_SIMD_PAGE) return 0;
+  const m = instance();
+  if (!m) return 0;
+  const dst = (pageBytes + 15) & ~15;
+  const outBytes = blocks * 16 * size;
+  const need = dst + outBytes;
+  if (m.memory.buffer.byteLength < need)
+    m.memory.grow(Math.ceil((need - m.memory.buffer.byteLength) / 65536));
+  const mem = new Uint8Array(m.memory.buffer);
+  mem.set(src.subarray(0, pageBytes), 0);
+  if (size === 4) m.unsplit32(from, dst, n, blocks);
+  else m.unsplit64(from, dst, n, blocks);
+  new Uint8Array(buf, byteOffset, outBytes).set(mem.subarray(dst, need));
+  return blocks * 16;
+}

@@ -26,8 +26,9 @@ export interface StepRunner {
 /**
  * Worker threads for training: MLAAS4HEP_TRAIN_WORKERS, else one per core. Workers step in
  * lock-step, so one the scheduler leaves waiting holds up all: on this project's shared 2-core
- * machine two workers trained at 1.35x the speed of one at load average 4-6, but at 0.6x at load
- * 15-20 (bench:train); a dedicated task's cores are its own. The native backend (tfjs-node) spreads
+ * machine (other jobs at load average 5-6) two workers trained no faster than one (bench:train,
+ * after the lean step's profile fixes); a dedicated task's cores are its own. serve's child trainer
+ * sets 1 (bin/commands/serve.ts). The native backend (tfjs-node) spreads
  * its own kernels over the cores, so it trains in one thread.
  */
 export function trainWorkers(

@@ -12,6 +12,12 @@ import { openSession } from '../serving/engines/onnx-engine.js';
 import { loadOnnxRuntime, onnxRuntimeStatus } from '../serving/engines/onnxruntime.js';
 import { EXPORT_OPSET, exportOnnx, OnnxExportError } from '../training/onnx-export.js';
 
+/**
+ * Events per block when the test split is read again for verification: the reader's default of
+ * 50,000 holds a block's raw columns, features and mapped rows at once (tens of MB at the job's end).
+ */
+const VERIFY_BLOCK = 10_000;
+
 /** The most a graph may differ from TensorFlow.js on the test split and still be published. */
 export const TOLERANCE = 1e-5;
 
@@ -61,7 +67,7 @@ async function verify(
       const last = Math.max(...wanted.keys());
       const file = await deps.openFile(test.files[f]);
       try {
-        for await (const block of transformFile(file, transform)) {
+        for await (const block of transformFile(file, transform, VERIFY_BLOCK)) {
           const pick: number[] = [];
           const at: number[] = [];
           block.entries.forEach((e, r) => {

@@ -56,6 +56,20 @@ export function multiclassAccuracy(
   return correct / n;
 }
 
+/** Mean categorical cross-entropy of softmax rows, each probability clipped to [1e-7, 1 − 1e-7] as Keras does. */
+export function categoricalCrossEntropy(
+  probs: ArrayLike<number>,
+  nClasses: number,
+  labels: ArrayLike<number>,
+): number {
+  const n = checkMulticlass(probs, nClasses, labels, 'Categorical cross-entropy');
+  const eps = 1e-7;
+  let sum = 0;
+  for (let i = 0; i < n; i++)
+    sum -= Math.log(Math.min(Math.max(probs[i * nClasses + labels[i]], eps), 1 - eps));
+  return sum / n;
+}
+
 /** Confusion counts: matrix[true class][predicted class], predicted = argmax of the row. */
 export function multiclassConfusion(
   probs: ArrayLike<number>,

@@ -12,6 +12,7 @@ import {
 import { startRunner, trainWorkers } from '../../lib/training/lean/pool.js';
 import { DEFAULT_MODEL, type ModelSpec } from '../../lib/training/model-schema.js';
 import { buildModel } from '../../lib/training/model-spec.js';
+import { evaluate, targets } from '../../lib/training/rows.js';
 
 const WIDTH = 12;
 const ROWS = 3_000;
@@ -218,6 +219,27 @@ describe('the dropout mask', () => {
       expect(Array.from(dropoutMask([400, 250], rate, 42).dataSync())).toEqual(Array.from(v));
       expect(Array.from(dropoutMask([400, 250], rate, 43).dataSync())).not.toEqual(Array.from(v));
       tf.dispose(m);
+    }
+  });
+});
+
+describe('evaluation on held rows', () => {
+  it("gives model.evaluate's loss and accuracy, two classes and three, from batched predictions", async () => {
+    for (const classes of [2, 3]) {
+      const { model } = await buildModel({ kind: 'spec', spec: NO_DROPOUT }, WIDTH, classes, 3);
+      const labels = Float32Array.from(y, (v, i) => (classes === 2 ? v : (v + (i % 2)) % 3));
+      const h = { x, y: labels, rows: ROWS };
+      const ours = evaluate(model, h, WIDTH, classes);
+      const [loss, acc] = tf.tidy(() =>
+        (
+          model.evaluate(tf.tensor2d(x, [ROWS, WIDTH]), targets(labels, classes), {
+            batchSize: 1024,
+          }) as tf.Scalar[]
+        ).map((t) => t.dataSync()[0]),
+      );
+      expect(Math.abs(ours.loss - loss)).toBeLessThan(1e-4);
+      expect(Math.abs(ours.accuracy - acc)).toBeLessThan(1e-6);
+      expect(ours.auc).toBeGreaterThan(0);
     }
   });
 });

@@ -26,8 +26,9 @@ export interface StepRunner {
 /**
  * Worker threads for training: MLAAS4HEP_TRAIN_WORKERS, else one per core. Workers step in
  * lock-step, so one the scheduler leaves waiting holds up all: on this project's shared 2-core
- * machine two workers trained at 1.35x the speed of one at load average 4-6, but at 0.6x at load
- * 15-20 (bench:train); a dedicated task's cores are its own. The native backend (tfjs-node) spreads
+ * machine (other jobs at load average 5-6) two workers trained no faster than one (bench:train,
+ * after the lean step's profile fixes); a dedicated task's cores are its own. serve's child trainer
+ * sets 1 (bin/commands/serve.ts). The native backend (tfjs-node) spreads
  * its own kernels over the cores, so it trains in one thread.
  */
 export function trainWorkers(
@@ -99,16 +100,27 @@ class Staging {
 }
 
 /**
- * A worker's young generation, in MiB. Every step leaves a few hundred KiB of garbage (dropout masks,
- * gradients read back) and V8 lets the young generation grow to tens of MiB before it collects;
- * capped at 8 MiB two workers took 60 MB less after a few passes, at the same speed.
+ * A worker's heap limits, in MiB. Every step leaves a few hundred KiB of garbage (dropout masks,
+ * gradients read back); V8 let the young generation grow to tens of MiB, and the old generation creep
+ * pass after pass, before collecting: streaming 500k events with two workers, RSS rose from 340 to
+ * 470 MB over 5 epochs; with these limits it stays near 400 at the same speed. A worker's own objects
+ * (TensorFlow.js, ~25 MiB) fit far below the old generation's limit, which leaves room for a few
+ * copies of the parameters besides.
  */
-const WORKER_YOUNG_MB = 8;
+export function workerHeapLimits(parameters: number): {
+  maxYoungGenerationSizeMb: number;
+  maxOldGenerationSizeMb: number;
+} {
+  return {
+    maxYoungGenerationSizeMb: 8,
+    maxOldGenerationSizeMb: 64 + Math.ceil((4 * parameters * 4) / 2 ** 20),
+  };
+}
 
 /** The worker: compiled JavaScript beside this file, or, running from TypeScript (tests), through tsx. */
 function newWorker(workerData: WorkerInit): Worker {
   const here = import.meta.url;
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_MB };
+  const resourceLimits = workerHeapLimits(workerData.initial.length);
   if (!here.endsWith('.ts'))
     return new Worker(new URL('./step-worker.js', here), { workerData, resourceLimits });
   // the ESM build of tsx's API: require.resolve names its CommonJS twin

@@ -1,11 +1,19 @@
-import { decompressFramesSync, decompressMany, decompressRecord, joinParts } from '../codecs/decompress.js';
+import {
+  decompressFramesSync,
+  decompressMany,
+  decompressRecord,
+  joinParts,
+  readFrames,
+} from '../codecs/decompress.js';
 import { xxh3MatchesLE } from '../codecs/xxhash.js';
 import { CorruptFileError } from '../errors.js';
 import type { TypedValues } from '../types.js';
+import { BufferPool } from './buffer-pool.js';
 import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
 import { copiesIndex, copyIndex } from './index-columns.js';
+import { Inflater } from './inflate-into.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
@@ -14,6 +22,8 @@ export const MAX_PAGE_ELEMENTS = 1 << 26;
 
 /** Read buffers kept for reuse (the reads of a chunk and of the one read ahead). */
 const MAX_SPARE = 4;
+/** Bytes of inflated pages kept for reuse (a chunk's and the next one's, at the default sizes). */
+const MAX_POOLED = 256 * 1024 * 1024;
 
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
@@ -44,7 +54,10 @@ export class PageStore {
    * pages by cluster:column:page: their decompressed bytes, the position after their last element,
    * and their decoded values once a reader needed them (a type conversion, packed or delta columns)
    */
-  private readonly decoded = new Map<string, { bytes: Uint8Array; end: number; values?: TypedValues }>();
+  private readonly decoded = new Map<
+    string,
+    { bytes: Uint8Array; end: number; values?: TypedValues; pooled: boolean }
+  >();
   /** pages being fetched and decompressed (a chunk read ahead), so no page is fetched twice */
   private readonly loading = new Map<string, Promise<void>>();
   /** per cluster and physical column: the furthest element the current chunk used */
@@ -55,6 +68,9 @@ export class PageStore {
    * buffer of megabytes costs more in page faults than reading into it.
    */
   private readonly spare: ArrayBuffer[] = [];
+  /** single-threaded: pages inflated into recycled buffers by one reused inflater */
+  private readonly pool = new BufferPool(MAX_POOLED);
+  private readonly inflater = new Inflater();
 
   constructor(
     private readonly clusters: readonly Cluster[],
@@ -171,6 +187,7 @@ export class PageStore {
     );
     let bytes: Uint8Array[];
     let stored: Uint8Array[];
+    const pooled = new Set<number>();
     if (this.parallel) {
       stored = raws.map((raw, i) => this.verified(raw, todo[i]));
       try {
@@ -185,6 +202,12 @@ export class PageStore {
       for (let i = 0; i < raws.length; i++) {
         const body = this.verified(raws[i], todo[i]);
         stored.push(body);
+        const into = this.inflatePooled(body, sizes[i]);
+        if (into) {
+          pooled.add(i);
+          bytes.push(into);
+          continue;
+        }
         try {
           const parts = decompressFramesSync(body, sizes[i], this.source.name);
           bytes.push(
@@ -201,11 +224,44 @@ export class PageStore {
       // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
       // (a lent buffer is not: it is read into again)
       const owned = bytes[i] !== stored[i] || (lent.length === 0 && this.source.freshBuffers === true);
-      this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
+      let page = bytes[i];
+      if (!owned) {
+        page = this.pool.take(page.length);
+        page.set(bytes[i]);
+        pooled.add(i);
+      }
+      this.decoded.set(key, { bytes: page, end: a.starts[p + 1], pooled: pooled.has(i) });
     });
     // nothing refers to the read buffers any more: every page was inflated or copied
     for (const b of lent) this.spare.push(b);
     this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
+  }
+
+  /**
+   * A page made of zlib frames only, inflated into a recycled buffer (the caller copies its
+   * elements out, then `retire` gives it back); undefined for any other page, or when the frames
+   * do not inflate cleanly: the caller's path then decompresses it, or words the error.
+   */
+  private inflatePooled(body: Uint8Array, size: number): Uint8Array | undefined {
+    if (body.length === size) return undefined; // stored uncompressed
+    let frames: ReturnType<typeof readFrames>;
+    try {
+      frames = readFrames(body, size, this.source.name);
+    } catch {
+      return undefined;
+    }
+    for (const f of frames) if (f.tag !== 'ZL') return undefined;
+    const out = this.pool.take(size);
+    let at = 0;
+    for (const f of frames) {
+      const stream = body.subarray(f.start, f.start + f.compressed);
+      if (!this.inflater.into(stream, out.subarray(at, at + f.uncompressed))) {
+        this.pool.give(out);
+        return undefined;
+      }
+      at += f.uncompressed;
+    }
+    return out;
   }
 
   /** A read buffer of n bytes, a spare one when one is large enough (sizes rounded up so they fit again). */
@@ -288,7 +344,11 @@ export class PageStore {
   retire(): void {
     for (const [key, page] of this.decoded) {
       const reach = this.reach.get(key.slice(0, key.lastIndexOf(':')));
-      if (reach !== undefined && page.end <= reach) this.decoded.delete(key);
+      if (reach !== undefined && page.end <= reach) {
+        this.decoded.delete(key);
+        // nothing else holds a pooled page: its elements were copied into the chunk's columns
+        if (page.pooled) this.pool.give(page.bytes);
+      }
     }
     this.reach.clear();
   }

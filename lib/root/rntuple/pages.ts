@@ -2,6 +2,7 @@ import {
   decompressFramesSync,
   decompressMany,
   decompressRecord,
+  type Frame,
   joinParts,
   readFrames,
 } from '../codecs/decompress.js';
@@ -24,6 +25,24 @@ export const MAX_PAGE_ELEMENTS = 1 << 26;
 const MAX_SPARE = 4;
 /** Bytes of inflated pages kept for reuse (a chunk's and the next one's, at the default sizes). */
 const MAX_POOLED = 256 * 1024 * 1024;
+
+/** A page of the chunks being read. */
+interface Page {
+  /** its decompressed bytes; undefined while it is `lazy` */
+  bytes?: Uint8Array;
+  /** position after its last element */
+  end: number;
+  /** its decoded values once a reader needed them (a type conversion, packed or delta columns) */
+  values?: TypedValues;
+  /** `bytes` come from the pool and go back to it when the page is retired */
+  pooled: boolean;
+  /**
+   * Single-threaded, zlib frames only: the page's checked stored bytes, inflated only when its
+   * elements are copied, into a scratch buffer still in the cache when they are all copied at
+   * once (else into a pooled buffer kept as `bytes`). `lent`: the read buffer they lie in.
+   */
+  lazy?: { body: Uint8Array; frames: Frame[]; size: number; lent?: ArrayBuffer };
+}
 
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
@@ -50,14 +69,8 @@ export interface Want {
  * cannot need: memory follows the chunk, not the cluster.
  */
 export class PageStore {
-  /**
-   * pages by cluster:column:page: their decompressed bytes, the position after their last element,
-   * and their decoded values once a reader needed them (a type conversion, packed or delta columns)
-   */
-  private readonly decoded = new Map<
-    string,
-    { bytes: Uint8Array; end: number; values?: TypedValues; pooled: boolean }
-  >();
+  /** pages by cluster:column:page */
+  private readonly decoded = new Map<string, Page>();
   /** pages being fetched and decompressed (a chunk read ahead), so no page is fetched twice */
   private readonly loading = new Map<string, Promise<void>>();
   /** per cluster and physical column: the furthest element the current chunk used */
@@ -71,6 +84,10 @@ export class PageStore {
   /** single-threaded: pages inflated into recycled buffers by one reused inflater */
   private readonly pool = new BufferPool(MAX_POOLED);
   private readonly inflater = new Inflater();
+  /** lazy pages still in each lent read buffer: it is lent again once none is left */
+  private readonly holds = new Map<ArrayBuffer, number>();
+  /** where a page whose elements are all copied at once is inflated: reused, so it stays in the cache */
+  private scratch = new Uint8Array(0);
 
   constructor(
     private readonly clusters: readonly Cluster[],
@@ -188,6 +205,7 @@ export class PageStore {
     let bytes: Uint8Array[];
     let stored: Uint8Array[];
     const pooled = new Set<number>();
+    const lazy: Array<Page['lazy']> = [];
     if (this.parallel) {
       stored = raws.map((raw, i) => this.verified(raw, todo[i]));
       try {
@@ -196,16 +214,20 @@ export class PageStore {
         throw this.undecodable(todo, err);
       }
     } else {
-      // page by page, each inflated right after its checksum: its bytes are still in the cache
+      // zlib pages are inflated when their elements are copied (see Page.lazy); others page by
+      // page, each right after its checksum while its bytes are still in the cache
       stored = [];
       bytes = [];
       for (let i = 0; i < raws.length; i++) {
         const body = this.verified(raws[i], todo[i]);
         stored.push(body);
-        const into = this.inflatePooled(body, sizes[i]);
-        if (into) {
-          pooled.add(i);
-          bytes.push(into);
+        const frames = this.zlibFrames(body, sizes[i]);
+        if (frames) {
+          const buf = body.buffer as ArrayBuffer;
+          const held = lent.includes(buf);
+          if (held) this.holds.set(buf, (this.holds.get(buf) ?? 0) + 1);
+          lazy[i] = { body, frames, size: sizes[i], lent: held ? buf : undefined };
+          bytes.push(body);
           continue;
         }
         try {
@@ -221,6 +243,10 @@ export class PageStore {
       }
     }
     todo.forEach(({ key, a, p }, i) => {
+      if (lazy[i]) {
+        this.decoded.set(key, { end: a.starts[p + 1], pooled: false, lazy: lazy[i] });
+        return;
+      }
       // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
       // (a lent buffer is not: it is read into again)
       const owned = bytes[i] !== stored[i] || (lent.length === 0 && this.source.freshBuffers === true);
@@ -232,36 +258,80 @@ export class PageStore {
       }
       this.decoded.set(key, { bytes: page, end: a.starts[p + 1], pooled: pooled.has(i) });
     });
-    // nothing refers to the read buffers any more: every page was inflated or copied
-    for (const b of lent) this.spare.push(b);
+    // read buffers no lazy page lies in: every page of theirs was inflated or copied
+    for (const b of lent) if (!this.holds.has(b)) this.toSpare(b);
+  }
+
+  private toSpare(b: ArrayBuffer): void {
+    this.spare.push(b);
     this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
   }
 
-  /**
-   * A page made of zlib frames only, inflated into a recycled buffer (the caller copies its
-   * elements out, then `retire` gives it back); undefined for any other page, or when the frames
-   * do not inflate cleanly: the caller's path then decompresses it, or words the error.
-   */
-  private inflatePooled(body: Uint8Array, size: number): Uint8Array | undefined {
+  /** A lazy page no longer needs its stored bytes: its read buffer may be lent again. */
+  private release(lz: NonNullable<Page['lazy']>): void {
+    if (!lz.lent) return;
+    const left = (this.holds.get(lz.lent) ?? 1) - 1;
+    if (left > 0) this.holds.set(lz.lent, left);
+    else {
+      this.holds.delete(lz.lent);
+      this.toSpare(lz.lent);
+    }
+  }
+
+  /** The frames of a compressed page made of zlib frames only; undefined for any other page. */
+  private zlibFrames(body: Uint8Array, size: number): Frame[] | undefined {
     if (body.length === size) return undefined; // stored uncompressed
-    let frames: ReturnType<typeof readFrames>;
+    let frames: Frame[];
     try {
       frames = readFrames(body, size, this.source.name);
     } catch {
-      return undefined;
+      return undefined; // the usual path words the error
     }
     for (const f of frames) if (f.tag !== 'ZL') return undefined;
-    const out = this.pool.take(size);
+    return frames;
+  }
+
+  /**
+   * A page's decompressed bytes. A lazy page is inflated now: into the scratch buffer when
+   * `transient` (the caller copies all its elements at once and forgets it), else into a pooled
+   * buffer it then keeps.
+   */
+  private bytesOf(page: Page, transient: boolean, field: string): Uint8Array {
+    if (page.bytes) return page.bytes;
+    const lz = page.lazy!;
+    let out: Uint8Array;
+    if (transient) {
+      if (this.scratch.length < lz.size)
+        this.scratch = new Uint8Array(2 ** Math.ceil(Math.log2(Math.max(lz.size, 65536))));
+      out = this.scratch.subarray(0, lz.size);
+    } else out = this.pool.take(lz.size);
     let at = 0;
-    for (const f of frames) {
-      const stream = body.subarray(f.start, f.start + f.compressed);
+    let pooled = !transient;
+    for (const f of lz.frames) {
+      const stream = lz.body.subarray(f.start, f.start + f.compressed);
       if (!this.inflater.into(stream, out.subarray(at, at + f.uncompressed))) {
-        this.pool.give(out);
-        return undefined;
+        if (pooled) this.pool.give(out);
+        pooled = false;
+        out = this.inflateSlowly(lz, field);
+        break;
       }
       at += f.uncompressed;
     }
+    if (transient) return out;
+    page.bytes = out;
+    page.pooled = pooled;
+    page.lazy = undefined;
+    this.release(lz);
     return out;
+  }
+
+  /** inflateSync's way, which words the error of a page the reused inflater refused. */
+  private inflateSlowly(lz: NonNullable<Page['lazy']>, field: string): Uint8Array {
+    try {
+      return joinParts(decompressFramesSync(lz.body, lz.size, this.source.name)!, lz.size);
+    } catch (err) {
+      throw this.undecodable([{ field }], err);
+    }
   }
 
   /** A read buffer of n bytes, a spare one when one is large enough (sizes rounded up so they fit again). */
@@ -319,16 +389,18 @@ export class PageStore {
       const from = Math.max(w.p0, a.starts[p]) - a.starts[p];
       const to = Math.min(w.p1, a.starts[p + 1]) - a.starts[p];
       const pos = at + a.starts[p] + from - w.p0;
-      if (direct && page.bytes.length >= n * a.type.size) {
-        copyElements(page.bytes, n, a.type, from, to, out, pos);
+      // a page copied whole, straight into `out`, is not needed again: inflated into the scratch
+      const bytes = this.bytesOf(page, (direct || index) && from === 0 && to === n, w.set.field);
+      if (direct && bytes.length >= n * a.type.size) {
+        copyElements(bytes, n, a.type, from, to, out, pos);
         continue;
       }
-      if (index && page.bytes.length >= n * a.type.size) {
-        copyIndex(page.bytes, n, a.type, from, to, out, pos);
+      if (index && bytes.length >= n * a.type.size) {
+        copyIndex(bytes, n, a.type, from, to, out, pos);
         continue;
       }
       try {
-        page.values ??= decodePage(page.bytes, n, a.type, a.col, true);
+        page.values ??= decodePage(bytes, n, a.type, a.col, true);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         this.fail(w.set.field, w.k, `page ${p} cannot be decoded (${why})`);
@@ -347,7 +419,8 @@ export class PageStore {
       if (reach !== undefined && page.end <= reach) {
         this.decoded.delete(key);
         // nothing else holds a pooled page: its elements were copied into the chunk's columns
-        if (page.pooled) this.pool.give(page.bytes);
+        if (page.pooled && page.bytes) this.pool.give(page.bytes);
+        if (page.lazy) this.release(page.lazy);
       }
     }
     this.reach.clear();

@@ -15,6 +15,7 @@ import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
 import { copiesIndex, copyIndex } from './index-columns.js';
 import { Inflater } from './inflate-into.js';
+import { simdScratch } from './unsplit-simd.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
@@ -296,15 +297,18 @@ export class PageStore {
    * `transient` (the caller copies all its elements at once and forgets it), else into a pooled
    * buffer it then keeps.
    */
-  private bytesOf(page: Page, transient: boolean, field: string): Uint8Array {
+  private bytesOf(page: Page, transient: boolean, field: string, split: boolean): Uint8Array {
     if (page.bytes) return page.bytes;
     const lz = page.lazy!;
     let out: Uint8Array;
-    if (transient) {
-      if (this.scratch.length < lz.size)
+    if (!transient) out = this.pool.take(lz.size);
+    else {
+      // a split page is unsplit by SIMD from the module's memory: inflated there, it is not copied in
+      const simd = split ? simdScratch(lz.size) : undefined;
+      if (!simd && this.scratch.length < lz.size)
         this.scratch = new Uint8Array(2 ** Math.ceil(Math.log2(Math.max(lz.size, 65536))));
-      out = this.scratch.subarray(0, lz.size);
-    } else out = this.pool.take(lz.size);
+      out = simd ?? this.scratch.subarray(0, lz.size);
+    }
     let at = 0;
     let pooled = !transient;
     for (const f of lz.frames) {
@@ -390,7 +394,13 @@ export class PageStore {
       const to = Math.min(w.p1, a.starts[p + 1]) - a.starts[p];
       const pos = at + a.starts[p] + from - w.p0;
       // a page copied whole, straight into `out`, is not needed again: inflated into the scratch
-      const bytes = this.bytesOf(page, (direct || index) && from === 0 && to === n, w.set.field);
+      const whole = (direct || index) && from === 0 && to === n;
+      const bytes = this.bytesOf(
+        page,
+        whole,
+        w.set.field,
+        a.type.split && (a.type.size === 4 || a.type.size === 8),
+      );
       if (direct && bytes.length >= n * a.type.size) {
         copyElements(bytes, n, a.type, from, to, out, pos);
         continue;

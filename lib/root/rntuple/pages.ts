@@ -1,21 +1,12 @@
-import {
-  decompressFramesSync,
-  decompressMany,
-  decompressRecord,
-  type Frame,
-  joinParts,
-  readFrames,
-} from '../codecs/decompress.js';
+import { decompressFramesSync, decompressMany, decompressRecord, joinParts } from '../codecs/decompress.js';
 import { xxh3MatchesLE } from '../codecs/xxhash.js';
 import { CorruptFileError } from '../errors.js';
 import type { TypedValues } from '../types.js';
-import { BufferPool } from './buffer-pool.js';
 import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
 import { copiesIndex, copyIndex } from './index-columns.js';
-import { Inflater } from './inflate-into.js';
-import { simdScratch } from './unsplit-simd.js';
+import { type Lazy, LazyPages, type Page } from './lazy-pages.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
@@ -24,26 +15,6 @@ export const MAX_PAGE_ELEMENTS = 1 << 26;
 
 /** Read buffers kept for reuse (the reads of a chunk and of the one read ahead). */
 const MAX_SPARE = 4;
-/** Bytes of inflated pages kept for reuse (a chunk's and the next one's, at the default sizes). */
-const MAX_POOLED = 256 * 1024 * 1024;
-
-/** A page of the chunks being read. */
-interface Page {
-  /** its decompressed bytes; undefined while it is `lazy` */
-  bytes?: Uint8Array;
-  /** position after its last element */
-  end: number;
-  /** its decoded values once a reader needed them (a type conversion, packed or delta columns) */
-  values?: TypedValues;
-  /** `bytes` come from the pool and go back to it when the page is retired */
-  pooled: boolean;
-  /**
-   * Single-threaded, zlib frames only: the page's checked stored bytes, inflated only when its
-   * elements are copied, into a scratch buffer still in the cache when they are all copied at
-   * once (else into a pooled buffer kept as `bytes`). `lent`: the read buffer they lie in.
-   */
-  lazy?: { body: Uint8Array; frames: Frame[]; size: number; lent?: ArrayBuffer };
-}
 
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
@@ -82,14 +53,8 @@ export class PageStore {
    * buffer of megabytes costs more in page faults than reading into it.
    */
   private readonly spare: ArrayBuffer[] = [];
-  /** single-threaded: pages inflated into recycled buffers by one reused inflater */
-  private readonly pool = new BufferPool(MAX_POOLED);
-  private readonly inflater = new Inflater();
-  /** lazy pages still in each lent read buffer: it is lent again once none is left */
-  private readonly holds = new Map<ArrayBuffer, number>();
-  /** where a page whose elements are all copied at once is inflated: reused, so it stays in the cache */
-  private scratch = new Uint8Array(0);
-
+  /** single-threaded: zlib pages inflated when copied, into recycled buffers */
+  private readonly lazy: LazyPages;
   constructor(
     private readonly clusters: readonly Cluster[],
     private readonly source: {
@@ -102,7 +67,9 @@ export class PageStore {
     },
     private readonly where: string,
     private readonly parallel: boolean,
-  ) {}
+  ) {
+    this.lazy = new LazyPages(source.name, (b) => this.toSpare(b));
+  }
 
   private fail(field: string, k: number, why: string): never {
     throw new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
@@ -206,7 +173,7 @@ export class PageStore {
     let bytes: Uint8Array[];
     let stored: Uint8Array[];
     const pooled = new Set<number>();
-    const lazy: Array<Page['lazy']> = [];
+    const lazy: Array<Lazy | undefined> = [];
     if (this.parallel) {
       stored = raws.map((raw, i) => this.verified(raw, todo[i]));
       try {
@@ -222,12 +189,8 @@ export class PageStore {
       for (let i = 0; i < raws.length; i++) {
         const body = this.verified(raws[i], todo[i]);
         stored.push(body);
-        const frames = this.zlibFrames(body, sizes[i]);
-        if (frames) {
-          const buf = body.buffer as ArrayBuffer;
-          const held = lent.includes(buf);
-          if (held) this.holds.set(buf, (this.holds.get(buf) ?? 0) + 1);
-          lazy[i] = { body, frames, size: sizes[i], lent: held ? buf : undefined };
+        lazy[i] = this.lazy.defer(body, sizes[i], lent);
+        if (lazy[i]) {
           bytes.push(body);
           continue;
         }
@@ -253,89 +216,18 @@ export class PageStore {
       const owned = bytes[i] !== stored[i] || (lent.length === 0 && this.source.freshBuffers === true);
       let page = bytes[i];
       if (!owned) {
-        page = this.pool.take(page.length);
-        page.set(bytes[i]);
+        page = this.lazy.copy(page);
         pooled.add(i);
       }
       this.decoded.set(key, { bytes: page, end: a.starts[p + 1], pooled: pooled.has(i) });
     });
     // read buffers no lazy page lies in: every page of theirs was inflated or copied
-    for (const b of lent) if (!this.holds.has(b)) this.toSpare(b);
+    for (const b of lent) if (!this.lazy.holding(b)) this.toSpare(b);
   }
 
   private toSpare(b: ArrayBuffer): void {
     this.spare.push(b);
     this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
-  }
-
-  /** A lazy page no longer needs its stored bytes: its read buffer may be lent again. */
-  private release(lz: NonNullable<Page['lazy']>): void {
-    if (!lz.lent) return;
-    const left = (this.holds.get(lz.lent) ?? 1) - 1;
-    if (left > 0) this.holds.set(lz.lent, left);
-    else {
-      this.holds.delete(lz.lent);
-      this.toSpare(lz.lent);
-    }
-  }
-
-  /** The frames of a compressed page made of zlib frames only; undefined for any other page. */
-  private zlibFrames(body: Uint8Array, size: number): Frame[] | undefined {
-    if (body.length === size) return undefined; // stored uncompressed
-    let frames: Frame[];
-    try {
-      frames = readFrames(body, size, this.source.name);
-    } catch {
-      return undefined; // the usual path words the error
-    }
-    for (const f of frames) if (f.tag !== 'ZL') return undefined;
-    return frames;
-  }
-
-  /**
-   * A page's decompressed bytes. A lazy page is inflated now: into the scratch buffer when
-   * `transient` (the caller copies all its elements at once and forgets it), else into a pooled
-   * buffer it then keeps.
-   */
-  private bytesOf(page: Page, transient: boolean, field: string, split: boolean): Uint8Array {
-    if (page.bytes) return page.bytes;
-    const lz = page.lazy!;
-    let out: Uint8Array;
-    if (!transient) out = this.pool.take(lz.size);
-    else {
-      // a split page is unsplit by SIMD from the module's memory: inflated there, it is not copied in
-      const simd = split ? simdScratch(lz.size) : undefined;
-      if (!simd && this.scratch.length < lz.size)
-        this.scratch = new Uint8Array(2 ** Math.ceil(Math.log2(Math.max(lz.size, 65536))));
-      out = simd ?? this.scratch.subarray(0, lz.size);
-    }
-    let at = 0;
-    let pooled = !transient;
-    for (const f of lz.frames) {
-      const stream = lz.body.subarray(f.start, f.start + f.compressed);
-      if (!this.inflater.into(stream, out.subarray(at, at + f.uncompressed))) {
-        if (pooled) this.pool.give(out);
-        pooled = false;
-        out = this.inflateSlowly(lz, field);
-        break;
-      }
-      at += f.uncompressed;
-    }
-    if (transient) return out;
-    page.bytes = out;
-    page.pooled = pooled;
-    page.lazy = undefined;
-    this.release(lz);
-    return out;
-  }
-
-  /** inflateSync's way, which words the error of a page the reused inflater refused. */
-  private inflateSlowly(lz: NonNullable<Page['lazy']>, field: string): Uint8Array {
-    try {
-      return joinParts(decompressFramesSync(lz.body, lz.size, this.source.name)!, lz.size);
-    } catch (err) {
-      throw this.undecodable([{ field }], err);
-    }
   }
 
   /** A read buffer of n bytes, a spare one when one is large enough (sizes rounded up so they fit again). */
@@ -395,12 +287,8 @@ export class PageStore {
       const pos = at + a.starts[p] + from - w.p0;
       // a page copied whole, straight into `out`, is not needed again: inflated into the scratch
       const whole = (direct || index) && from === 0 && to === n;
-      const bytes = this.bytesOf(
-        page,
-        whole,
-        w.set.field,
-        a.type.split && (a.type.size === 4 || a.type.size === 8),
-      );
+      const simd = a.type.split && (a.type.size === 4 || a.type.size === 8);
+      const bytes = this.lazy.bytesOf(page, whole, simd, (err) => this.undecodable([w.set], err));
       if (direct && bytes.length >= n * a.type.size) {
         copyElements(bytes, n, a.type, from, to, out, pos);
         continue;
@@ -428,9 +316,7 @@ export class PageStore {
       const reach = this.reach.get(key.slice(0, key.lastIndexOf(':')));
       if (reach !== undefined && page.end <= reach) {
         this.decoded.delete(key);
-        // nothing else holds a pooled page: its elements were copied into the chunk's columns
-        if (page.pooled && page.bytes) this.pool.give(page.bytes);
-        if (page.lazy) this.release(page.lazy);
+        this.lazy.retired(page);
       }
     }
     this.reach.clear();

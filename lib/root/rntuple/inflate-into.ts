@@ -55,14 +55,19 @@ export class Inflater {
     if (!z) return false;
     const h = z._handle!;
     const state = z._writeState!;
-    h.writeSync(constants.Z_FINISH, stream, 0, stream.length, out, 0, out.length);
-    if (z.destroyed || state[0] !== 0) return this.drop(z);
-    // the output is full: what input is left must end the stream (its Adler-32) and inflate to
-    // nothing. Asked even when no input is left, so a stream cut before its checksum is an error,
-    // as with inflateSync ("unexpected end of file")
-    const left = state[1];
-    h.writeSync(constants.Z_FINISH, stream, stream.length - left, left, this.tail, 0, this.tail.length);
-    if (z.destroyed || state[0] !== this.tail.length || state[1] !== 0) return this.drop(z);
+    try {
+      h.writeSync(constants.Z_FINISH, stream, 0, stream.length, out, 0, out.length);
+      if (z.destroyed || state[0] !== 0) return this.drop(z);
+      // the output is full: what input is left must end the stream (its Adler-32) and inflate to
+      // nothing. Asked even when no input is left, so a stream cut before its checksum is an error,
+      // as with inflateSync ("unexpected end of file")
+      const left = state[1];
+      h.writeSync(constants.Z_FINISH, stream, stream.length - left, left, this.tail, 0, this.tail.length);
+      if (z.destroyed || state[0] !== this.tail.length || state[1] !== 0) return this.drop(z);
+    } catch {
+      // internals that report errors by throwing (not those of the Node versions tested): the same
+      return this.drop(z);
+    }
     return true;
   }
 

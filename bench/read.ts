@@ -5,7 +5,7 @@
  * decoding, one thread); a second, stricter floor calls zlib the way the reader does (one output
  * chunk per frame);
  * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores;
- * then the same for an RNTuple copy of the tree (bench/read-rntuple.ts);
+ * then the same for an RNTuple copy of the tree, in a child process (bench/read-rntuple.ts);
  * last, the same read from disk, over HTTP and over XRootD from local servers (read-remote.ts).
  * Prints, last, one JSON line with the figures.
  */
@@ -16,7 +16,7 @@ import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
 import { remoteReads } from './read-remote.js';
-import { clocked, rntupleLine } from './read-rntuple.js';
+import { clocked, runRntupleLine } from './read-rntuple.js';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -106,7 +106,6 @@ const floorCpu = await best(async () => (await clocked(() => floor(bodies, false
 const singleCpu = await best(async () => (await clocked(() => readAll(tree, false))).cpu);
 const parallel = await best(async () => (await readAll(tree, true)).seconds);
 const events = tree.entries;
-const rntuple = await rntupleLine(tree, step, repeat);
 await file.close();
 
 const r = (x: number, d = 4): number => Number(x.toFixed(d));
@@ -124,6 +123,8 @@ console.error(
 console.error(
   `  CPU time, 1 thread: reader ${r(singleCpu)} s, floor ${r(floorCpu)} s  ratio ${r(singleCpu / floorCpu, 3)}`,
 );
+// in a process of its own, so neither line's heap taxes the other's reads (see runRntupleLine)
+const rntuple = await runRntupleLine(path, treeName, step, repeat);
 console.error('  the same read from disk, over HTTP and over XRootD (local servers), interleaved:');
 const remote = await remoteReads(path, treeName, repeat, (t) => readAll(t, true));
 console.log(

@@ -1,11 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/errors.js';
-import { openRoot, readColumns } from '../../lib/root/index.js';
+import { loadXxh3, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
+import { CorruptFileError, openRoot, readColumns } from '../../lib/root/index.js';
 import { iterate } from '../../lib/root/iterate.js';
 import type { RNTuple } from '../../lib/root/rntuple/rntuple.js';
+import { MemorySource } from '../../lib/root/source/memory.js';
 import { RootFileWriter } from '../../lib/root/writer/file-writer.js';
 
 let dir: string;
@@ -83,11 +85,17 @@ describe('the RNTuple writer (used by bench:read)', () => {
     expect(columns.pt.values).toEqual(all.pt.values);
   });
 
-  for (const parallel of [false, true]) {
-    it(`reads uncompressed pages in chunks that end inside pages (${parallel ? 'inflate workers' : 'one thread'}), each chunk exactly`, async () => {
-      // read buffers are reused from chunk to chunk: pages stored uncompressed must not change under a later chunk
-      const path = join(dir, `plain-${parallel}.root`);
-      const all = await writeSample(path, 0);
+  for (const [parallel, compression] of [
+    [false, 0],
+    [true, 0],
+    [false, 4],
+    [true, 4],
+  ] as const) {
+    it(`reads ${compression ? 'zlib' : 'uncompressed'} pages in chunks that end inside pages (${parallel ? 'inflate workers' : 'one thread'}), each chunk exactly`, async () => {
+      // read buffers and inflated pages are reused from chunk to chunk: a page must not change
+      // under a later chunk, nor a buffer be reused while a page not yet inflated lies in it
+      const path = join(dir, `plain-${parallel}-${compression}.root`);
+      const all = await writeSample(path, compression);
       const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
       const x: number[] = [];
       const pt: number[] = [];
@@ -100,6 +108,39 @@ describe('the RNTuple writer (used by bench:read)', () => {
       expect(Float64Array.from(x)).toEqual(all.x.values);
       expect(Float32Array.from(pt)).toEqual(all.pt.values);
       for (const h of held) expect(h.x).toEqual(all.x.values.subarray(h.start, h.start + h.x.length));
+    });
+  }
+
+  for (const parallel of [false, true]) {
+    it(`a zlib page that does not inflate (checksum resealed): a CorruptFileError naming the field (${parallel ? 'inflate workers' : 'one thread'})`, async () => {
+      const path = join(dir, `bad-zlib-${parallel}.root`);
+      await writeSample(path, 4);
+      const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
+      const x = t.schema.columns.findIndex(
+        (c) => c.field === t.schema.fields.findIndex((f) => f.name === 'x'),
+      );
+      const page = t.clusters[1].columns[x].pages[2];
+      const bytes = new Uint8Array(await readFile(path));
+      const body = bytes.subarray(page.locator.offset, page.locator.offset + page.locator.bytes);
+      expect(String.fromCharCode(body[0], body[1])).toBe('ZL');
+      body[body.length - 3] ^= 0x40; // in the stream's Adler-32
+      await loadXxh3();
+      new DataView(bytes.buffer).setBigUint64(
+        page.locator.offset + page.locator.bytes,
+        xxh3Sync(body)!,
+        true,
+      );
+      const edited = (await (
+        await openRoot(new MemorySource('bad.root', bytes))
+      ).entrySource('Events')) as RNTuple;
+      const chunks = iterate(edited, { stepSize: 100, parallel, branches: ['x', 'n'] });
+      const err = await (async () => {
+        for await (const _ of chunks) {
+          // reading is the test
+        }
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptFileError);
+      expect((err as Error).message).toMatch(/"x"/);
     });
   }
 

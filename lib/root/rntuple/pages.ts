@@ -6,6 +6,7 @@ import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
 import { copiesIndex, copyIndex } from './index-columns.js';
+import { type Lazy, LazyPages, type Page } from './lazy-pages.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
 export const MAX_PAGE = 64 * 1024 * 1024;
@@ -40,11 +41,8 @@ export interface Want {
  * cannot need: memory follows the chunk, not the cluster.
  */
 export class PageStore {
-  /**
-   * pages by cluster:column:page: their decompressed bytes, the position after their last element,
-   * and their decoded values once a reader needed them (a type conversion, packed or delta columns)
-   */
-  private readonly decoded = new Map<string, { bytes: Uint8Array; end: number; values?: TypedValues }>();
+  /** pages by cluster:column:page */
+  private readonly decoded = new Map<string, Page>();
   /** pages being fetched and decompressed (a chunk read ahead), so no page is fetched twice */
   private readonly loading = new Map<string, Promise<void>>();
   /** per cluster and physical column: the furthest element the current chunk used */
@@ -55,7 +53,8 @@ export class PageStore {
    * buffer of megabytes costs more in page faults than reading into it.
    */
   private readonly spare: ArrayBuffer[] = [];
-
+  /** single-threaded: zlib pages inflated when copied, into recycled buffers */
+  private readonly lazy: LazyPages;
   constructor(
     private readonly clusters: readonly Cluster[],
     private readonly source: {
@@ -68,7 +67,9 @@ export class PageStore {
     },
     private readonly where: string,
     private readonly parallel: boolean,
-  ) {}
+  ) {
+    this.lazy = new LazyPages(source.name, (b) => this.toSpare(b));
+  }
 
   private fail(field: string, k: number, why: string): never {
     throw new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
@@ -171,6 +172,8 @@ export class PageStore {
     );
     let bytes: Uint8Array[];
     let stored: Uint8Array[];
+    const pooled = new Set<number>();
+    const lazy: Array<Lazy | undefined> = [];
     if (this.parallel) {
       stored = raws.map((raw, i) => this.verified(raw, todo[i]));
       try {
@@ -179,12 +182,18 @@ export class PageStore {
         throw this.undecodable(todo, err);
       }
     } else {
-      // page by page, each inflated right after its checksum: its bytes are still in the cache
+      // zlib pages are inflated when their elements are copied (see Page.lazy); others page by
+      // page, each right after its checksum while its bytes are still in the cache
       stored = [];
       bytes = [];
       for (let i = 0; i < raws.length; i++) {
         const body = this.verified(raws[i], todo[i]);
         stored.push(body);
+        lazy[i] = this.lazy.defer(body, sizes[i], lent);
+        if (lazy[i]) {
+          bytes.push(body);
+          continue;
+        }
         try {
           const parts = decompressFramesSync(body, sizes[i], this.source.name);
           bytes.push(
@@ -198,13 +207,26 @@ export class PageStore {
       }
     }
     todo.forEach(({ key, a, p }, i) => {
+      if (lazy[i]) {
+        this.decoded.set(key, { end: a.starts[p + 1], pooled: false, lazy: lazy[i] });
+        return;
+      }
       // pages stored uncompressed are views of the read buffer: keep a copy unless it is fresh
       // (a lent buffer is not: it is read into again)
       const owned = bytes[i] !== stored[i] || (lent.length === 0 && this.source.freshBuffers === true);
-      this.decoded.set(key, { bytes: owned ? bytes[i] : new Uint8Array(bytes[i]), end: a.starts[p + 1] });
+      let page = bytes[i];
+      if (!owned) {
+        page = this.lazy.copy(page);
+        pooled.add(i);
+      }
+      this.decoded.set(key, { bytes: page, end: a.starts[p + 1], pooled: pooled.has(i) });
     });
-    // nothing refers to the read buffers any more: every page was inflated or copied
-    for (const b of lent) this.spare.push(b);
+    // read buffers no lazy page lies in: every page of theirs was inflated or copied
+    for (const b of lent) if (!this.lazy.holding(b)) this.toSpare(b);
+  }
+
+  private toSpare(b: ArrayBuffer): void {
+    this.spare.push(b);
     this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
   }
 
@@ -263,16 +285,20 @@ export class PageStore {
       const from = Math.max(w.p0, a.starts[p]) - a.starts[p];
       const to = Math.min(w.p1, a.starts[p + 1]) - a.starts[p];
       const pos = at + a.starts[p] + from - w.p0;
-      if (direct && page.bytes.length >= n * a.type.size) {
-        copyElements(page.bytes, n, a.type, from, to, out, pos);
+      // a page copied whole, straight into `out`, is not needed again: inflated into the scratch
+      const whole = (direct || index) && from === 0 && to === n;
+      const simd = a.type.split && (a.type.size === 4 || a.type.size === 8);
+      const bytes = this.lazy.bytesOf(page, whole, simd, (err) => this.undecodable([w.set], err));
+      if (direct && bytes.length >= n * a.type.size) {
+        copyElements(bytes, n, a.type, from, to, out, pos);
         continue;
       }
-      if (index && page.bytes.length >= n * a.type.size) {
-        copyIndex(page.bytes, n, a.type, from, to, out, pos);
+      if (index && bytes.length >= n * a.type.size) {
+        copyIndex(bytes, n, a.type, from, to, out, pos);
         continue;
       }
       try {
-        page.values ??= decodePage(page.bytes, n, a.type, a.col, true);
+        page.values ??= decodePage(bytes, n, a.type, a.col, true);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         this.fail(w.set.field, w.k, `page ${p} cannot be decoded (${why})`);
@@ -288,7 +314,10 @@ export class PageStore {
   retire(): void {
     for (const [key, page] of this.decoded) {
       const reach = this.reach.get(key.slice(0, key.lastIndexOf(':')));
-      if (reach !== undefined && page.end <= reach) this.decoded.delete(key);
+      if (reach !== undefined && page.end <= reach) {
+        this.decoded.delete(key);
+        this.lazy.retired(page);
+      }
     }
     this.reach.clear();
   }

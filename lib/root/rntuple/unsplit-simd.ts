@@ -38,6 +38,25 @@ function instance(): Unsplit | null {
 }
 
 /**
+ * Where to inflate a split page of `pageBytes` bytes that `unsplitBlocks` then reads: the start
+ * of the module's memory, grown beforehand for the page and its unsplit elements, so the page is
+ * not copied in (undefined without SIMD or for pages left to the JavaScript loop). Valid until the
+ * next call here or to `unsplitBlocks`.
+ */
+export function simdScratch(pageBytes: number): Uint8Array | undefined {
+  if (pageBytes > MAX_SIMD_PAGE) return undefined;
+  const m = instance();
+  if (!m) return undefined;
+  grow(m, ((pageBytes + 15) & ~15) + pageBytes);
+  return new Uint8Array(m.memory.buffer, 0, pageBytes);
+}
+
+function grow(m: Unsplit, need: number): void {
+  if (m.memory.buffer.byteLength < need)
+    m.memory.grow(Math.ceil((need - m.memory.buffer.byteLength) / 65536));
+}
+
+/**
  * Elements [from, from + 16 k) of a split page of `n` elements of `size` (4 or 8) bytes written
  * whole at buf[byteOffset ..], for the largest k that fits in [from, to). Returns how many
  * elements it wrote (0 when it did nothing); the caller finishes the rest.
@@ -59,10 +78,10 @@ export function unsplitBlocks(
   const dst = (pageBytes + 15) & ~15;
   const outBytes = blocks * 16 * size;
   const need = dst + outBytes;
-  if (m.memory.buffer.byteLength < need)
-    m.memory.grow(Math.ceil((need - m.memory.buffer.byteLength) / 65536));
+  grow(m, need);
   const mem = new Uint8Array(m.memory.buffer);
-  mem.set(src.subarray(0, pageBytes), 0);
+  // a page inflated into simdScratch is there already
+  if (src.buffer !== m.memory.buffer || src.byteOffset !== 0) mem.set(src.subarray(0, pageBytes), 0);
   if (size === 4) m.unsplit32(from, dst, n, blocks);
   else m.unsplit64(from, dst, n, blocks);
   new Uint8Array(buf, byteOffset, outBytes).set(mem.subarray(dst, need));

@@ -169,13 +169,18 @@ export function childTrainer(jobs: JobStore, o: ChildTrainerOptions): JobRunner 
     else signal?.addEventListener('abort', onAbort);
     // a cancel the child does not act on in time (it looks at batch boundaries only) ends it here
     let cancelling: NodeJS.Timeout | undefined;
+    // a record read before the job ended can answer after it: that answer must not arm a kill that
+    // would land on the same process's next job
+    let ended = false;
     const watch = setInterval(() => {
       if (t.jobId !== id) return;
       jobs
         .get(id)
         .then((r) => {
-          if (r.cancelRequested && r.status === 'running' && !cancelling)
-            cancelling = setTimeout(() => t.proc.kill('SIGKILL'), grace);
+          if (!ended && t.jobId === id && r.cancelRequested && r.status === 'running' && !cancelling)
+            cancelling = setTimeout(() => {
+              if (t.jobId === id) t.proc.kill('SIGKILL');
+            }, grace);
         })
         .catch(() => undefined);
     }, o.pollMs ?? 2000);
@@ -224,6 +229,7 @@ export function childTrainer(jobs: JobStore, o: ChildTrainerOptions): JobRunner 
       if (!closed && !signal?.aborted) current ??= spawn();
       return await afterDeath(id, t, exit, signal);
     } finally {
+      ended = true;
       signal?.removeEventListener('abort', onAbort);
       clearTimeout(killer);
       clearTimeout(cancelling);

@@ -4,7 +4,8 @@
  * seconds. What each job does is its workflow's `behave`:
  *   succeed | fail (by its workflow) | bloat (keeps 200 MiB, then succeeds)
  *   oom (fills the heap until V8 aborts) | slow (stops at a cancel or SIGTERM, else succeeds after 20 s)
- *   hang (ignores cancels and SIGTERM)
+ *   hang (ignores cancels and SIGTERM) | finish (succeeds 0.15 s after a cancel is requested: too late)
+ *   linger (succeeds after 4 s)
  * Every job's log names the process that ran it (`pid N`); FAKE_DIE_AT_START=1 exits (3) before ready,
  * FAKE_HANG_AT_START=1 never gets ready.
  * usage: node --import tsx test/helpers/fake-trainer.ts <store dir>
@@ -47,6 +48,11 @@ async function run(id: string): Promise<void> {
     for (;;) hog.push(new Array(1e5).fill({ a: hog.length }));
   }
   if (behave === 'hang') await new Promise(() => {});
+  if (behave === 'finish') {
+    while (!(await jobs.get(id)).cancelRequested) await sleep(20);
+    await sleep(150);
+  }
+  if (behave === 'linger') await sleep(4000);
   if (behave === 'slow')
     for (let i = 0; i < 400; i++) {
       if ((await jobs.get(id)).cancelRequested) {

@@ -143,6 +143,38 @@ describe('a warm trainer process', () => {
     expect(await pidOf(next)).not.toBe(await pidOf(hung));
   });
 
+  it('does not kill the process during its next job for a cancel read before the last job ended', async () => {
+    // a read that finds the cancel request on a running job answers 1.5 s late: those under way
+    // when the job ended answer after it
+    const late = new (class extends JobStore {
+      override async get(id: string) {
+        const r = await super.get(id);
+        if (r.cancelRequested && r.status === 'running') await new Promise((done) => setTimeout(done, 1500));
+        return r;
+      }
+    })(new LocalObjectStore(dir));
+    runner = childTrainer(late, {
+      entry: FAKE,
+      execArgv: ['--import', 'tsx'],
+      args: [dir],
+      heapMb: 96,
+      wasmMb: 64,
+      pollMs: 100,
+      graceMs: 1000,
+      log: (e) => lines.push(e),
+    });
+    const finishing = await job('finish');
+    const next = await job('linger');
+    const ran = runner(finishing, { retry: true });
+    await until(async () => (await jobs.get(finishing)).status === 'running');
+    // the job ends 0.15 s after it sees the request: the runner's reads that see it answer after that
+    await jobs.update(finishing, (r) => ({ ...r, cancelRequested: true }));
+    // the cancel came too late for the job, which ends as it would have
+    expect((await ran).status).toBe('succeeded');
+    expect((await runner(next, { retry: true })).status).toBe('succeeded');
+    expect(await pidOf(next)).toBe(await pidOf(finishing));
+  });
+
   it('on shutdown, interrupts the running job (it resumes on the next run), and close ends the process', async () => {
     const run = start();
     const slow = await job('slow');

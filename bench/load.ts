@@ -110,6 +110,8 @@ const server = spawn(
   },
 );
 let serverErrors = 0;
+// the first error lines themselves, so a run that has any says what they were
+const errorLines: string[] = [];
 const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
   let text = '';
   const ERROR = Buffer.from('"level":"ERROR"');
@@ -123,7 +125,19 @@ const { url, token } = await new Promise<{ url: string; token: string }>((resolv
     // kept, so reading them takes no CPU from the server or the load generator
     server.stdout.off('data', onData);
     server.stdout.on('data', (chunk: Buffer) => {
-      for (let i = chunk.indexOf(ERROR); i !== -1; i = chunk.indexOf(ERROR, i + 1)) serverErrors++;
+      for (let i = chunk.indexOf(ERROR); i !== -1; i = chunk.indexOf(ERROR, i + 1)) {
+        serverErrors++;
+        if (errorLines.length < 3) {
+          const from = chunk.lastIndexOf(10, i) + 1;
+          const to = chunk.indexOf(10, i);
+          errorLines.push(
+            chunk
+              .subarray(from, to === -1 ? undefined : to)
+              .toString()
+              .slice(0, 600),
+          );
+        }
+      }
     });
     resolve({ url: u[1], token: lines[t + 1].trim() });
   };
@@ -235,6 +249,12 @@ const spent = views
   .sort((a, b) => a - b);
 const at = (q: number) =>
   spent.length ? spent[Math.min(spent.length - 1, Math.floor(q * spent.length))] : null;
+// why jobs failed, counted by reason (a job that fails is no lost job, but it should have a reason)
+const failures: Record<string, number> = {};
+for (const id of accepted.filter((j) => jobs.get(j) === 'failed')) {
+  const why = String((await api('GET', `/jobs/${id}`)).json.error ?? 'no reason recorded').slice(0, 200);
+  failures[why] = (failures[why] ?? 0) + 1;
+}
 const atEnd = await memory();
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
@@ -277,6 +297,7 @@ const jobFigures = {
   lost: accepted.filter((id) => !FINAL.has(jobs.get(id) ?? '')).length,
   missing: accepted.filter((id) => !jobs.has(id)).length,
   drained_s,
+  failures,
   job_seconds: { p50: at(0.5), p90: at(0.9), max: spent.at(-1) ?? null },
 };
 for (const [phase, rs] of [
@@ -305,6 +326,8 @@ console.error(
   `server memory: at start peak ${atStart.peak_mb} MiB, RSS ${atStart.rss_mb} MiB; under load RSS up to ` +
     `${peakDuringLoad} MiB; at end peak ${atEnd.peak_mb} MiB, RSS ${atEnd.rss_mb} MiB; ${serverErrors} error log lines`,
 );
+for (const [why, n] of Object.entries(failures)) console.error(`failed jobs (${n}): ${why}`);
+for (const line of errorLines) console.error(`error log line: ${line}`);
 console.log(
   JSON.stringify({
     duration_s: seconds,

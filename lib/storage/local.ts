@@ -1,11 +1,34 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { PreconditionFailedError } from '../errors.js';
 import { checkKey, type ObjectStore, type PutOptions, type StoredObject, toBytes } from './object-store.js';
 
 const etagOf = (b: Uint8Array): string => `"${createHash('md5').update(b).digest('hex')}"`;
+
+/**
+ * Takes an exclusive lock file (created with O_EXCL, so one process wins), waiting for its holder;
+ * a lock older than STALE_MS was left by a process that died holding it and is taken over.
+ */
+const STALE_MS = 10_000;
+async function lockFile(path: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const h = await open(path, 'wx');
+      await h.close();
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(path).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_MS) await rm(path, { force: true });
+      else await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt)));
+    }
+  }
+}
 
 /** An object store in a local directory (for the CLI, tests and single-machine deployments). */
 export class LocalObjectStore implements ObjectStore {
@@ -53,18 +76,30 @@ export class LocalObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const bytes = toBytes(body);
-    const run = async (): Promise<{ etag: string }> => {
-      if (options.ifMatch || options.ifNoneMatch) {
-        const cur = await this.get(key);
-        if (options.ifNoneMatch && cur) throw new PreconditionFailedError(key);
-        if (options.ifMatch && cur?.etag !== options.ifMatch) throw new PreconditionFailedError(key);
-      }
-      const path = this.path(key);
+    const path = this.path(key);
+    const write = async (): Promise<{ etag: string }> => {
       await mkdir(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, path);
       return { etag: etagOf(bytes) };
+    };
+    const run = async (): Promise<{ etag: string }> => {
+      if (!options.ifMatch && !options.ifNoneMatch) return write();
+      // the check and the write under a lock file, as other processes on the store (serve's
+      // trainer, a second CLI) take it too: a check then write by each alone let a record read
+      // before another's write replace it (a job moved to running by the trainer was put back to
+      // queued by submit's update)
+      await mkdir(dirname(path), { recursive: true });
+      const release = await lockFile(`${path}.cas.tmp`);
+      try {
+        const cur = await this.get(key);
+        if (options.ifNoneMatch && cur) throw new PreconditionFailedError(key);
+        if (options.ifMatch && cur?.etag !== options.ifMatch) throw new PreconditionFailedError(key);
+        return await write();
+      } finally {
+        await release();
+      }
     };
     const prev = this.locks.get(key) ?? Promise.resolve();
     const next = prev.then(run, run);

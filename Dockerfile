@@ -20,9 +20,11 @@ RUN npm run build && npm prune --omit=dev \
 
 # ---- run: only the built code and its dependencies, as an unprivileged user
 FROM node:22-bookworm-slim
-# two malloc arenas: glibc's default (one per thread that allocates, up to 8 per core) kept freed
-# typed arrays of the training threads resident (README, Training: peak RSS)
-ENV NODE_ENV=production MLAAS4HEP_TF_BACKEND=tensorflow MALLOC_ARENA_MAX=2
+# glibc's malloc kept freed typed arrays of the training threads resident: one arena per thread that
+# allocates (two arenas here), and a mmap threshold that grows with each large free (fixed here at
+# 256 KiB, so large buffers go back to the system when freed). A 500k-event streaming job peaked at
+# 381 MB instead of 422, for about a tenth more job time (README, Training: peak RSS)
+ENV NODE_ENV=production MLAAS4HEP_TF_BACKEND=tensorflow MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules node_modules
 COPY --from=build --chown=node:node /app/dist dist

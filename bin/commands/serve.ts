@@ -102,10 +102,9 @@ export async function serve(argv: string[], out: NodeJS.WritableStream): Promise
               // 0.5-1.2 s with one thread, 2.9-5.3 s with two, and a 2 x 50k-event one in 4.8-6.9 s
               // vs 8-16 s, at load 7-13)
               MLAAS4HEP_TRAIN_WORKERS: '1',
-              // glibc gives each thread that allocates its own malloc arena, and freed typed arrays
-              // stay in them: a 500k-event streaming job peaked 25-35 MB lower with two arenas, at
-              // the same speed (README, Training)
+              // glibc's malloc as the trainer image sets it (Dockerfile; README, Training: peak RSS)
               MALLOC_ARENA_MAX: '2',
+              MALLOC_MMAP_THRESHOLD_: '262144',
               ...process.env,
               MLAAS4HEP_ALLOWED_SOURCES: sources.join(','),
             },

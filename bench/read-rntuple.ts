@@ -195,7 +195,13 @@ export async function runRntupleLine(
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** The read benches' command line: a file, a tree, and how many entries per step and reads to take the best of. */
+export function readBenchArgs(usage: string): {
+  path: string;
+  treeName: string;
+  step: number;
+  repeat: number;
+} {
   const { positionals, values } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
@@ -203,12 +209,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
   const [path, treeName] = positionals;
   if (!path || !treeName) {
-    console.error('usage: node dist/bench/read-rntuple.js <file> <tree> [--step N] [--repeat K]');
+    console.error(`usage: ${usage} <file> <tree> [--step N] [--repeat K]`);
     process.exit(2);
   }
+  return { path, treeName, step: Number(values.step), repeat: Number(values.repeat) };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { path, treeName, step, repeat } = readBenchArgs('node dist/bench/read-rntuple.js');
   const file = await openRoot(path);
   const tree = await file.tree(treeName);
-  const line = await rntupleLine(tree, Number(values.step), Number(values.repeat));
+  const line = await rntupleLine(tree, step, repeat);
   await file.close();
   console.log(JSON.stringify(line));
 }

@@ -9,27 +9,15 @@
  * last, the same read from disk, over HTTP and over XRootD from local servers (read-remote.ts).
  * Prints, last, one JSON line with the figures.
  */
-import { parseArgs } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { decompressRecord, type Frame, inflateOptions, readFrames } from '../lib/root/codecs/decompress.js';
 import type { Tree } from '../lib/root/file.js';
 import { openRoot } from '../lib/root/file.js';
 import { iterate } from '../lib/root/iterate.js';
 import { remoteReads } from './read-remote.js';
-import { clocked, runRntupleLine } from './read-rntuple.js';
+import { clocked, readBenchArgs, runRntupleLine } from './read-rntuple.js';
 
-const { positionals, values } = parseArgs({
-  args: process.argv.slice(2),
-  allowPositionals: true,
-  options: { step: { type: 'string', default: '100000' }, repeat: { type: 'string', default: '5' } },
-});
-const [path, treeName] = positionals;
-if (!path || !treeName) {
-  console.error('usage: npm run bench:read -- <file> <tree> [--step N] [--repeat K]');
-  process.exit(2);
-}
-const step = Number(values.step);
-const repeat = Number(values.repeat);
+const { path, treeName, step, repeat } = readBenchArgs('npm run bench:read --');
 
 interface Body {
   body: Uint8Array;

@@ -30,8 +30,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function start(o: Partial<ChildTrainerOptions> = {}): JobRunner {
-  runner = childTrainer(jobs, {
+function start(o: Partial<ChildTrainerOptions> = {}, store: JobStore = jobs): JobRunner {
+  runner = childTrainer(store, {
     entry: FAKE,
     execArgv: ['--import', 'tsx'],
     args: [dir],
@@ -153,25 +153,16 @@ describe('a warm trainer process', () => {
         return r;
       }
     })(new LocalObjectStore(dir));
-    runner = childTrainer(late, {
-      entry: FAKE,
-      execArgv: ['--import', 'tsx'],
-      args: [dir],
-      heapMb: 96,
-      wasmMb: 64,
-      pollMs: 100,
-      graceMs: 1000,
-      log: (e) => lines.push(e),
-    });
+    const run = start({}, late);
     const finishing = await job('finish');
     const next = await job('linger');
-    const ran = runner(finishing, { retry: true });
+    const ran = run(finishing, { retry: true });
     await until(async () => (await jobs.get(finishing)).status === 'running');
     // the job ends 0.15 s after it sees the request: the runner's reads that see it answer after that
     await jobs.update(finishing, (r) => ({ ...r, cancelRequested: true }));
     // the cancel came too late for the job, which ends as it would have
     expect((await ran).status).toBe('succeeded');
-    expect((await runner(next, { retry: true })).status).toBe('succeeded');
+    expect((await run(next, { retry: true })).status).toBe('succeeded');
     expect(await pidOf(next)).toBe(await pidOf(finishing));
   });
 

@@ -78,19 +78,18 @@ export class LocalObjectStore implements ObjectStore {
     const bytes = toBytes(body);
     const path = this.path(key);
     const write = async (): Promise<{ etag: string }> => {
-      await mkdir(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, path);
       return { etag: etagOf(bytes) };
     };
     const run = async (): Promise<{ etag: string }> => {
+      await mkdir(dirname(path), { recursive: true });
       if (!options.ifMatch && !options.ifNoneMatch) return write();
       // the check and the write under a lock file, as other processes on the store (serve's
       // trainer, a second CLI) take it too: a check then write by each alone let a record read
       // before another's write replace it (a job moved to running by the trainer was put back to
       // queued by submit's update)
-      await mkdir(dirname(path), { recursive: true });
       const release = await lockFile(`${path}.cas.tmp`);
       try {
         const cur = await this.get(key);

@@ -177,10 +177,8 @@ export function childTrainer(jobs: JobStore, o: ChildTrainerOptions): JobRunner 
       jobs
         .get(id)
         .then((r) => {
-          if (!ended && t.jobId === id && r.cancelRequested && r.status === 'running' && !cancelling)
-            cancelling = setTimeout(() => {
-              if (t.jobId === id) t.proc.kill('SIGKILL');
-            }, grace);
+          if (!ended && r.cancelRequested && r.status === 'running' && !cancelling)
+            cancelling = setTimeout(() => t.proc.kill('SIGKILL'), grace);
         })
         .catch(() => undefined);
     }, o.pollMs ?? 2000);

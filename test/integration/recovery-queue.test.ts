@@ -132,9 +132,10 @@ describe('the trainer on SQS, when attempts fail or die', () => {
     const job = await submitJob({ jobs, queue }, 'alice', {
       ...workflow('killed', big.signal),
       files: [big.signal, big.background],
-      // killed once the first epoch is recorded: nine more (about a second each) leave the kill
-      // ample time to land mid-training
-      params: { branch: 'Events', nevts: 40_000, chunk_size: 20_000, epochs: 10 },
+      // killed once the first epoch is recorded (progress is written every 2 s): an epoch takes
+      // about 0.3 s here, so 60 leave the kill ample time to land mid-training (10 did not: a CI
+      // run saw the job succeed before its first progress write showed an epoch)
+      params: { branch: 'Events', nevts: 40_000, chunk_size: 20_000, epochs: 60 },
     });
     const first = workerProcess(url);
     await until(

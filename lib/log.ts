@@ -111,11 +111,14 @@ export function plainLines(
     !Object.values(keys).every(isPlain)
   )
     return undefined;
+  // read once: Powertools' getter reads the environment on every call (a Lambda invocation may
+  // change the level; plain lines are never made in Lambda, see above)
+  const threshold = logger.level;
   return (entry) => {
     for (const k in entry) if (!isPlain(entry[k])) return false;
     const level = typeof entry.level === 'string' && LEVELS.has(entry.level) ? entry.level : 'info';
     if (typeof entry.message !== 'string') return false;
-    if (THRESHOLD[level] < logger.level) return true;
+    if (THRESHOLD[level] < threshold) return true;
     // Powertools' order: its own keys (cold_start in its place), then persistent keys, then the
     // line's, a later value taking an earlier one's place; as Powertools, no key with an empty value
     const out: Record<string, unknown> = { level: level.toUpperCase() };
@@ -131,14 +134,25 @@ export function plainLines(
   };
 }
 
+/** How long a line may wait in `bufferedSink` before it is written. */
+const FLUSH_MS = 25;
+/** Buffered text past which `bufferedSink` writes at once. */
+const FLUSH_BYTES = 64 * 1024;
+
 /**
- * The sink of a long-running server: lines written once per turn of the event loop instead of
- * once per line (stdout to a pipe or a file is a synchronous write, a system call per line). Not
- * for Lambda, where the process may be frozen before the flush.
+ * The sink of a long-running server: lines written together every 25 ms (or once 64 KiB wait)
+ * instead of once per line (stdout to a pipe or a file is a synchronous write, a system call per
+ * line). A timer rather than a setImmediate: under load a setImmediate flush was one more turn of
+ * the event loop after every batch of answers (a poll of every socket, and a write, each time).
+ * Whatever waits is written when the process exits. Not for Lambda, where the process may be
+ * frozen before the flush.
  */
 export function bufferedSink(stream: NodeJS.WritableStream = process.stdout): (line: string) => void {
   let pending = '';
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
     if (!pending) return;
     const text = pending;
     pending = '';
@@ -146,8 +160,9 @@ export function bufferedSink(stream: NodeJS.WritableStream = process.stdout): (l
   };
   process.once('exit', flush);
   return (line) => {
-    if (!pending) setImmediate(flush);
     pending += `${line}\n`;
+    if (pending.length >= FLUSH_BYTES) flush();
+    else timer ??= setTimeout(flush, FLUSH_MS).unref();
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLog, plainLines } from '../../lib/log.js';
+import { bufferedSink, createLog, plainLines } from '../../lib/log.js';
 
 /** A parsed line without its timestamp, keys in the order written. */
 function parsed(line: string): [string, unknown][] {
@@ -52,5 +52,34 @@ describe('createLog with a sink', () => {
     const line = JSON.parse(lines[0]);
     expect(line).toMatchObject({ level: 'ERROR', message: 'failed', service: 'mlaas4hep' });
     expect(line.error).toMatchObject({ name: 'TypeError', message: 'boom' });
+  });
+});
+
+describe('bufferedSink', () => {
+  const stream = () => {
+    const writes: string[] = [];
+    return { writes, stream: { write: (t: string) => writes.push(t) } as unknown as NodeJS.WritableStream };
+  };
+
+  it('writes the lines of many requests together, once the flush interval has passed', async () => {
+    const { writes, stream: s } = stream();
+    const sink = bufferedSink(s);
+    sink('a');
+    sink('b');
+    expect(writes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(writes).toEqual(['a\nb\n']);
+    sink('c');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(writes).toEqual(['a\nb\n', 'c\n']);
+  });
+
+  it('writes at once when 64 KiB wait, so a burst cannot grow the buffer', () => {
+    const { writes, stream: s } = stream();
+    const sink = bufferedSink(s);
+    const line = 'x'.repeat(1023);
+    for (let i = 0; i < 64; i++) sink(line);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toHaveLength(64 * 1024);
   });
 });

@@ -1,12 +1,13 @@
 import { BundleStore } from '../bundles/bundle-store.js';
 import { type BundleParams, checkModelName, checkVersion } from '../bundles/params.js';
-import { InvalidInputError, NotFoundError, truncateName, UnavailableError } from '../errors.js';
+import { InvalidInputError, NotFoundError, UnavailableError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { backendGeneration, backendRestart, isWasmMemoryFault } from '../training/backend.js';
 import type { EngineChoice, EngineName, LoadedModel } from './engines/engine.js';
 import { loadBundleModel, preferredEngine } from './engines/load.js';
 import { restartTfjsEngine } from './engines/tfjs-engine.js';
 import { type ModelInputs, modelInputs } from './model-inputs.js';
+import { VersionResolver } from './version-resolver.js';
 
 /** A loaded model with what predictions need, computed once per load. */
 export interface ServedModel {
@@ -63,43 +64,20 @@ export interface CacheStats {
   restarts: number;
 }
 
-const ignore = () => undefined;
-
-interface Resolved {
-  version: string;
-  etag: string;
-}
-
-/** The revalidation of one model name: the check in flight, and the one queued behind it. */
-interface Round {
-  running?: Promise<Resolved>;
-  /** the running round's read has not begun yet: a request arriving now may still share it */
-  open?: boolean;
-  queued?: Promise<Resolved>;
-}
-
 /**
  * Models loaded on first use and kept in memory, least recently used evicted first when their
- * bytes exceed the bound. Each request waits for a re-read of `latest` and the version's COMPLETE
- * marker that started after it arrived, so a re-upload or a deletion is seen by the next request.
- * Requests arriving in the same turn of the event loop share one re-read, begun once the turn's
- * requests are parsed; requests arriving while a re-read is in flight share the one queued behind
- * it (begun as soon as that one settles): under load the store sees two small reads per round
- * trip, not per request. Concurrent first requests share one load.
+ * bytes exceed the bound. Which version a request gets is read afresh for it (VersionResolver:
+ * a re-upload or a deletion is seen by the next request). Concurrent first requests share one load.
  */
 export class ModelCache {
   readonly maxBytes: number;
-  private readonly revalidateMs: number;
   private readonly log?: (entry: Record<string, unknown>) => void;
   private readonly prefer?: EngineName;
   /** LRU order: first = least recently used */
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
-  private readonly checked = new Map<string, { at: number; version: string; etag: string }>();
-  private readonly rounds = new Map<string, Round>();
-  /** per model name: the stamp of `latest` when it was last read, and the version it named */
-  private readonly latest = new Map<string, { stamp: string; version: string }>();
   private readonly bundles: BundleStore;
+  private readonly versions: VersionResolver;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -114,7 +92,9 @@ export class ModelCache {
   ) {
     this.bundles = new BundleStore(store);
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
-    this.revalidateMs = options.revalidateMs ?? 0;
+    this.versions = new VersionResolver(this.bundles, options.revalidateMs ?? 0, (name, version) =>
+      this.forget(name, version),
+    );
     this.log = options.log;
     this.prefer = options.prefer;
   }
@@ -183,7 +163,7 @@ export class ModelCache {
         this.drop(e, false);
       }
     this.loading.clear();
-    this.checked.clear();
+    this.versions.reset();
   }
 
   /** KServe's readiness: loads the model if needed. Unknown models throw NotFoundError (404). */
@@ -205,14 +185,13 @@ export class ModelCache {
   /** Drops every model (disposed once no request uses it). */
   clear(): void {
     for (const e of [...this.entries.values()]) this.drop(e, false);
-    this.checked.clear();
-    this.latest.clear();
+    this.versions.reset(true);
   }
 
   private async acquire(name: string, version: string | undefined): Promise<Entry> {
     checkModelName(name);
     const want = version === undefined || version === 'latest' ? undefined : checkVersion(version);
-    const { version: v, etag } = await this.resolve(name, want);
+    const { version: v, etag } = await this.versions.resolve(name, want);
     const key = `${name}/${v}`;
     const hit = this.entries.get(key);
     if (hit && hit.etag === etag) {
@@ -237,100 +216,6 @@ export class ModelCache {
   private release(e: Entry): void {
     e.pins--;
     if (e.evicted) dispose(e);
-  }
-
-  /** Which version to serve and the ETag of its COMPLETE marker, read after this call began. */
-  private resolve(name: string, want: string | undefined): Promise<Resolved> {
-    const ck = `${name}@${want ?? ''}`;
-    const seen = this.checked.get(ck);
-    if (this.revalidateMs > 0 && seen && Date.now() - seen.at < this.revalidateMs)
-      return Promise.resolve(seen);
-    let round = this.rounds.get(ck);
-    if (!round) {
-      round = {};
-      this.rounds.set(ck, round);
-    }
-    const { running } = round;
-    if (!running) return this.startRound(ck, round, name, want);
-    if (round.open) return running;
-    // the read in flight may have begun before this request arrived: wait for the next one
-    if (round.queued) return round.queued;
-    const r = round;
-    r.queued = running.then(ignore, ignore).then(() => {
-      r.queued = undefined;
-      return this.startRound(ck, r, name, want, true);
-    });
-    return r.queued;
-  }
-
-  private startRound(
-    ck: string,
-    round: Round,
-    name: string,
-    want: string | undefined,
-    atOnce = false,
-  ): Promise<Resolved> {
-    // a fresh round starts once this turn of the event loop has parsed its requests, so all of
-    // them share it, and its read still begins after each arrived. Started at once, a read that
-    // settles within the turn (a local stat) was one round per request: two stats each, 15% of
-    // a single-row prediction's time (bench:predict)
-    const begin = () => {
-      round.open = false;
-      return this.read(ck, name, want);
-    };
-    const p = atOnce ? begin() : new Promise<void>((r) => setImmediate(r)).then(begin);
-    round.running = p;
-    round.open = !atOnce;
-    p.then(ignore, ignore).then(() => {
-      if (round.running === p) round.running = undefined;
-      if (!round.running && !round.queued && this.rounds.get(ck) === round) this.rounds.delete(ck);
-    });
-    return p;
-  }
-
-  /**
-   * The version `latest` names and the stamp of its COMPLETE marker. With a store that stamps
-   * objects, an unchanged `latest` costs two stamps in parallel (one stat each on a local disk);
-   * its body is read again only when its stamp moved.
-   */
-  private async read(ck: string, name: string, want: string | undefined): Promise<Resolved> {
-    const now = Date.now();
-    const bundles = this.bundles;
-    let version = want;
-    let etag: string | undefined;
-    if (version === undefined) {
-      const prev = this.latest.get(name);
-      const [stamp, prevComplete] = await Promise.all([
-        bundles.latestStamp(name),
-        prev ? bundles.completeStamp(name, prev.version) : undefined,
-      ]);
-      if (stamp !== undefined && prev?.stamp === stamp) {
-        version = prev.version;
-        etag = prevComplete;
-      } else {
-        const latest = stamp === undefined ? undefined : await bundles.latest(name);
-        if (!latest) {
-          this.forget(name);
-          throw new NotFoundError(`no model named "${truncateName(name)}"`, 'ModelNotFound');
-        }
-        version = latest;
-        // the stamp was taken before the read: a newer body only costs one more read next time
-        this.latest.set(name, { stamp: stamp!, version });
-      }
-    }
-    etag ??= await bundles.completeStamp(name, version);
-    if (etag === undefined) {
-      this.forget(name, version);
-      throw new NotFoundError(
-        want
-          ? `model "${truncateName(name)}" has no complete version "${truncateName(want)}"`
-          : `no model named "${truncateName(name)}"`,
-        'ModelNotFound',
-      );
-    }
-    const r = { at: now, version, etag };
-    if (this.revalidateMs > 0) this.checked.set(ck, r);
-    return r;
   }
 
   private async load(name: string, version: string, etag: string): Promise<Entry> {
@@ -386,8 +271,7 @@ export class ModelCache {
   private forget(name: string, version?: string): void {
     for (const e of [...this.entries.values()])
       if (e.name === name && (version === undefined || e.version === version)) this.drop(e, false);
-    for (const k of [...this.checked.keys()]) if (k.startsWith(`${name}@`)) this.checked.delete(k);
-    this.latest.delete(name);
+    this.versions.forget(name);
   }
 
   /**

@@ -138,10 +138,12 @@ export function plainLines(
 const FLUSH_MS = 25;
 /** Buffered text past which `bufferedSink` writes at once. */
 const FLUSH_BYTES = 64 * 1024;
+/** Lines `bufferedSink` may hold back: info and debug (every line starts with its level, as Powertools writes it). */
+const ROUTINE = /^\{"level":"(?:INFO|DEBUG)"/;
 
 /**
- * The sink of a long-running server: lines written together every 25 ms (or once 64 KiB wait)
- * instead of once per line (stdout to a pipe or a file is a synchronous write, a system call per
+ * The sink of a long-running server: info lines written together every 25 ms (or once 64 KiB
+ * wait) instead of once per line (stdout to a pipe or a file is a synchronous write, a system call per
  * line). A timer rather than a setImmediate: under load a setImmediate flush was one more turn of
  * the event loop after every batch of answers (a poll of every socket, and a write, each time).
  * Whatever waits is written when the process exits. Not for Lambda, where the process may be
@@ -161,7 +163,9 @@ export function bufferedSink(stream: NodeJS.WritableStream = process.stdout): (l
   process.once('exit', flush);
   return (line) => {
     pending += `${line}\n`;
-    if (pending.length >= FLUSH_BYTES) flush();
+    // warnings and errors go out at once (after the lines before them): a crash just after one
+    // cannot lose it, and whoever watches the log sees it when the caller sees the answer
+    if (pending.length >= FLUSH_BYTES || !ROUTINE.test(line)) flush();
     else timer ??= setTimeout(flush, FLUSH_MS).unref();
   };
 }

@@ -64,20 +64,35 @@ describe('bufferedSink', () => {
   it('writes the lines of many requests together, once the flush interval has passed', async () => {
     const { writes, stream: s } = stream();
     const sink = bufferedSink(s);
-    sink('a');
-    sink('b');
+    const info = (m: string) => `{"level":"INFO","message":"${m}"}`;
+    sink(info('a'));
+    sink(info('b'));
     expect(writes).toEqual([]);
     await new Promise((r) => setTimeout(r, 60));
-    expect(writes).toEqual(['a\nb\n']);
-    sink('c');
+    expect(writes).toEqual([`${info('a')}\n${info('b')}\n`]);
+    sink(info('c'));
     await new Promise((r) => setTimeout(r, 60));
-    expect(writes).toEqual(['a\nb\n', 'c\n']);
+    expect(writes).toEqual([`${info('a')}\n${info('b')}\n`, `${info('c')}\n`]);
+  });
+
+  it('writes a warning or an error at once, after the info lines before it', () => {
+    const { writes, stream: s } = stream();
+    const sink = bufferedSink(s);
+    sink('{"level":"INFO","message":"POST /json 200"}');
+    expect(writes).toEqual([]);
+    sink('{"level":"ERROR","message":"engine memory fault"}');
+    expect(writes).toEqual([
+      '{"level":"INFO","message":"POST /json 200"}\n{"level":"ERROR","message":"engine memory fault"}\n',
+    ]);
+    sink('{"level":"WARN","message":"POST /json 422"}');
+    expect(writes).toHaveLength(2);
   });
 
   it('writes at once when 64 KiB wait, so a burst cannot grow the buffer', () => {
     const { writes, stream: s } = stream();
     const sink = bufferedSink(s);
-    const line = 'x'.repeat(1023);
+    const head = '{"level":"INFO","message":"';
+    const line = `${head}${'x'.repeat(1023 - head.length - 2)}"}`;
     for (let i = 0; i < 64; i++) sink(line);
     expect(writes).toHaveLength(1);
     expect(writes[0]).toHaveLength(64 * 1024);

@@ -41,7 +41,7 @@ export async function* rntupleChunks(
   plan: ChunkPlan,
 ): AsyncGenerator<Chunk> {
   const where = `RNTuple "${t.name}"`;
-  const store = new PageStore(t.clusters, t.file.source, where, plan.parallel);
+  const store = new PageStore(t.clusters, t.file.source, where, plan.parallel, t.readBuffers);
   const scratch = { f64: new Float64Array(0) };
   for (let cs = plan.start; cs < plan.stop; cs += plan.step) {
     const ce = Math.min(cs + plan.step, plan.stop);

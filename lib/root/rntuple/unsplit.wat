@@ -56,4 +56,21 @@
   (local.set $p (i32.add (local.get $p) (i32.const 16)))
   (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
   (br $l))))
+;; zigzag32(p, end) / zigzag64(p, end): the 32- or 64-bit elements in [p, end) (a multiple of 16
+;; bytes) from zigzag encoding (0, -1, 1, -2, ... stored as 0, 1, 2, 3, ...) back to two's
+;; complement, in place: x >>> 1, every bit flipped when x is odd.
+(func (export "zigzag32") (param $p i32) (param $end i32) (local $x v128)
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+  (local.set $x (v128.load (local.get $p)))
+  (v128.store (local.get $p) (v128.xor (i32x4.shr_u (local.get $x) (i32.const 1)) (i32x4.shr_s (i32x4.shl (local.get $x) (i32.const 31)) (i32.const 31))))
+  (local.set $p (i32.add (local.get $p) (i32.const 16)))
+  (br $l))))
+(func (export "zigzag64") (param $p i32) (param $end i32) (local $x v128)
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+  (local.set $x (v128.load (local.get $p)))
+  (v128.store (local.get $p) (v128.xor (i64x2.shr_u (local.get $x) (i32.const 1)) (i64x2.shr_s (i64x2.shl (local.get $x) (i32.const 63)) (i32.const 63))))
+  (local.set $p (i32.add (local.get $p) (i32.const 16)))
+  (br $l))))
 )

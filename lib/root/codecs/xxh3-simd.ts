@@ -44,6 +44,16 @@ function instance(): Xxh3 | null {
  * module does not hash such an input (240 bytes or fewer, very large, or no SIMD).
  */
 export function xxh3MatchesLESimd(data: Uint8Array, stored: Uint8Array): boolean | undefined {
+  const copy = xxh3CheckedCopy(data, stored);
+  return copy === undefined ? undefined : copy !== false;
+}
+
+/**
+ * As `xxh3MatchesLESimd`, but a match answers the copy of `data` hashed in the module's memory
+ * (valid until the next call here): a page inflated from there right after is read from the
+ * cache, not from memory a second time.
+ */
+export function xxh3CheckedCopy(data: Uint8Array, stored: Uint8Array): Uint8Array | false | undefined {
   const n = data.length;
   if (n <= 240 || n > MAX_INPUT || stored.length !== 8) return undefined;
   const m = instance();
@@ -54,5 +64,5 @@ export function xxh3MatchesLESimd(data: Uint8Array, stored: Uint8Array): boolean
   const mem = new Uint8Array(m.memory.buffer);
   mem.set(data, INPUT);
   mem.set(stored, INPUT + n);
-  return m.matches(INPUT, n) === 1;
+  return m.matches(INPUT, n) === 1 && mem.subarray(INPUT, INPUT + n);
 }

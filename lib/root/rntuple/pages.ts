@@ -66,8 +66,12 @@ export class PageStore {
     this.lazy = new LazyPages(source.name, (b) => buffers.give(b));
   }
 
+  private error(field: string, k: number, why: string): CorruptFileError {
+    return new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
+  }
+
   private fail(field: string, k: number, why: string): never {
-    throw new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
+    throw this.error(field, k, why);
   }
 
   /** The column representation active in cluster k, or null when the column has no data there (zeros). */
@@ -182,13 +186,24 @@ export class PageStore {
       stored = [];
       bytes = [];
       for (let i = 0; i < raws.length; i++) {
-        const body = this.verified(raws[i], todo[i]);
-        stored.push(body);
-        lazy[i] = this.lazy.defer(body, sizes[i], lent);
+        // a zlib page's checksum is checked when it is inflated, from the bytes just checked
+        const { a, p, k, field } = todo[i];
+        const page = a.info.pages[p];
+        const end = page.locator.bytes;
+        const check = page.checksum
+          ? {
+              sum: raws[i].subarray(end, end + 8),
+              corrupt: () => this.error(field, k, `page ${p} fails its checksum`),
+            }
+          : undefined;
+        lazy[i] = this.lazy.defer(check ? raws[i].subarray(0, end) : raws[i], sizes[i], lent, check);
         if (lazy[i]) {
-          bytes.push(body);
+          stored.push(lazy[i]!.body);
+          bytes.push(lazy[i]!.body);
           continue;
         }
+        const body = this.verified(raws[i], todo[i]);
+        stored.push(body);
         try {
           const parts = decompressFramesSync(body, sizes[i], this.source.name);
           bytes.push(
@@ -241,7 +256,7 @@ export class PageStore {
     if (!page.checksum) return raw;
     const body = raw.subarray(0, page.locator.bytes);
     const stored = raw.subarray(page.locator.bytes, page.locator.bytes + 8);
-    if (!xxh3MatchesLE(body, stored)) this.fail(field, k, `page ${p} fails its checksum`);
+    if (!xxh3MatchesLE(body, stored)) throw this.error(field, k, `page ${p} fails its checksum`);
     return body;
   }
 

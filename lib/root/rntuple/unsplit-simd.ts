@@ -7,7 +7,7 @@
 
 /** wat2wasm lib/root/rntuple/unsplit.wat, base64 */
 export const UNSPLIT_WASM =
-  'AGFzbQEAAAABDQJgBH9/f38AYAJ/fwADBQQAAAEBBQMBAAEHOAUGbWVtb3J5AgAJdW5zcGxpdDMyAAAJdW5zcGxpdDY0AAEIemlnemFnMzIAAgh6aWd6YWc2NAADCqwJBK0CAgF/CHsgACADQQR0aiEEAkADQCAAIARPDQEgAP0ABAAhBSAAIAJq/QAEACEGIAAgAkEBdGr9AAQAIQcgACACQQNsav0ABAAhCCAFIAb9DQAQARECEgMTBBQFFQYWBxchCSAFIAb9DQgYCRkKGgsbDBwNHQ4eDx8hCiAHIAj9DQAQARECEgMTBBQFFQYWBxchCyAHIAj9DQgYCRkKGgsbDBwNHQ4eDx8hDCABIAkgC/0NAAEQEQIDEhMEBRQVBgcWF/0LBAAgASAJIAv9DQgJGBkKCxobDA0cHQ4PHh/9CwQQIAEgCiAM/Q0AARARAgMSEwQFFBUGBxYX/QsEICABIAogDP0NCAkYGQoLGhsMDRwdDg8eH/0LBDAgAEEQaiEAIAFBwABqIQEMAAsLC/4FAgF/GHsgACADQQR0aiEEAkADQCAAIARPDQEgACACQQBsav0ABAAhBSAAIAJBAWxq/QAEACEGIAAgAkECbGr9AAQAIQcgACACQQNsav0ABAAhCCAAIAJBBGxq/QAEACEJIAAgAkEFbGr9AAQAIQogACACQQZsav0ABAAhCyAAIAJBB2xq/QAEACEMIAUgBv0NABABEQISAxMEFAUVBhYHFyENIAUgBv0NCBgJGQoaCxsMHA0dDh4PHyEOIAcgCP0NABABEQISAxMEFAUVBhYHFyEPIAcgCP0NCBgJGQoaCxsMHA0dDh4PHyEQIAkgCv0NABABEQISAxMEFAUVBhYHFyERIAkgCv0NCBgJGQoaCxsMHA0dDh4PHyESIAsgDP0NABABEQISAxMEFAUVBhYHFyETIAsgDP0NCBgJGQoaCxsMHA0dDh4PHyEUIA0gD/0NAAEQEQIDEhMEBRQVBgcWFyEVIA0gD/0NCAkYGQoLGhsMDRwdDg8eHyEWIA4gEP0NAAEQEQIDEhMEBRQVBgcWFyEXIA4gEP0NCAkYGQoLGhsMDRwdDg8eHyEYIBEgE/0NAAEQEQIDEhMEBRQVBgcWFyEZIBEgE/0NCAkYGQoLGhsMDRwdDg8eHyEaIBIgFP0NAAEQEQIDEhMEBRQVBgcWFyEbIBIgFP0NCAkYGQoLGhsMDRwdDg8eHyEcIAEgFSAZ/Q0AAQIDEBESEwQFBgcUFRYX/QsEACABIBUgGf0NCAkKCxgZGhsMDQ4PHB0eH/0LBBAgASAWIBr9DQABAgMQERITBAUGBxQVFhf9CwQgIAEgFiAa/Q0ICQoLGBkaGwwNDg8cHR4f/QsEMCABIBcgG/0NAAECAxAREhMEBQYHFBUWF/0LBEAgASAXIBv9DQgJCgsYGRobDA0ODxwdHh/9CwRQIAEgGCAc/Q0AAQIDEBESEwQFBgcUFRYX/QsEYCABIBggHP0NCAkKCxgZGhsMDQ4PHB0eH/0LBHAgAEEQaiEAIAFBgAFqIQEMAAsLCz0BAXsCQANAIAAgAU8NASAA/QAEACECIAAgAkEB/a0BIAJBH/2rAUEf/awB/VH9CwQAIABBEGohAAwACwsLPQEBewJAA0AgACABTw0BIAD9AAQAIQIgACACQQH9zQEgAkE//csBQT/9zAH9Uf0LBAAgAEEQaiEADAALCws=';
+  'AGFzbQEAAAABFgNgBH9/f38AYAJ/fwBgBn9/f39/fwADCAcAAAEBAgAABQMBAAEHUwgGbWVtb3J5AgAJdW5zcGxpdDMyAAAJdW5zcGxpdDY0AAEIemlnemFnMzIAAgh6aWd6YWc2NAADBHRhaWwABAdpbmRleDMyAAUHaW5kZXg2NAAGCo0LB60CAgF/CHsgACADQQR0aiEEAkADQCAAIARPDQEgAP0ABAAhBSAAIAJq/QAEACEGIAAgAkEBdGr9AAQAIQcgACACQQNsav0ABAAhCCAFIAb9DQAQARECEgMTBBQFFQYWBxchCSAFIAb9DQgYCRkKGgsbDBwNHQ4eDx8hCiAHIAj9DQAQARECEgMTBBQFFQYWBxchCyAHIAj9DQgYCRkKGgsbDBwNHQ4eDx8hDCABIAkgC/0NAAEQEQIDEhMEBRQVBgcWF/0LBAAgASAJIAv9DQgJGBkKCxobDA0cHQ4PHh/9CwQQIAEgCiAM/Q0AARARAgMSEwQFFBUGBxYX/QsEICABIAogDP0NCAkYGQoLGhsMDRwdDg8eH/0LBDAgAEEQaiEAIAFBwABqIQEMAAsLC/4FAgF/GHsgACADQQR0aiEEAkADQCAAIARPDQEgACACQQBsav0ABAAhBSAAIAJBAWxq/QAEACEGIAAgAkECbGr9AAQAIQcgACACQQNsav0ABAAhCCAAIAJBBGxq/QAEACEJIAAgAkEFbGr9AAQAIQogACACQQZsav0ABAAhCyAAIAJBB2xq/QAEACEMIAUgBv0NABABEQISAxMEFAUVBhYHFyENIAUgBv0NCBgJGQoaCxsMHA0dDh4PHyEOIAcgCP0NABABEQISAxMEFAUVBhYHFyEPIAcgCP0NCBgJGQoaCxsMHA0dDh4PHyEQIAkgCv0NABABEQISAxMEFAUVBhYHFyERIAkgCv0NCBgJGQoaCxsMHA0dDh4PHyESIAsgDP0NABABEQISAxMEFAUVBhYHFyETIAsgDP0NCBgJGQoaCxsMHA0dDh4PHyEUIA0gD/0NAAEQEQIDEhMEBRQVBgcWFyEVIA0gD/0NCAkYGQoLGhsMDRwdDg8eHyEWIA4gEP0NAAEQEQIDEhMEBRQVBgcWFyEXIA4gEP0NCAkYGQoLGhsMDRwdDg8eHyEYIBEgE/0NAAEQEQIDEhMEBRQVBgcWFyEZIBEgE/0NCAkYGQoLGhsMDRwdDg8eHyEaIBIgFP0NAAEQEQIDEhMEBRQVBgcWFyEbIBIgFP0NCAkYGQoLGhsMDRwdDg8eHyEcIAEgFSAZ/Q0AAQIDEBESEwQFBgcUFRYX/QsEACABIBUgGf0NCAkKCxgZGhsMDQ4PHB0eH/0LBBAgASAWIBr9DQABAgMQERITBAUGBxQVFhf9CwQgIAEgFiAa/Q0ICQoLGBkaGwwNDg8cHR4f/QsEMCABIBcgG/0NAAECAxAREhMEBQYHFBUWF/0LBEAgASAXIBv9DQgJCgsYGRobDA0ODxwdHh/9CwRQIAEgGCAc/Q0AAQIDEBESEwQFBgcUFRYX/QsEYCABIBggHP0NCAkKCxgZGhsMDQ4PHB0eH/0LBHAgAEEQaiEAIAFBgAFqIQEMAAsLCz0BAXsCQANAIAAgAU8NASAA/QAEACECIAAgAkEB/a0BIAJBH/2rAUEf/awB/VH9CwQAIABBEGohAAwACwsLPQEBewJAA0AgACABTw0BIAD9AAQAIQIgACACQQH9zQEgAkE//csBQT/9zAH9Uf0LBAAgAEEQaiEADAALCwtOAQJ/AkADQCAGIARPDQFBACEHA0AgBSAGIAJsIAdqaiAAIAcgAWwgAyAGampqLQAAOgAAIAdBAWohByAHIAJJDQALIAZBAWohBgwACwsLSAIBfwJ+IAAgAkECdGohBAJAA0AgACAETw0BIAA1AgAhBiAFIAZ8IAYgAxshBSABIAW6OQMAIABBBGohACABQQhqIQEMAAsLC0gCAX8CfiAAIAJBA3RqIQQCQANAIAAgBE8NASAAKQMAIQYgBSAGfCAGIAMbIQUgASAFujkDACAAQQhqIQAgAUEIaiEBDAALCws=';
 
 /** Pages larger than this are left to the JavaScript loop, so the module's memory stays small. */
 const MAX_SIMD_PAGE = 4 * 1024 * 1024;
@@ -24,6 +24,9 @@ interface Unsplit {
   unsplit64(p: number, dst: number, n: number, blocks: number): void;
   zigzag32(p: number, end: number): void;
   zigzag64(p: number, end: number): void;
+  tail(p: number, n: number, size: number, from: number, count: number, dst: number): void;
+  index32(src: number, dst: number, count: number, delta: number): void;
+  index64(src: number, dst: number, count: number, delta: number): void;
 }
 
 let module: Unsplit | null | undefined;
@@ -92,4 +95,38 @@ export function unsplitBlocks(
   if (zigzag) (size === 4 ? m.zigzag32 : m.zigzag64)(dst, need);
   new Uint8Array(buf, byteOffset, outBytes).set(mem.subarray(dst, need));
   return blocks * 16;
+}
+
+/**
+ * Elements [from, to) of a split index page of `n` elements of `size` (4 or 8) bytes, as numbers
+ * (each the running sum from the page's start when `delta`) written into out[at ..]. Returns false
+ * when it did nothing (no SIMD, or a page left to the JavaScript loop): the caller decodes them.
+ * Summed in JavaScript, a float64 addition per element waiting on the one before, decoding the
+ * offsets cost 3.4 ns per element; here the sum is an integer addition (about 1 ns).
+ */
+export function indexPage(
+  src: Uint8Array,
+  n: number,
+  size: 4 | 8,
+  from: number,
+  to: number,
+  delta: boolean,
+  out: Float64Array,
+  at: number,
+): boolean {
+  const pageBytes = n * size;
+  if (pageBytes > MAX_SIMD_PAGE || to > n) return false;
+  const m = instance();
+  if (!m) return false;
+  const blocks = to >> 4;
+  const words = (pageBytes + 15) & ~15;
+  const numbers = words + ((to * size + 15) & ~15);
+  grow(m, numbers + to * 8);
+  if (src.buffer !== m.memory.buffer || src.byteOffset !== 0)
+    new Uint8Array(m.memory.buffer).set(src.subarray(0, pageBytes), 0);
+  if (blocks) (size === 4 ? m.unsplit32 : m.unsplit64)(0, words, n, blocks);
+  if (to > blocks * 16) m.tail(0, n, size, blocks * 16, to - blocks * 16, words + blocks * 16 * size);
+  (size === 4 ? m.index32 : m.index64)(words, numbers, to, delta ? 1 : 0);
+  out.set(new Float64Array(m.memory.buffer, numbers + from * 8, to - from), at);
+  return true;
 }

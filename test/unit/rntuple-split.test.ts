@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadXxh3, xxh3MatchesLE, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
 import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
 import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
-import { UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
+import { simdScratch, UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
 
 /** Split encoding of `bytes` (n elements of `size` bytes): all first bytes, then all second bytes, ... */
 function split(bytes: Uint8Array, n: number, size: number): Uint8Array {
@@ -94,6 +94,25 @@ describe('index columns', () => {
       expect(Array.from(out.subarray(1))).toEqual(Array.from(decoded.subarray(37, 1000)));
     });
   }
+});
+
+describe('index pages inflated into the SIMD module', () => {
+  it('decode although decoding them grows the module memory the page lies in', () => {
+    // larger than any page before, so the memory grows for the offsets (a grown memory detaches
+    // the view the page was inflated into)
+    const t = type(27, 64);
+    const n = 300_000;
+    const page = simdScratch(n * 8);
+    expect(page).toBeDefined();
+    const plain = new Uint8Array(n * 8);
+    const view = new DataView(plain.buffer);
+    for (let i = 0; i < n; i++) view.setUint32(i * 8, i ? 3 : 2 ** 20, true);
+    page!.set(split(plain, n, 8));
+    const out = new Float64Array(n - 10);
+    copyIndex(page!, n, t, 10, n, out, 0);
+    expect(out[0]).toBe(2 ** 20 + 30);
+    expect(out[out.length - 1]).toBe(2 ** 20 + 3 * (n - 1));
+  });
 });
 
 describe('SIMD unsplitting', () => {

@@ -86,10 +86,12 @@ export function unsplitBlocks(
   const dst = (pageBytes + 15) & ~15;
   const outBytes = blocks * 16 * size;
   const need = dst + outBytes;
+  // a page inflated into simdScratch is there already (and stays there if the memory grows,
+  // though the view of it is then detached: asked before growing)
+  const inPlace = src.buffer === m.memory.buffer && src.byteOffset === 0;
   grow(m, need);
   const mem = new Uint8Array(m.memory.buffer);
-  // a page inflated into simdScratch is there already
-  if (src.buffer !== m.memory.buffer || src.byteOffset !== 0) mem.set(src.subarray(0, pageBytes), 0);
+  if (!inPlace) mem.set(src.subarray(0, pageBytes), 0);
   if (size === 4) m.unsplit32(from, dst, n, blocks);
   else m.unsplit64(from, dst, n, blocks);
   if (zigzag) (size === 4 ? m.zigzag32 : m.zigzag64)(dst, need);
@@ -121,9 +123,10 @@ export function indexPage(
   const blocks = to >> 4;
   const words = (pageBytes + 15) & ~15;
   const numbers = words + ((to * size + 15) & ~15);
+  // as in unsplitBlocks: whether the page is in place already is asked before growing
+  const inPlace = src.buffer === m.memory.buffer && src.byteOffset === 0;
   grow(m, numbers + to * 8);
-  if (src.buffer !== m.memory.buffer || src.byteOffset !== 0)
-    new Uint8Array(m.memory.buffer).set(src.subarray(0, pageBytes), 0);
+  if (!inPlace) new Uint8Array(m.memory.buffer).set(src.subarray(0, pageBytes), 0);
   if (blocks) (size === 4 ? m.unsplit32 : m.unsplit64)(0, words, n, blocks);
   if (to > blocks * 16) m.tail(0, n, size, blocks * 16, to - blocks * 16, words + blocks * 16 * size);
   (size === 4 ? m.index32 : m.index64)(words, numbers, to, delta ? 1 : 0);

@@ -1,6 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../../lib/root/rntuple/buffer-pool.js';
+import { BufferPool, ReadBuffers } from '../../lib/root/rntuple/buffer-pool.js';
 import { Inflater } from '../../lib/root/rntuple/inflate-into.js';
 
 const data = (n: number, seed: number): Uint8Array => {
@@ -71,5 +71,36 @@ describe('BufferPool', () => {
     pool.give(b);
     expect(pool.take(8192).buffer).toBe(a.buffer);
     expect(pool.take(8192).buffer).not.toBe(b.buffer);
+  });
+});
+
+describe('ReadBuffers', () => {
+  it('lends the smallest given-back buffer that fits, else a fresh one', () => {
+    const rb = new ReadBuffers(4, 1 << 24);
+    const small = rb.take(70_000);
+    const big = rb.take(300_000);
+    expect(small.byteLength).toBeGreaterThanOrEqual(70_000);
+    expect(big.byteLength).toBeGreaterThanOrEqual(300_000);
+    rb.give(big);
+    rb.give(small);
+    expect(rb.take(100)).toBe(small);
+    expect(rb.take(100)).toBe(big);
+    expect([small, big]).not.toContain(rb.take(100));
+  });
+
+  it('keeps the largest buffers within its count and byte limits', () => {
+    const rb = new ReadBuffers(2, 3 << 20);
+    const [a, b, c] = [rb.take(1 << 20), rb.take(2 << 20), rb.take(64 << 10)];
+    rb.give(a);
+    rb.give(b);
+    rb.give(c); // a third buffer: over the count
+    expect(rb.take(1)).toBe(a);
+    expect(rb.take(1)).toBe(b);
+    const rb2 = new ReadBuffers(4, 2 << 20);
+    const [d, e] = [rb2.take(2 << 20), rb2.take(1 << 20)];
+    rb2.give(d);
+    rb2.give(e); // both would exceed the byte limit: only the larger one stays
+    expect(rb2.take(1)).toBe(d);
+    expect([d, e]).not.toContain(rb2.take(1));
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadXxh3, xxh3MatchesLE, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
 import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
 import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
-import { UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
+import { simdScratch, UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
 
 /** Split encoding of `bytes` (n elements of `size` bytes): all first bytes, then all second bytes, ... */
 function split(bytes: Uint8Array, n: number, size: number): Uint8Array {
@@ -32,7 +32,7 @@ describe('split columns', () => {
     { n: 8192, from: 100, to: 110, shift: 0 },
   ];
   for (const { n, from, to, shift } of cases) {
-    it(`restores SplitReal32 and SplitInt64 elements [${from}, ${to}) of ${n} (page offset ${shift})`, () => {
+    it(`restores SplitReal32, SplitInt64 and SplitInt32 elements [${from}, ${to}) of ${n} (page offset ${shift})`, () => {
       const f = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3);
       const plain32 = new Uint8Array(f.buffer);
       const page32 = new Uint8Array(n * 4 + shift);
@@ -48,6 +48,18 @@ describe('split columns', () => {
       const out64 = new BigInt64Array(to - from);
       copyElements(page64.subarray(shift), n, type(21, 64), from, to, out64, 0);
       expect(Array.from(out64)).toEqual(Array.from(v.subarray(from, to)));
+
+      // SplitInt32: zigzag-decoded by SIMD for whole groups of 16, by JavaScript for the rest
+      const i32 = Int32Array.from(
+        { length: n },
+        (_, i) => (i % 3 ? 1 : -1) * i * 40503 + (i & 1 ? 2 ** 31 - 1 : -(2 ** 31)),
+      );
+      const zz32 = Uint32Array.from(i32, (x) => ((x << 1) ^ (x >> 31)) >>> 0);
+      const pageI32 = new Uint8Array(n * 4 + shift);
+      pageI32.set(split(new Uint8Array(zz32.buffer), n, 4), shift);
+      const outI32 = new Int32Array(to - from + 1);
+      copyElements(pageI32.subarray(shift), n, type(19, 32), from, to, outI32, 1);
+      expect(Array.from(outI32.subarray(1))).toEqual(Array.from(i32.subarray(from, to)));
     });
   }
 });
@@ -82,6 +94,25 @@ describe('index columns', () => {
       expect(Array.from(out.subarray(1))).toEqual(Array.from(decoded.subarray(37, 1000)));
     });
   }
+});
+
+describe('index pages inflated into the SIMD module', () => {
+  it('decode although decoding them grows the module memory the page lies in', () => {
+    // larger than any page before, so the memory grows for the offsets (a grown memory detaches
+    // the view the page was inflated into)
+    const t = type(27, 64);
+    const n = 300_000;
+    const page = simdScratch(n * 8);
+    expect(page).toBeDefined();
+    const plain = new Uint8Array(n * 8);
+    const view = new DataView(plain.buffer);
+    for (let i = 0; i < n; i++) view.setUint32(i * 8, i ? 3 : 2 ** 20, true);
+    page!.set(split(plain, n, 8));
+    const out = new Float64Array(n - 10);
+    copyIndex(page!, n, t, 10, n, out, 0);
+    expect(out[0]).toBe(2 ** 20 + 30);
+    expect(out[out.length - 1]).toBe(2 ** 20 + 3 * (n - 1));
+  });
 });
 
 describe('SIMD unsplitting', () => {

@@ -144,6 +144,35 @@ describe('the RNTuple writer (used by bench:read)', () => {
     });
   }
 
+  for (const parallel of [false, true]) {
+    it(`a zlib page whose bytes no longer match its checksum: a CorruptFileError naming field, cluster and page, before any value (${parallel ? 'inflate workers' : 'one thread'})`, async () => {
+      const path = join(dir, `bad-sum-${parallel}.root`);
+      await writeSample(path, 4);
+      const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
+      const x = t.schema.columns.findIndex(
+        (c) => c.field === t.schema.fields.findIndex((f) => f.name === 'x'),
+      );
+      const page = t.clusters[1].columns[x].pages[2];
+      // long enough for the SIMD hash (over 240 bytes), and zlib: a page inflated when copied
+      expect(page.locator.bytes).toBeGreaterThan(240);
+      const bytes = new Uint8Array(await readFile(path));
+      expect(String.fromCharCode(bytes[page.locator.offset], bytes[page.locator.offset + 1])).toBe('ZL');
+      bytes[page.locator.offset + 100] ^= 0x01;
+      const edited = (await (
+        await openRoot(new MemorySource('bad.root', bytes))
+      ).entrySource('Events')) as RNTuple;
+      const seen: number[] = [];
+      const err = await (async () => {
+        for await (const c of iterate(edited, { stepSize: 100, parallel, branches: ['x', 'n'] }))
+          seen.push(c.entryStart);
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptFileError);
+      expect((err as Error).message).toMatch(/field "x", cluster 1: page 2 fails its checksum/);
+      // cluster 1 holds entries 250..499: its page 2 (entries 378..441) is in the chunk from 300
+      expect(seen).toEqual([0, 100, 200]);
+    });
+  }
+
   it('refuses values of another type than the field was declared with', async () => {
     const w = await RootFileWriter.open(join(dir, 'bad.root'));
     const r = w.rntuple('t', [{ name: 'x', dtype: 'float32' }], { clusterEntries: 1 });

@@ -1,5 +1,6 @@
 import { createXXHash3, type IHasher } from 'hash-wasm';
 import xxhashInit from 'xxhash-wasm';
+import { xxh3MatchesLESimd } from './xxh3-simd.js';
 
 /** A wasm module loaded once on first use; `ready` is set once it has loaded. */
 function once<T>(init: () => Promise<T>): { load(): Promise<void>; ready?: T } {
@@ -42,6 +43,8 @@ export function xxh3Sync(data: Uint8Array): bigint | undefined {
  * check as comparing xxh3Sync's value, without a DataView and a BigInt per page. False until loaded.
  */
 export function xxh3MatchesLE(data: Uint8Array, stored: Uint8Array): boolean {
+  const simd = xxh3MatchesLESimd(data, stored);
+  if (simd !== undefined) return simd;
   if (!xxh3.ready) return false;
   // the digest is the hash's canonical (big-endian) form
   const d = xxh3.ready.init().update(data).digest('binary');

@@ -31,3 +31,42 @@ export class BufferPool {
     this.held += size;
   }
 }
+
+/**
+ * Read buffers of an RNTuple's page reads, lent to one read at a time and recycled from read to
+ * read and from one pass over the RNTuple to the next (epochs, repeated reads): a fresh buffer of
+ * megabytes per read cost its page faults, and their garbage a full collection every third pass.
+ * Only the largest few are kept, so what stays allocated between passes is bounded.
+ */
+export class ReadBuffers {
+  /** largest first */
+  private readonly spare: ArrayBuffer[] = [];
+
+  /** At most `maxCount` buffers of `maxBytes` in all are kept. */
+  constructor(
+    private readonly maxCount: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** The smallest spare buffer of at least n bytes, else a fresh one (rounded up, so it fits again). */
+  take(n: number): ArrayBuffer {
+    let k = -1;
+    for (let i = 0; i < this.spare.length; i++) if (this.spare[i].byteLength >= n) k = i;
+    if (k >= 0) return this.spare.splice(k, 1)[0];
+    return Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(Math.max(n, 65536)))).buffer as ArrayBuffer;
+  }
+
+  /** Gives back a buffer from `take` that nothing reads from any more. */
+  give(b: ArrayBuffer): void {
+    this.spare.push(b);
+    this.spare.sort((x, y) => y.byteLength - x.byteLength);
+    let total = 0;
+    let kept = 0;
+    for (const s of this.spare.splice(0)) {
+      if (kept === this.maxCount || total + s.byteLength > this.maxBytes) continue;
+      this.spare.push(s);
+      total += s.byteLength;
+      kept++;
+    }
+  }
+}

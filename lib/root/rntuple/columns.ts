@@ -83,7 +83,8 @@ export function pageBytes(t: ColumnType, bits: number, n: number): number {
 
 /**
  * Split encoding stores all first bytes of a page's `n` elements, then all second bytes, ...: puts
- * elements [from, to) back together into `count` elements of `size` bytes at buf[byteOffset ..].
+ * elements [from, to) back together into `count` elements of `size` bytes at buf[byteOffset ..],
+ * zigzag-decoded when `zigzag` (2-, 4- and 8-byte elements).
  */
 export function gather(
   src: Uint8Array,
@@ -93,10 +94,11 @@ export function gather(
   to: number,
   buf: ArrayBufferLike,
   byteOffset: number,
+  zigzag = false,
 ): void {
   if (size === 4 || size === 8) {
     // whole groups of 16 elements by SIMD, the rest (and everything without SIMD) below
-    const done = unsplitBlocks(src, n, size, from, to, buf, byteOffset);
+    const done = unsplitBlocks(src, n, size, from, to, buf, byteOffset, zigzag);
     from += done;
     byteOffset += done * size;
   }
@@ -107,10 +109,12 @@ export function gather(
     const o = new Int32Array(buf, byteOffset, (count * size) / 4);
     const words = size / 4;
     for (let w = 0; w < words; w++) gatherWords(src, n, from, count, o, words, w);
+    if (zigzag) unzigzag(size === 4 ? o : new BigInt64Array(buf, byteOffset, count));
     return;
   }
   const dst = new Uint8Array(buf, byteOffset, count * size);
   for (let b = 0; b < size; b++) for (let i = 0; i < count; i++) dst[i * size + b] = src[b * n + from + i];
+  if (zigzag && size === 2) unzigzag(new Int16Array(buf, byteOffset, count));
 }
 
 /**
@@ -231,11 +235,13 @@ export function copyElements(
 ): void {
   const size = t.size;
   const count = to - from;
-  if (t.split) gather(src, n, size, from, to, out.buffer, out.byteOffset + at * size);
-  else
-    new Uint8Array(out.buffer, out.byteOffset + at * size, count * size).set(
-      src.subarray(from * size, to * size),
-    );
+  if (t.split) {
+    gather(src, n, size, from, to, out.buffer, out.byteOffset + at * size, t.zigzag);
+    return;
+  }
+  new Uint8Array(out.buffer, out.byteOffset + at * size, count * size).set(
+    src.subarray(from * size, to * size),
+  );
   if (t.zigzag) unzigzag((out as Int32Array).subarray(at, at + count) as TypedValues);
 }
 

@@ -1,4 +1,6 @@
 import { decompressFramesSync, type Frame, joinParts, readFrames } from '../codecs/decompress.js';
+import { xxh3CheckedCopy } from '../codecs/xxh3-simd.js';
+import { xxh3MatchesLE } from '../codecs/xxhash.js';
 import type { TypedValues } from '../types.js';
 import { BufferPool } from './buffer-pool.js';
 import { Inflater } from './inflate-into.js';
@@ -18,7 +20,7 @@ export interface Page {
   /** `bytes` come from the pool and go back to it when the page is retired */
   pooled: boolean;
   /**
-   * Single-threaded, zlib frames only: the page's checked stored bytes, inflated only when its
+   * Single-threaded, zlib frames only: the page's stored bytes, checked and inflated only when its
    * elements are copied, into a scratch buffer still in the cache when they are all copied at
    * once (else into a pooled buffer kept as `bytes`). `lent`: the read buffer they lie in.
    */
@@ -30,6 +32,10 @@ export interface Lazy {
   frames: Frame[];
   size: number;
   lent?: ArrayBuffer;
+  /** the page's stored checksum until it is checked (before the page is first inflated) */
+  sum?: Uint8Array;
+  /** the error of a page that fails its checksum */
+  corrupt?: () => Error;
 }
 
 /**
@@ -54,8 +60,16 @@ export class LazyPages {
     private readonly freed: (b: ArrayBuffer) => void,
   ) {}
 
-  /** A lazy page's record when `body` (checked) is made of zlib frames only; else undefined. */
-  defer(body: Uint8Array, size: number, lent: readonly ArrayBuffer[]): Lazy | undefined {
+  /**
+   * A lazy page's record when `body` is made of zlib frames only; else undefined. `check`: the
+   * page's stored checksum, checked when the page is first inflated (else `body` is checked).
+   */
+  defer(
+    body: Uint8Array,
+    size: number,
+    lent: readonly ArrayBuffer[],
+    check?: { sum: Uint8Array; corrupt: () => Error },
+  ): Lazy | undefined {
     if (body.length === size) return undefined; // stored uncompressed
     let frames: Frame[];
     try {
@@ -67,7 +81,7 @@ export class LazyPages {
     const buf = body.buffer as ArrayBuffer;
     const held = lent.includes(buf);
     if (held) this.holds.set(buf, (this.holds.get(buf) ?? 0) + 1);
-    return { body, frames, size, lent: held ? buf : undefined };
+    return { body, frames, size, lent: held ? buf : undefined, sum: check?.sum, corrupt: check?.corrupt };
   }
 
   /** Whether a lazy page still lies in this read buffer (then `freed` will be told when none does). */
@@ -100,10 +114,19 @@ export class LazyPages {
         this.scratch = new Uint8Array(2 ** Math.ceil(Math.log2(Math.max(lz.size, 65536))));
       out = simd ?? this.scratch.subarray(0, lz.size);
     }
+    let body = lz.body;
+    if (lz.sum) {
+      // checked right before it is first inflated, from the checked copy: its bytes are read from
+      // memory once, not once for the checksum when fetched and again when inflated
+      const copy = xxh3CheckedCopy(body, lz.sum);
+      if (copy === false || (copy === undefined && !xxh3MatchesLE(body, lz.sum))) throw lz.corrupt!();
+      if (copy) body = copy;
+      lz.sum = undefined;
+    }
     let at = 0;
     let pooled = !transient;
     for (const f of lz.frames) {
-      const stream = lz.body.subarray(f.start, f.start + f.compressed);
+      const stream = body.subarray(f.start, f.start + f.compressed);
       if (!this.inflater.into(stream, out.subarray(at, at + f.uncompressed))) {
         if (pooled) this.pool.give(out);
         pooled = false;

@@ -2,6 +2,7 @@ import { decompressFramesSync, decompressMany, decompressRecord, joinParts } fro
 import { xxh3MatchesLE } from '../codecs/xxhash.js';
 import { CorruptFileError } from '../errors.js';
 import type { TypedValues } from '../types.js';
+import type { ReadBuffers } from './buffer-pool.js';
 import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
@@ -12,9 +13,6 @@ import { type Lazy, LazyPages, type Page } from './lazy-pages.js';
 export const MAX_PAGE = 64 * 1024 * 1024;
 /** Most elements in one page (a page of bits or 1-bit quantized floats is the densest). */
 export const MAX_PAGE_ELEMENTS = 1 << 26;
-
-/** Read buffers kept for reuse (the reads of a chunk and of the one read ahead). */
-const MAX_SPARE = 4;
 
 /** The representation of a field that holds its data in one cluster. */
 export interface Active {
@@ -48,11 +46,6 @@ export class PageStore {
   /** per cluster and physical column: the furthest element the current chunk used */
   private readonly reach = new Map<string, number>();
   private readonly actives = new WeakMap<ColumnSet, Array<Active | null | undefined>>();
-  /**
-   * Read buffers whose pages are all inflated or copied, for the next reads to reuse: a fresh
-   * buffer of megabytes costs more in page faults than reading into it.
-   */
-  private readonly spare: ArrayBuffer[] = [];
   /** single-threaded: zlib pages inflated when copied, into recycled buffers */
   private readonly lazy: LazyPages;
   constructor(
@@ -67,12 +60,18 @@ export class PageStore {
     },
     private readonly where: string,
     private readonly parallel: boolean,
+    /** where read buffers whose pages are all inflated or copied go, for the next reads */
+    private readonly buffers: ReadBuffers,
   ) {
-    this.lazy = new LazyPages(source.name, (b) => this.toSpare(b));
+    this.lazy = new LazyPages(source.name, (b) => buffers.give(b));
+  }
+
+  private error(field: string, k: number, why: string): CorruptFileError {
+    return new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
   }
 
   private fail(field: string, k: number, why: string): never {
-    throw new CorruptFileError(this.source.name, `${this.where}, field "${field}", cluster ${k}: ${why}`);
+    throw this.error(field, k, why);
   }
 
   /** The column representation active in cluster k, or null when the column has no data there (zeros). */
@@ -187,13 +186,24 @@ export class PageStore {
       stored = [];
       bytes = [];
       for (let i = 0; i < raws.length; i++) {
-        const body = this.verified(raws[i], todo[i]);
-        stored.push(body);
-        lazy[i] = this.lazy.defer(body, sizes[i], lent);
+        // a zlib page's checksum is checked when it is inflated, from the bytes just checked
+        const { a, p, k, field } = todo[i];
+        const page = a.info.pages[p];
+        const end = page.locator.bytes;
+        const check = page.checksum
+          ? {
+              sum: raws[i].subarray(end, end + 8),
+              corrupt: () => this.error(field, k, `page ${p} fails its checksum`),
+            }
+          : undefined;
+        lazy[i] = this.lazy.defer(check ? raws[i].subarray(0, end) : raws[i], sizes[i], lent, check);
         if (lazy[i]) {
-          bytes.push(body);
+          stored.push(lazy[i]!.body);
+          bytes.push(lazy[i]!.body);
           continue;
         }
+        const body = this.verified(raws[i], todo[i]);
+        stored.push(body);
         try {
           const parts = decompressFramesSync(body, sizes[i], this.source.name);
           bytes.push(
@@ -222,24 +232,12 @@ export class PageStore {
       this.decoded.set(key, { bytes: page, end: a.starts[p + 1], pooled: pooled.has(i) });
     });
     // read buffers no lazy page lies in: every page of theirs was inflated or copied
-    for (const b of lent) if (!this.lazy.holding(b)) this.toSpare(b);
+    for (const b of lent) if (!this.lazy.holding(b)) this.buffers.give(b);
   }
 
-  private toSpare(b: ArrayBuffer): void {
-    this.spare.push(b);
-    this.spare.sort((x, y) => y.byteLength - x.byteLength).splice(MAX_SPARE);
-  }
-
-  /** A read buffer of n bytes, a spare one when one is large enough (sizes rounded up so they fit again). */
+  /** A read buffer of n bytes, recorded in `lent`. */
   private lend(n: number, lent: ArrayBuffer[]): Uint8Array {
-    let k = -1;
-    for (let i = 0; i < this.spare.length; i++)
-      if (this.spare[i].byteLength >= n && (k < 0 || this.spare[i].byteLength < this.spare[k].byteLength))
-        k = i;
-    const buf =
-      k >= 0
-        ? this.spare.splice(k, 1)[0]
-        : (Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(Math.max(n, 65536)))).buffer as ArrayBuffer);
+    const buf = this.buffers.take(n);
     lent.push(buf);
     return new Uint8Array(buf, 0, n);
   }
@@ -258,7 +256,7 @@ export class PageStore {
     if (!page.checksum) return raw;
     const body = raw.subarray(0, page.locator.bytes);
     const stored = raw.subarray(page.locator.bytes, page.locator.bytes + 8);
-    if (!xxh3MatchesLE(body, stored)) this.fail(field, k, `page ${p} fails its checksum`);
+    if (!xxh3MatchesLE(body, stored)) throw this.error(field, k, `page ${p} fails its checksum`);
     return body;
   }
 

@@ -41,23 +41,27 @@ export async function* rntupleChunks(
   plan: ChunkPlan,
 ): AsyncGenerator<Chunk> {
   const where = `RNTuple "${t.name}"`;
-  const store = new PageStore(t.clusters, t.file.source, where, plan.parallel);
+  const store = new PageStore(t.clusters, t.file.source, where, plan.parallel, t.readBuffers);
   const scratch = { f64: new Float64Array(0) };
   for (let cs = plan.start; cs < plan.stop; cs += plan.step) {
     const ce = Math.min(cs + plan.step, plan.stop);
-    const chunk = await readChunk(t, store, scratch, branches, cs, ce);
+    // the next chunk's entry-indexed pages (most of its bytes) are fetched while this one's are
+    // inflated, and kept compressed (single-threaded) or inflated (workers) until it needs them; a
+    // failure there is reported by the chunk that needs them
+    const ahead =
+      plan.readAhead > 0 && ce < plan.stop
+        ? () => {
+            try {
+              store
+                .load(entryWants(t, store, branches, ce, Math.min(ce + plan.step, plan.stop)).flat())
+                .catch(() => {});
+            } catch {
+              // reported when that chunk is read
+            }
+          }
+        : () => {};
+    const chunk = await readChunk(t, store, scratch, branches, cs, ce, ahead);
     store.retire();
-    // while the caller works on this chunk, the next one's entry-indexed pages (most of its bytes)
-    // are fetched and inflated; a failure there is reported by the chunk that needs them
-    if (plan.readAhead > 0 && ce < plan.stop) {
-      try {
-        store
-          .load(entryWants(t, store, branches, ce, Math.min(ce + plan.step, plan.stop)).flat())
-          .catch(() => {});
-      } catch {
-        // reported when that chunk is read
-      }
-    }
     yield chunk;
   }
 }
@@ -120,38 +124,29 @@ async function readChunk(
   branches: readonly FieldBranch[],
   cs: number,
   ce: number,
+  ahead: () => void,
 ): Promise<Chunk> {
   const spans = spansOf(t, cs, ce);
   // first the columns indexed by entry (values of scalar fields, offsets of collections) ...
   const wants = entryWants(t, store, branches, cs, ce);
-  const first = branches.map((br, i) => ({ br, wants: wants[i] }));
   await store.load(wants.flat());
   // branch order, whatever order the columns are filled in
   const columns: Record<string, Column> = Object.fromEntries(
     branches.map((b) => [b.name, undefined as never]),
   );
+  // ... the offsets of collections before the values of scalar fields: the items the offsets lead
+  // to (and the next chunk's pages) are then read from the file while the scalar fields' pages are
+  // inflated, instead of after them with nothing to do meanwhile
   const jagged: Array<{ br: FieldBranch; wants: Want[]; offsets: Int32Array }> = [];
-  for (const { br, wants } of first) {
+  branches.forEach((br, i) => {
     const plan = br.plan!;
-    if (plan.kind === 'scalar') {
-      const values = allocValues(br.dtype!, (ce - cs) * plan.per);
-      let at = 0;
-      for (const w of wants) {
-        fill(store, w, values, at);
-        at += w.p1 - w.p0;
-      }
-      columns[br.name] =
-        plan.per > 1
-          ? { name: br.name, dtype: br.dtype!, shape: 'fixed', values, inner: br.inner }
-          : { name: br.name, dtype: br.dtype!, shape: 'scalar', values };
-      continue;
-    }
+    if (plan.kind === 'scalar') return;
     // the index column's values only lead to the offsets: read into a scratch array reused from
     // branch to branch and chunk to chunk (a fresh one per branch cost its page faults each time)
-    const need = wants.reduce((n, w) => n + w.p1 - w.p0, 0);
+    const need = wants[i].reduce((n, w) => n + w.p1 - w.p0, 0);
     if (scratch.f64.length < need) scratch.f64 = new Float64Array(need);
     let at = 0;
-    const idx = wants.map((w) => {
+    const idx = wants[i].map((w) => {
       const v = scratch.f64.subarray(at, at + w.p1 - w.p0);
       at += v.length;
       fill(store, w, v, 0);
@@ -159,9 +154,27 @@ async function readChunk(
     });
     if (plan.kind === 'count') columns[br.name] = counts(br, idx, spans, t);
     else jagged.push({ br, ...itemWants(t, br, idx, spans) });
-  }
-  // ... then the items of the collections, now that their offsets are known
-  await store.load(jagged.flatMap((x) => x.wants));
+  });
+  const items = store.load(jagged.flatMap((x) => x.wants));
+  // a rejection is awaited below, after the scalar fields: not unhandled meanwhile
+  items.catch(() => {});
+  ahead();
+  branches.forEach((br, i) => {
+    const plan = br.plan!;
+    if (plan.kind !== 'scalar') return;
+    const values = allocValues(br.dtype!, (ce - cs) * plan.per);
+    let at = 0;
+    for (const w of wants[i]) {
+      fill(store, w, values, at);
+      at += w.p1 - w.p0;
+    }
+    columns[br.name] =
+      plan.per > 1
+        ? { name: br.name, dtype: br.dtype!, shape: 'fixed', values, inner: br.inner }
+        : { name: br.name, dtype: br.dtype!, shape: 'scalar', values };
+  });
+  // ... then the items of the collections, now that they are read
+  await items;
   jagged.forEach(({ br, wants, offsets }) => {
     const plan = br.plan as Extract<FieldBranch['plan'], { kind: 'jagged' }>;
     const values = allocValues(br.dtype!, offsets[offsets.length - 1] * plan.per);

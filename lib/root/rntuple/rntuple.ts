@@ -4,6 +4,7 @@ import { type ChunkPlan, type EntryBranch, type EntrySource, skippedOf } from '.
 import { BranchNotFoundError, CorruptFileError, UnsupportedRNTupleError } from '../errors.js';
 import type { KeyRecord, RootFile } from '../file.js';
 import type { Chunk } from '../iterate.js';
+import { ReadBuffers } from './buffer-pool.js';
 import {
   type Cluster,
   type Footer,
@@ -151,6 +152,11 @@ export class RNTuple implements EntrySource {
   readonly entries: number;
   readonly branches: readonly FieldBranch[];
   private readonly byName: Map<string, FieldBranch>;
+  /**
+   * Read buffers recycled by every pass over this RNTuple (epochs, repeated reads): the 4 largest,
+   * 64 MiB at most, stay allocated while it is open
+   */
+  readonly readBuffers = new ReadBuffers(4, 64 * 1024 * 1024);
 
   constructor(
     readonly file: RootFile,

@@ -56,4 +56,60 @@
   (local.set $p (i32.add (local.get $p) (i32.const 16)))
   (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
   (br $l))))
+;; zigzag32(p, end) / zigzag64(p, end): the 32- or 64-bit elements in [p, end) (a multiple of 16
+;; bytes) from zigzag encoding (0, -1, 1, -2, ... stored as 0, 1, 2, 3, ...) back to two's
+;; complement, in place: x >>> 1, every bit flipped when x is odd.
+(func (export "zigzag32") (param $p i32) (param $end i32) (local $x v128)
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+  (local.set $x (v128.load (local.get $p)))
+  (v128.store (local.get $p) (v128.xor (i32x4.shr_u (local.get $x) (i32.const 1)) (i32x4.shr_s (i32x4.shl (local.get $x) (i32.const 31)) (i32.const 31))))
+  (local.set $p (i32.add (local.get $p) (i32.const 16)))
+  (br $l))))
+(func (export "zigzag64") (param $p i32) (param $end i32) (local $x v128)
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+  (local.set $x (v128.load (local.get $p)))
+  (v128.store (local.get $p) (v128.xor (i64x2.shr_u (local.get $x) (i32.const 1)) (i64x2.shr_s (i64x2.shl (local.get $x) (i32.const 63)) (i32.const 63))))
+  (local.set $p (i32.add (local.get $p) (i32.const 16)))
+  (br $l))))
+;; tail(p, n, size, from, count, dst): elements [from, from + count) of the split page at p
+;; (n elements of `size` bytes) written whole at dst, byte by byte: what unsplit32/64 leave over.
+(func (export "tail") (param $p i32) (param $n i32) (param $size i32) (param $from i32) (param $count i32) (param $dst i32)
+ (local $i i32) (local $b i32)
+ (block $done (loop $elements
+  (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+  (local.set $b (i32.const 0))
+  (loop $bytes
+   (i32.store8 (i32.add (local.get $dst) (i32.add (i32.mul (local.get $i) (local.get $size)) (local.get $b)))
+    (i32.load8_u (i32.add (local.get $p) (i32.add (i32.mul (local.get $b) (local.get $n)) (i32.add (local.get $from) (local.get $i))))))
+   (local.set $b (i32.add (local.get $b) (i32.const 1)))
+   (br_if $bytes (i32.lt_u (local.get $b) (local.get $size))))
+  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+  (br $elements))))
+;; index32(src, dst, count, delta) / index64(...): `count` unsigned 32- or 64-bit integers at src
+;; (collection offsets) as float64 at dst, each the running sum of those before when `delta`
+;; (the page's first element is absolute): the sum is one integer addition per element.
+(func (export "index32") (param $src i32) (param $dst i32) (param $count i32) (param $delta i32)
+ (local $end i32) (local $sum i64) (local $v i64)
+ (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 2))))
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+  (local.set $v (i64.load32_u (local.get $src)))
+  (local.set $sum (select (i64.add (local.get $sum) (local.get $v)) (local.get $v) (local.get $delta)))
+  (f64.store (local.get $dst) (f64.convert_i64_u (local.get $sum)))
+  (local.set $src (i32.add (local.get $src) (i32.const 4)))
+  (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+  (br $l))))
+(func (export "index64") (param $src i32) (param $dst i32) (param $count i32) (param $delta i32)
+ (local $end i32) (local $sum i64) (local $v i64)
+ (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 3))))
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+  (local.set $v (i64.load (local.get $src)))
+  (local.set $sum (select (i64.add (local.get $sum) (local.get $v)) (local.get $v) (local.get $delta)))
+  (f64.store (local.get $dst) (f64.convert_i64_u (local.get $sum)))
+  (local.set $src (i32.add (local.get $src) (i32.const 8)))
+  (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+  (br $l))))
 )

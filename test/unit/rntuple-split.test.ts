@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadXxh3, xxh3MatchesLE, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
 import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
 import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
 import { simdScratch, UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
+import { compileWat, hasWat2wasm } from '../helpers/wat.js';
 
 /** Split encoding of `bytes` (n elements of `size` bytes): all first bytes, then all second bytes, ... */
 function split(bytes: Uint8Array, n: number, size: number): Uint8Array {
@@ -122,23 +119,8 @@ describe('SIMD unsplitting', () => {
     expect(unsplitBlocks(new Uint8Array(4 * n), n, 4, 0, n, out.buffer, 0)).toBe(n);
   });
 
-  const wat2wasm = (() => {
-    try {
-      execFileSync('wat2wasm', ['--version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  it.skipIf(!wat2wasm)('is the module unsplit.wat compiles to (needs wat2wasm from WABT)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlaas4hep-wat-'));
-    try {
-      execFileSync('wat2wasm', ['lib/root/rntuple/unsplit.wat', '-o', join(dir, 'unsplit.wasm')]);
-      const wasm = readFileSync(join(dir, 'unsplit.wasm'));
-      expect(Buffer.from(UNSPLIT_WASM, 'base64').equals(wasm)).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it.skipIf(!hasWat2wasm)('is the module unsplit.wat compiles to (needs wat2wasm from WABT)', () => {
+    expect(Buffer.from(UNSPLIT_WASM, 'base64').equals(compileWat('lib/root/rntuple/unsplit.wat'))).toBe(true);
   });
 });
 

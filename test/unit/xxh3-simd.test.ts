@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { XXH3_WASM, xxh3MatchesLESimd } from '../../lib/root/codecs/xxh3-simd.js';
 import { loadXxh3, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
+import { compileWat, hasWat2wasm } from '../helpers/wat.js';
 
 /** Pseudo-random bytes (xorshift), so every lane and carry of the hash is exercised. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -56,21 +53,7 @@ describe('XXH3-64 by WebAssembly SIMD', () => {
     expect(xxh3MatchesLESimd(whole.subarray(0, 240), le(xxh3Sync(whole.subarray(0, 240))!))).toBeUndefined();
   });
 
-  const wat2wasm = (() => {
-    try {
-      execFileSync('wat2wasm', ['--version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  it.skipIf(!wat2wasm)('is the module xxh3.wat compiles to (needs wat2wasm from WABT)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlaas4hep-wat-'));
-    try {
-      execFileSync('wat2wasm', ['lib/root/codecs/xxh3.wat', '-o', join(dir, 'xxh3.wasm')]);
-      expect(Buffer.from(XXH3_WASM, 'base64').equals(readFileSync(join(dir, 'xxh3.wasm')))).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it.skipIf(!hasWat2wasm)('is the module xxh3.wat compiles to (needs wat2wasm from WABT)', () => {
+    expect(Buffer.from(XXH3_WASM, 'base64').equals(compileWat('lib/root/codecs/xxh3.wat'))).toBe(true);
   });
 });

@@ -5,18 +5,14 @@
  * memory, unsplit there and copied out: both copies are of a page still in the cache.
  */
 
+import { simdModule } from '../codecs/simd-module.js';
+
 /** wat2wasm lib/root/rntuple/unsplit.wat, base64 */
 export const UNSPLIT_WASM =
   'AGFzbQEAAAABFgNgBH9/f38AYAJ/fwBgBn9/f39/fwADCAcAAAEBAgAABQMBAAEHUwgGbWVtb3J5AgAJdW5zcGxpdDMyAAAJdW5zcGxpdDY0AAEIemlnemFnMzIAAgh6aWd6YWc2NAADBHRhaWwABAdpbmRleDMyAAUHaW5kZXg2NAAGCo0LB60CAgF/CHsgACADQQR0aiEEAkADQCAAIARPDQEgAP0ABAAhBSAAIAJq/QAEACEGIAAgAkEBdGr9AAQAIQcgACACQQNsav0ABAAhCCAFIAb9DQAQARECEgMTBBQFFQYWBxchCSAFIAb9DQgYCRkKGgsbDBwNHQ4eDx8hCiAHIAj9DQAQARECEgMTBBQFFQYWBxchCyAHIAj9DQgYCRkKGgsbDBwNHQ4eDx8hDCABIAkgC/0NAAEQEQIDEhMEBRQVBgcWF/0LBAAgASAJIAv9DQgJGBkKCxobDA0cHQ4PHh/9CwQQIAEgCiAM/Q0AARARAgMSEwQFFBUGBxYX/QsEICABIAogDP0NCAkYGQoLGhsMDRwdDg8eH/0LBDAgAEEQaiEAIAFBwABqIQEMAAsLC/4FAgF/GHsgACADQQR0aiEEAkADQCAAIARPDQEgACACQQBsav0ABAAhBSAAIAJBAWxq/QAEACEGIAAgAkECbGr9AAQAIQcgACACQQNsav0ABAAhCCAAIAJBBGxq/QAEACEJIAAgAkEFbGr9AAQAIQogACACQQZsav0ABAAhCyAAIAJBB2xq/QAEACEMIAUgBv0NABABEQISAxMEFAUVBhYHFyENIAUgBv0NCBgJGQoaCxsMHA0dDh4PHyEOIAcgCP0NABABEQISAxMEFAUVBhYHFyEPIAcgCP0NCBgJGQoaCxsMHA0dDh4PHyEQIAkgCv0NABABEQISAxMEFAUVBhYHFyERIAkgCv0NCBgJGQoaCxsMHA0dDh4PHyESIAsgDP0NABABEQISAxMEFAUVBhYHFyETIAsgDP0NCBgJGQoaCxsMHA0dDh4PHyEUIA0gD/0NAAEQEQIDEhMEBRQVBgcWFyEVIA0gD/0NCAkYGQoLGhsMDRwdDg8eHyEWIA4gEP0NAAEQEQIDEhMEBRQVBgcWFyEXIA4gEP0NCAkYGQoLGhsMDRwdDg8eHyEYIBEgE/0NAAEQEQIDEhMEBRQVBgcWFyEZIBEgE/0NCAkYGQoLGhsMDRwdDg8eHyEaIBIgFP0NAAEQEQIDEhMEBRQVBgcWFyEbIBIgFP0NCAkYGQoLGhsMDRwdDg8eHyEcIAEgFSAZ/Q0AAQIDEBESEwQFBgcUFRYX/QsEACABIBUgGf0NCAkKCxgZGhsMDQ4PHB0eH/0LBBAgASAWIBr9DQABAgMQERITBAUGBxQVFhf9CwQgIAEgFiAa/Q0ICQoLGBkaGwwNDg8cHR4f/QsEMCABIBcgG/0NAAECAxAREhMEBQYHFBUWF/0LBEAgASAXIBv9DQgJCgsYGRobDA0ODxwdHh/9CwRQIAEgGCAc/Q0AAQIDEBESEwQFBgcUFRYX/QsEYCABIBggHP0NCAkKCxgZGhsMDQ4PHB0eH/0LBHAgAEEQaiEAIAFBgAFqIQEMAAsLCz0BAXsCQANAIAAgAU8NASAA/QAEACECIAAgAkEB/a0BIAJBH/2rAUEf/awB/VH9CwQAIABBEGohAAwACwsLPQEBewJAA0AgACABTw0BIAD9AAQAIQIgACACQQH9zQEgAkE//csBQT/9zAH9Uf0LBAAgAEEQaiEADAALCwtOAQJ/AkADQCAGIARPDQFBACEHA0AgBSAGIAJsIAdqaiAAIAcgAWwgAyAGampqLQAAOgAAIAdBAWohByAHIAJJDQALIAZBAWohBgwACwsLSAIBfwJ+IAAgAkECdGohBAJAA0AgACAETw0BIAA1AgAhBiAFIAZ8IAYgAxshBSABIAW6OQMAIABBBGohACABQQhqIQEMAAsLC0gCAX8CfiAAIAJBA3RqIQQCQANAIAAgBE8NASAAKQMAIQYgBSAGfCAGIAMbIQUgASAFujkDACAAQQhqIQAgAUEIaiEBDAALCws=';
 
 /** Pages larger than this are left to the JavaScript loop, so the module's memory stays small. */
 const MAX_SIMD_PAGE = 4 * 1024 * 1024;
-
-/** The part of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-};
 
 interface Unsplit {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -29,18 +25,8 @@ interface Unsplit {
   index64(src: number, dst: number, count: number, delta: number): void;
 }
 
-let module: Unsplit | null | undefined;
-
-function instance(): Unsplit | null {
-  if (module !== undefined) return module;
-  try {
-    const bytes = Buffer.from(UNSPLIT_WASM, 'base64');
-    module = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as Unsplit;
-  } catch {
-    module = null; // no SIMD in this engine: the JavaScript loop does all the work
-  }
-  return module;
-}
+// null without SIMD in this engine: the JavaScript loop does all the work
+const instance = simdModule<Unsplit>(UNSPLIT_WASM);
 
 /**
  * Where to inflate a split page of `pageBytes` bytes that `unsplitBlocks` then reads: the start

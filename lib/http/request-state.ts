@@ -25,8 +25,15 @@ export interface RequestState {
 export type HttpMiddleware = MiddlewareObj<HttpEvent, unknown>;
 export type HttpMiddyRequest = Request<HttpEvent, unknown>;
 
-// keyed by the event copy made for each invocation, so concurrent or repeated events never share state
-const states = new WeakMap<object, RequestState>();
+/**
+ * Where the state lives: on the event copy made for each invocation, so concurrent or repeated
+ * events never share state. A property, not a WeakMap keyed by the event: V8's young-generation
+ * collections keep a WeakMap's values alive, so every request's state, headers and parsed body
+ * were promoted to the old generation (about 2 KiB a request, each promotion page an mmap and
+ * two munmaps) and lived on until a full collection.
+ */
+const STATE = Symbol('mlaas4hep.requestState');
+type WithState = { [STATE]?: RequestState };
 
 function normaliseHeaders(event: HttpEvent): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -61,13 +68,13 @@ export function beginRequest(request: HttpMiddyRequest, route?: string): Request
     startedAt: performance.now(),
     logKeys: {},
   };
-  states.set(event, state);
+  (event as WithState)[STATE] = state;
   return state;
 }
 
 /** This request's state, or undefined before `beginRequest` ran. */
 export function findState(event: unknown): RequestState | undefined {
-  return event && typeof event === 'object' ? states.get(event) : undefined;
+  return event && typeof event === 'object' ? (event as WithState)[STATE] : undefined;
 }
 
 /** This request's state; the request logger must come first in the stack. */

@@ -75,6 +75,8 @@ export class ModelCache {
   private readonly prefer?: EngineName;
   /** LRU order: first = least recently used */
   private readonly entries = new Map<string, Entry>();
+  /** the key last in `entries`: a hit on it moves nothing (each move grows the map's table) */
+  private mru?: string;
   private readonly loading = new Map<string, Promise<Entry>>();
   private readonly bundles: BundleStore;
   private readonly versions: VersionResolver;
@@ -196,8 +198,11 @@ export class ModelCache {
     const hit = this.entries.get(key);
     if (hit && hit.etag === etag) {
       this.hits++;
-      this.entries.delete(key); // most recently used goes last
-      this.entries.set(key, hit);
+      if (this.mru !== key) {
+        this.entries.delete(key); // most recently used goes last
+        this.entries.set(key, hit);
+        this.mru = key;
+      }
       hit.pins++;
       return hit;
     }
@@ -259,6 +264,7 @@ export class ModelCache {
     const old = this.entries.get(key);
     if (old) this.drop(old, false);
     this.entries.set(key, e);
+    this.mru = key;
     this.bytes += e.bytes;
     for (const [k, victim] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
@@ -282,6 +288,7 @@ export class ModelCache {
     const key = `${e.name}/${e.version}`;
     if (this.entries.get(key) !== e || e.evicted) return;
     this.entries.delete(key);
+    if (this.mru === key) this.mru = undefined;
     this.bytes -= e.bytes;
     e.evicted = true;
     if (eviction) this.evictions++;

@@ -224,9 +224,15 @@ describe('the dropout mask', () => {
 });
 
 describe('evaluation on held rows', () => {
-  it("gives model.evaluate's loss and accuracy, two classes and three, from batched predictions", async () => {
-    for (const classes of [2, 3]) {
-      const { model } = await buildModel({ kind: 'spec', spec: NO_DROPOUT }, WIDTH, classes, 3);
+  it("gives model.evaluate's loss and accuracy, two classes and three, each loss a spec may name, from batched predictions", async () => {
+    for (const [classes, lossName] of [
+      [2, undefined],
+      [3, undefined],
+      [2, 'meanSquaredError'],
+      [3, 'meanSquaredError'],
+    ] as const) {
+      const spec: ModelSpec = { ...NO_DROPOUT, ...(lossName ? { loss: lossName } : {}) };
+      const { model } = await buildModel({ kind: 'spec', spec }, WIDTH, classes, 3);
       const labels = Float32Array.from(y, (v, i) => (classes === 2 ? v : (v + (i % 2)) % 3));
       const h = { x, y: labels, rows: ROWS };
       const ours = evaluate(model, h, WIDTH, classes);

@@ -95,7 +95,7 @@ export class ModelCache {
     this.bundles = new BundleStore(store);
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.versions = new VersionResolver(this.bundles, options.revalidateMs ?? 0, (name, version) =>
-      this.forget(name, version),
+      this.dropGone(name, version),
     );
     this.log = options.log;
     this.prefer = options.prefer;
@@ -273,11 +273,10 @@ export class ModelCache {
     return e;
   }
 
-  /** Forgets the cached versions of a model that the store no longer has. */
-  private forget(name: string, version?: string): void {
+  /** Drops the cached versions of a model that the store no longer has (the resolver forgot them already). */
+  private dropGone(name: string, version?: string): void {
     for (const e of [...this.entries.values()])
       if (e.name === name && (version === undefined || e.version === version)) this.drop(e, false);
-    this.versions.forget(name);
   }
 
   /**

@@ -32,7 +32,7 @@ export class VersionResolver {
 
   /**
    * `revalidateMs`: skip the re-read for this long after a check (0: every request). `onGone` hears
-   * of a model, or one version, that the store no longer has (after `forget` was applied here).
+   * of a model, or one version, that the store no longer has (once this resolver has forgotten it).
    */
   constructor(
     private readonly bundles: BundleStore,
@@ -40,20 +40,16 @@ export class VersionResolver {
     private readonly onGone: (name: string, version?: string) => void,
   ) {}
 
-  /** Forgets what was read of a model: the next request reads `latest` again. */
-  forget(name: string): void {
-    for (const k of [...this.checked.keys()]) if (k.startsWith(`${name}@`)) this.checked.delete(k);
-    this.latest.delete(name);
-  }
-
   /** Forgets every check (`latest` stamps too, with `all`). */
   reset(all = false): void {
     this.checked.clear();
     if (all) this.latest.clear();
   }
 
+  /** Forgets what was read of a model the store no longer has (the next request reads `latest` again) and says so. */
   private gone(name: string, version?: string): void {
-    this.forget(name);
+    for (const k of [...this.checked.keys()]) if (k.startsWith(`${name}@`)) this.checked.delete(k);
+    this.latest.delete(name);
     this.onGone(name, version);
   }
 

@@ -32,30 +32,23 @@ export function copyIndex(
   if (t.split && (t.size === 4 || t.size === 8) && indexPage(src, n, t.size, from, to, t.delta, out, at))
     return;
   if (t.split) {
-    // the byte planes back into words with the split columns' fast path, then summed: one loop
-    // per case, so the hot one (delta-encoded, 64-bit) has no branch but its bound
+    // the byte planes back into words with the split columns' fast path, then summed (pages the
+    // SIMD module leaves alone: an engine without SIMD, or a page over its size bound)
     const words = t.size === 4 ? to : 2 * to;
     if (scratch.length < words) scratch = new Uint32Array(words);
     const w = scratch;
     gather(src, n, t.size, 0, to, w.buffer, 0);
-    if (t.size === 4 && t.delta) {
-      let i = 0;
-      for (; i < from; i++) sum += w[i];
-      for (; i < to; i++) {
-        sum += w[i];
-        out[base + i] = sum;
-      }
-    } else if (t.size === 4) {
-      for (let i = from; i < to; i++) out[base + i] = w[i];
-    } else if (t.delta) {
-      let i = 0;
-      for (; i < from; i++) sum += w[2 * i] + w[2 * i + 1] * 4294967296;
-      for (; i < to; i++) {
-        sum += w[2 * i] + w[2 * i + 1] * 4294967296;
-        out[base + i] = sum;
+    if (t.size === 4) {
+      for (let i = 0; i < to; i++) {
+        sum = t.delta ? sum + w[i] : w[i];
+        if (i >= from) out[base + i] = sum;
       }
     } else {
-      for (let i = from; i < to; i++) out[base + i] = w[2 * i] + w[2 * i + 1] * 4294967296;
+      for (let i = 0; i < to; i++) {
+        const v = w[2 * i] + w[2 * i + 1] * 4294967296;
+        sum = t.delta ? sum + v : v;
+        if (i >= from) out[base + i] = sum;
+      }
     }
     return;
   }

@@ -64,6 +64,26 @@ async function writeSample(path: string, compression: number) {
   return all;
 }
 
+/** The sample's bytes, and where page 2 of field x's column in cluster 1 lies in them. */
+async function xPage(path: string) {
+  const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
+  const x = t.schema.columns.findIndex((c) => c.field === t.schema.fields.findIndex((f) => f.name === 'x'));
+  return { page: t.clusters[1].columns[x].pages[2], bytes: new Uint8Array(await readFile(path)) };
+}
+
+/** Reads x and n of the edited file in chunks of 100 entries: the chunks' starts, and the error that ended the read. */
+async function readEdited(bytes: Uint8Array, parallel: boolean) {
+  const edited = (await (
+    await openRoot(new MemorySource('bad.root', bytes))
+  ).entrySource('Events')) as RNTuple;
+  const seen: number[] = [];
+  const err = await (async () => {
+    for await (const c of iterate(edited, { stepSize: 100, parallel, branches: ['x', 'n'] }))
+      seen.push(c.entryStart);
+  })().catch((e: unknown) => e);
+  return { seen, err };
+}
+
 describe('the RNTuple writer (used by bench:read)', () => {
   it('writes split, zigzag and delta encoded pages with checksums in several clusters, read back exactly', async () => {
     const path = join(dir, 'w.root');
@@ -115,12 +135,7 @@ describe('the RNTuple writer (used by bench:read)', () => {
     it(`a zlib page that does not inflate (checksum resealed): a CorruptFileError naming the field (${parallel ? 'inflate workers' : 'one thread'})`, async () => {
       const path = join(dir, `bad-zlib-${parallel}.root`);
       await writeSample(path, 4);
-      const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
-      const x = t.schema.columns.findIndex(
-        (c) => c.field === t.schema.fields.findIndex((f) => f.name === 'x'),
-      );
-      const page = t.clusters[1].columns[x].pages[2];
-      const bytes = new Uint8Array(await readFile(path));
+      const { page, bytes } = await xPage(path);
       const body = bytes.subarray(page.locator.offset, page.locator.offset + page.locator.bytes);
       expect(String.fromCharCode(body[0], body[1])).toBe('ZL');
       body[body.length - 3] ^= 0x40; // in the stream's Adler-32
@@ -130,15 +145,7 @@ describe('the RNTuple writer (used by bench:read)', () => {
         xxh3Sync(body)!,
         true,
       );
-      const edited = (await (
-        await openRoot(new MemorySource('bad.root', bytes))
-      ).entrySource('Events')) as RNTuple;
-      const chunks = iterate(edited, { stepSize: 100, parallel, branches: ['x', 'n'] });
-      const err = await (async () => {
-        for await (const _ of chunks) {
-          // reading is the test
-        }
-      })().catch((e: unknown) => e);
+      const { err } = await readEdited(bytes, parallel);
       expect(err).toBeInstanceOf(CorruptFileError);
       expect((err as Error).message).toMatch(/"x"/);
     });
@@ -148,24 +155,12 @@ describe('the RNTuple writer (used by bench:read)', () => {
     it(`a zlib page whose bytes no longer match its checksum: a CorruptFileError naming field, cluster and page, before any value (${parallel ? 'inflate workers' : 'one thread'})`, async () => {
       const path = join(dir, `bad-sum-${parallel}.root`);
       await writeSample(path, 4);
-      const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
-      const x = t.schema.columns.findIndex(
-        (c) => c.field === t.schema.fields.findIndex((f) => f.name === 'x'),
-      );
-      const page = t.clusters[1].columns[x].pages[2];
+      const { page, bytes } = await xPage(path);
       // long enough for the SIMD hash (over 240 bytes), and zlib: a page inflated when copied
       expect(page.locator.bytes).toBeGreaterThan(240);
-      const bytes = new Uint8Array(await readFile(path));
       expect(String.fromCharCode(bytes[page.locator.offset], bytes[page.locator.offset + 1])).toBe('ZL');
       bytes[page.locator.offset + 100] ^= 0x01;
-      const edited = (await (
-        await openRoot(new MemorySource('bad.root', bytes))
-      ).entrySource('Events')) as RNTuple;
-      const seen: number[] = [];
-      const err = await (async () => {
-        for await (const c of iterate(edited, { stepSize: 100, parallel, branches: ['x', 'n'] }))
-          seen.push(c.entryStart);
-      })().catch((e: unknown) => e);
+      const { seen, err } = await readEdited(bytes, parallel);
       expect(err).toBeInstanceOf(CorruptFileError);
       expect((err as Error).message).toMatch(/field "x", cluster 1: page 2 fails its checksum/);
       // cluster 1 holds entries 250..499: its page 2 (entries 378..441) is in the chunk from 300

@@ -69,6 +69,16 @@ async function until(test: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await test())) await new Promise((r) => setTimeout(r, 50));
 }
 
+/** Runs a job that behaves as `behave`, asks to cancel it once it runs, and queues a job (`then`) after it. */
+async function cancelWhileRunning(run: JobRunner, behave: string, then = 'succeed') {
+  const id = await job(behave);
+  const next = await job(then);
+  const ran = run(id, { retry: true });
+  await until(async () => (await jobs.get(id)).status === 'running');
+  await jobs.update(id, (r) => ({ ...r, cancelRequested: true }));
+  return { id, next, ran };
+}
+
 describe('a warm trainer process', () => {
   it('trains job after job in the same process', async () => {
     const run = start();
@@ -120,11 +130,7 @@ describe('a warm trainer process', () => {
 
   it('keeps the process when a job is cancelled at a batch boundary', async () => {
     const run = start();
-    const slow = await job('slow');
-    const next = await job('succeed');
-    const ran = run(slow, { retry: true });
-    await until(async () => (await jobs.get(slow)).status === 'running');
-    await jobs.update(slow, (r) => ({ ...r, cancelRequested: true }));
+    const { id: slow, next, ran } = await cancelWhileRunning(run, 'slow');
     expect((await ran).status).toBe('cancelled');
     expect((await run(next, { retry: true })).status).toBe('succeeded');
     expect(await pidOf(next)).toBe(await pidOf(slow));
@@ -132,11 +138,7 @@ describe('a warm trainer process', () => {
 
   it('kills a process that does not act on a cancel within the grace period: the job is cancelled, the next trains in a fresh process', async () => {
     const run = start();
-    const hung = await job('hang');
-    const next = await job('succeed');
-    const ran = run(hung, { retry: true });
-    await until(async () => (await jobs.get(hung)).status === 'running');
-    await jobs.update(hung, (r) => ({ ...r, cancelRequested: true }));
+    const { id: hung, next, ran } = await cancelWhileRunning(run, 'hang');
     expect((await ran).status).toBe('cancelled');
     expect(alive(await pidOf(hung))).toBe(false);
     expect((await run(next, { retry: true })).status).toBe('succeeded');
@@ -154,12 +156,8 @@ describe('a warm trainer process', () => {
       }
     })(new LocalObjectStore(dir));
     const run = start({}, late);
-    const finishing = await job('finish');
-    const next = await job('linger');
-    const ran = run(finishing, { retry: true });
-    await until(async () => (await jobs.get(finishing)).status === 'running');
     // the job ends 0.15 s after it sees the request: the runner's reads that see it answer after that
-    await jobs.update(finishing, (r) => ({ ...r, cancelRequested: true }));
+    const { id: finishing, next, ran } = await cancelWhileRunning(run, 'finish', 'linger');
     // the cancel came too late for the job, which ends as it would have
     expect((await ran).status).toBe('succeeded');
     expect((await run(next, { retry: true })).status).toBe('succeeded');

@@ -4,8 +4,8 @@
  * The floor is inflating every basket of the file (every zlib frame of it) with node:zlib alone (no
  * decoding, one thread); a second, stricter floor calls zlib the way the reader does (one output
  * chunk per frame);
- * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores;
- * then the same for an RNTuple copy of the tree, in a child process (bench/read-rntuple.ts);
+ * the reader then reads every numeric branch in steps of 100 k, single-threaded and with both cores.
+ * The same for an RNTuple copy of the tree comes first, in a child process (bench/read-rntuple.ts);
  * last, the same read from disk, over HTTP and over XRootD from local servers (read-remote.ts).
  * Prints, last, one JSON line with the figures.
  */
@@ -83,6 +83,9 @@ const best = async (fn: () => Promise<number>): Promise<number> => {
   return min;
 };
 
+// first, in a process of its own, while this one is idle: after the TTree line below, this
+// process's own garbage collections (of that line's heap) ran on the cores the child was timing on
+const rntuple = await runRntupleLine(path, treeName, step, repeat);
 const file = await openRoot(path);
 const tree = await file.tree(treeName);
 const bodies = await basketBodies(tree);
@@ -111,8 +114,6 @@ console.error(
 console.error(
   `  CPU time, 1 thread: reader ${r(singleCpu)} s, floor ${r(floorCpu)} s  ratio ${r(singleCpu / floorCpu, 3)}`,
 );
-// in a process of its own, so neither line's heap taxes the other's reads (see runRntupleLine)
-const rntuple = await runRntupleLine(path, treeName, step, repeat);
 console.error('  the same read from disk, over HTTP and over XRootD (local servers), interleaved:');
 const remote = await remoteReads(path, treeName, repeat, (t) => readAll(t, true));
 console.log(

@@ -168,6 +168,36 @@ describe('the RNTuple writer (used by bench:read)', () => {
     });
   }
 
+  for (const parallel of [false, true]) {
+    it(`collection offsets that go backwards from one page to the next: a CorruptFileError naming field and cluster, never wrong offsets (${parallel ? 'inflate workers' : 'one thread'})`, async () => {
+      const path = join(dir, `backwards-${parallel}.root`);
+      await writeSample(path, 0);
+      const t = (await (await openRoot(path)).entrySource('Events')) as RNTuple;
+      const pt = t.schema.fields.findIndex((f) => f.name === 'pt');
+      const index = t.schema.columns.findIndex((c) => c.field === pt);
+      const page = t.clusters[1].columns[index].pages[2];
+      const bytes = new Uint8Array(await readFile(path));
+      const body = bytes.subarray(page.locator.offset, page.locator.offset + page.locator.bytes);
+      // SplitIndex64, stored uncompressed: element 0 (absolute in a delta page) is byte 0 of each
+      // of the 8 byte planes; 0 lies before where page 1 ended
+      const n = page.elements;
+      expect(body.length).toBe(8 * n);
+      for (let plane = 0; plane < 8; plane++) body[plane * n] = 0;
+      await loadXxh3();
+      new DataView(bytes.buffer).setBigUint64(
+        page.locator.offset + page.locator.bytes,
+        xxh3Sync(body)!,
+        true,
+      );
+      const edited = (await (
+        await openRoot(new MemorySource('backwards.root', bytes))
+      ).entrySource('Events')) as RNTuple;
+      const err = await readColumns(edited, { branches: ['pt'], parallel }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptFileError);
+      expect((err as Error).message).toMatch(/field "pt", cluster 1: collection offsets go backwards/);
+    });
+  }
+
   it('refuses values of another type than the field was declared with', async () => {
     const w = await RootFileWriter.open(join(dir, 'bad.root'));
     const r = w.rntuple('t', [{ name: 'x', dtype: 'float32' }], { clusterEntries: 1 });

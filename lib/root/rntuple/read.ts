@@ -211,18 +211,27 @@ function itemWants(
     const v = idx[i];
     const hasPrev = s.a > t.clusters[s.k].firstEntry;
     const start = hasPrev ? v[0] : 0;
+    // each offset is the cluster's offset moved by one constant: no sum carried from element to
+    // element, and the order checked once after the loop (this loop cost 9 ns an element)
+    const add = total - start;
+    const j0 = hasPrev ? 1 : 0;
     let prev = start;
-    for (let j = hasPrev ? 1 : 0; j < v.length; j++) {
-      if (v[j] < prev) {
-        throw new CorruptFileError(
-          t.file.source.name,
-          `RNTuple "${t.name}", field "${br.name}", cluster ${s.k}: collection offsets go backwards`,
-        );
-      }
-      total += v[j] - prev;
-      prev = v[j];
-      offsets[++e] = total;
+    let backwards = false;
+    for (let j = j0; j < v.length; j++) {
+      const x = v[j];
+      backwards ||= x < prev;
+      prev = x;
+      // exact while the order holds and the total stays under 2^31 (both checked below)
+      offsets[e + 1 + j - j0] = (x + add) | 0;
     }
+    if (backwards) {
+      throw new CorruptFileError(
+        t.file.source.name,
+        `RNTuple "${t.name}", field "${br.name}", cluster ${s.k}: collection offsets go backwards`,
+      );
+    }
+    e += v.length - j0;
+    total = prev + add;
     if (total * plan.per > 0x7fffffff) {
       throw new InvalidInputError(
         `field "${br.name}" of RNTuple "${t.name}" holds more than 2^31 values in one chunk; read fewer entries per chunk`,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadXxh3, xxh3MatchesLE, xxh3Sync } from '../../lib/root/codecs/xxhash.js';
 import { type ColumnType, columnType, copyElements, decodePage } from '../../lib/root/rntuple/columns.js';
-import { copyIndex } from '../../lib/root/rntuple/index-columns.js';
+import { copyIndex, type OffsetShift } from '../../lib/root/rntuple/index-columns.js';
 import { simdScratch, UNSPLIT_WASM, unsplitBlocks } from '../../lib/root/rntuple/unsplit-simd.js';
 import { compileWat, hasWat2wasm } from '../helpers/wat.js';
 
@@ -91,6 +91,17 @@ describe('index columns', () => {
         const decoded = decodePage(new Uint8Array(page), n, t, rec, true) as Float64Array;
         expect(Array.from(out.subarray(1))).toEqual(ends.slice(37, 1000));
         expect(Array.from(out.subarray(1))).toEqual(Array.from(decoded.subarray(37, 1000)));
+
+        // as a chunk's offsets: each end moved so the entry before (36) lands on 5, in order
+        const offsets = new Int32Array(1000 - 37 + 1);
+        const shift: OffsetShift = { add: 5 - ends[36], prev: ends[36], backwards: false };
+        copyIndex(page, n, t, 37, 1000, offsets, 1, shift);
+        expect(Array.from(offsets.subarray(1))).toEqual(ends.slice(37, 1000).map((x) => x - ends[36] + 5));
+        expect(shift).toEqual({ add: 5 - ends[36], prev: ends[999], backwards: false });
+        // an end before the one the previous page ended with: the offsets go backwards
+        const late: OffsetShift = { add: 0, prev: ends[37] + 1, backwards: false };
+        copyIndex(page, n, t, 37, 1000, offsets, 1, late);
+        expect(late.backwards).toBe(true);
       });
   }
 });

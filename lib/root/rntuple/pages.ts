@@ -6,7 +6,7 @@ import type { ReadBuffers } from './buffer-pool.js';
 import { type ColumnType, copiesInto, copyElements, decodePage, pageBytes } from './columns.js';
 import type { Cluster, ColumnInCluster, ColumnRecord } from './envelopes.js';
 import type { ColumnSet } from './fields.js';
-import { copiesIndex, copyIndex } from './index-columns.js';
+import { copiesIndex, copyIndex, type OffsetShift, shiftInto } from './index-columns.js';
 import { type Lazy, LazyPages, type Page } from './lazy-pages.js';
 
 /** Largest page read, uncompressed (ROOT writes pages of at most 1 MiB by default). */
@@ -263,20 +263,23 @@ export class PageStore {
   /**
    * Writes the elements of a range (loaded before) into out[at ..]: straight from the page bytes
    * when the column's type is the field's, else decoded and converted by `put`. Positions before
-   * the column's first element are left to the caller (zeros).
+   * the column's first element are left to the caller (zeros). With `shift`, `out` receives a
+   * collection's offsets from its index column (see OffsetShift).
    */
   copy(
     w: Want,
     out: TypedValues,
     at: number,
     put: (out: TypedValues, at: number, values: TypedValues, from: number, to: number) => void,
+    shift?: OffsetShift,
   ): void {
     const a = this.active(w.k, w.set);
     if (!a) return;
     const reachKey = `${w.k}:${a.col.id}`;
     this.reach.set(reachKey, Math.max(this.reach.get(reachKey) ?? 0, w.p1));
     const direct = copiesInto(a.type, out);
-    const index = copiesIndex(a.type, out);
+    // an Int32Array takes index values only as offsets
+    const index = copiesIndex(a.type, out) && (shift !== undefined || out instanceof Float64Array);
     for (const p of this.pagesOf(w, a)) {
       const page = this.decoded.get(`${w.k}:${a.col.id}:${p}`)!;
       const n = a.info.pages[p].elements;
@@ -292,7 +295,7 @@ export class PageStore {
         continue;
       }
       if (index && bytes.length >= n * a.type.size) {
-        copyIndex(bytes, n, a.type, from, to, out, pos);
+        copyIndex(bytes, n, a.type, from, to, out, pos, shift);
         continue;
       }
       try {
@@ -301,7 +304,8 @@ export class PageStore {
         const why = err instanceof Error ? err.message : String(err);
         this.fail(w.set.field, w.k, `page ${p} cannot be decoded (${why})`);
       }
-      put(out, pos, page.values, from, to);
+      if (shift) shiftInto(page.values as Float64Array, from, to, out as Int32Array, pos, shift);
+      else put(out, pos, page.values, from, to);
     }
   }
 

@@ -6,10 +6,11 @@
  */
 
 import { simdModule } from '../codecs/simd-module.js';
+import type { OffsetShift } from './index-columns.js';
 
 /** wat2wasm lib/root/rntuple/unsplit.wat, base64 */
 export const UNSPLIT_WASM =
-  'AGFzbQEAAAABFgNgBH9/f38AYAJ/fwBgBn9/f39/fwADCAcAAAEBAgAABQMBAAEHUwgGbWVtb3J5AgAJdW5zcGxpdDMyAAAJdW5zcGxpdDY0AAEIemlnemFnMzIAAgh6aWd6YWc2NAADBHRhaWwABAdpbmRleDMyAAUHaW5kZXg2NAAGCo0LB60CAgF/CHsgACADQQR0aiEEAkADQCAAIARPDQEgAP0ABAAhBSAAIAJq/QAEACEGIAAgAkEBdGr9AAQAIQcgACACQQNsav0ABAAhCCAFIAb9DQAQARECEgMTBBQFFQYWBxchCSAFIAb9DQgYCRkKGgsbDBwNHQ4eDx8hCiAHIAj9DQAQARECEgMTBBQFFQYWBxchCyAHIAj9DQgYCRkKGgsbDBwNHQ4eDx8hDCABIAkgC/0NAAEQEQIDEhMEBRQVBgcWF/0LBAAgASAJIAv9DQgJGBkKCxobDA0cHQ4PHh/9CwQQIAEgCiAM/Q0AARARAgMSEwQFFBUGBxYX/QsEICABIAogDP0NCAkYGQoLGhsMDRwdDg8eH/0LBDAgAEEQaiEAIAFBwABqIQEMAAsLC/4FAgF/GHsgACADQQR0aiEEAkADQCAAIARPDQEgACACQQBsav0ABAAhBSAAIAJBAWxq/QAEACEGIAAgAkECbGr9AAQAIQcgACACQQNsav0ABAAhCCAAIAJBBGxq/QAEACEJIAAgAkEFbGr9AAQAIQogACACQQZsav0ABAAhCyAAIAJBB2xq/QAEACEMIAUgBv0NABABEQISAxMEFAUVBhYHFyENIAUgBv0NCBgJGQoaCxsMHA0dDh4PHyEOIAcgCP0NABABEQISAxMEFAUVBhYHFyEPIAcgCP0NCBgJGQoaCxsMHA0dDh4PHyEQIAkgCv0NABABEQISAxMEFAUVBhYHFyERIAkgCv0NCBgJGQoaCxsMHA0dDh4PHyESIAsgDP0NABABEQISAxMEFAUVBhYHFyETIAsgDP0NCBgJGQoaCxsMHA0dDh4PHyEUIA0gD/0NAAEQEQIDEhMEBRQVBgcWFyEVIA0gD/0NCAkYGQoLGhsMDRwdDg8eHyEWIA4gEP0NAAEQEQIDEhMEBRQVBgcWFyEXIA4gEP0NCAkYGQoLGhsMDRwdDg8eHyEYIBEgE/0NAAEQEQIDEhMEBRQVBgcWFyEZIBEgE/0NCAkYGQoLGhsMDRwdDg8eHyEaIBIgFP0NAAEQEQIDEhMEBRQVBgcWFyEbIBIgFP0NCAkYGQoLGhsMDRwdDg8eHyEcIAEgFSAZ/Q0AAQIDEBESEwQFBgcUFRYX/QsEACABIBUgGf0NCAkKCxgZGhsMDQ4PHB0eH/0LBBAgASAWIBr9DQABAgMQERITBAUGBxQVFhf9CwQgIAEgFiAa/Q0ICQoLGBkaGwwNDg8cHR4f/QsEMCABIBcgG/0NAAECAxAREhMEBQYHFBUWF/0LBEAgASAXIBv9DQgJCgsYGRobDA0ODxwdHh/9CwRQIAEgGCAc/Q0AAQIDEBESEwQFBgcUFRYX/QsEYCABIBggHP0NCAkKCxgZGhsMDQ4PHB0eH/0LBHAgAEEQaiEAIAFBgAFqIQEMAAsLCz0BAXsCQANAIAAgAU8NASAA/QAEACECIAAgAkEB/a0BIAJBH/2rAUEf/awB/VH9CwQAIABBEGohAAwACwsLPQEBewJAA0AgACABTw0BIAD9AAQAIQIgACACQQH9zQEgAkE//csBQT/9zAH9Uf0LBAAgAEEQaiEADAALCwtOAQJ/AkADQCAGIARPDQFBACEHA0AgBSAGIAJsIAdqaiAAIAcgAWwgAyAGampqLQAAOgAAIAdBAWohByAHIAJJDQALIAZBAWohBgwACwsLSAIBfwJ+IAAgAkECdGohBAJAA0AgACAETw0BIAA1AgAhBiAFIAZ8IAYgAxshBSABIAW6OQMAIABBBGohACABQQhqIQEMAAsLC0gCAX8CfiAAIAJBA3RqIQQCQANAIAAgBE8NASAAKQMAIQYgBSAGfCAGIAMbIQUgASAFujkDACAAQQhqIQAgAUEIaiEBDAALCws=';
+  'AGFzbQEAAAABHwRgBH9/f38AYAJ/fwBgBn9/f39/fwBgBX9/f3x8AXwDCQgAAAEBAgAAAwUDAQABB10JBm1lbW9yeQIACXVuc3BsaXQzMgAACXVuc3BsaXQ2NAABCHppZ3phZzMyAAIIemlnemFnNjQAAwR0YWlsAAQHaW5kZXgzMgAFB2luZGV4NjQABgdvZmZzZXRzAAcK7AsIrQICAX8IeyAAIANBBHRqIQQCQANAIAAgBE8NASAA/QAEACEFIAAgAmr9AAQAIQYgACACQQF0av0ABAAhByAAIAJBA2xq/QAEACEIIAUgBv0NABABEQISAxMEFAUVBhYHFyEJIAUgBv0NCBgJGQoaCxsMHA0dDh4PHyEKIAcgCP0NABABEQISAxMEFAUVBhYHFyELIAcgCP0NCBgJGQoaCxsMHA0dDh4PHyEMIAEgCSAL/Q0AARARAgMSEwQFFBUGBxYX/QsEACABIAkgC/0NCAkYGQoLGhsMDRwdDg8eH/0LBBAgASAKIAz9DQABEBECAxITBAUUFQYHFhf9CwQgIAEgCiAM/Q0ICRgZCgsaGwwNHB0ODx4f/QsEMCAAQRBqIQAgAUHAAGohAQwACwsL/gUCAX8YeyAAIANBBHRqIQQCQANAIAAgBE8NASAAIAJBAGxq/QAEACEFIAAgAkEBbGr9AAQAIQYgACACQQJsav0ABAAhByAAIAJBA2xq/QAEACEIIAAgAkEEbGr9AAQAIQkgACACQQVsav0ABAAhCiAAIAJBBmxq/QAEACELIAAgAkEHbGr9AAQAIQwgBSAG/Q0AEAERAhIDEwQUBRUGFgcXIQ0gBSAG/Q0IGAkZChoLGwwcDR0OHg8fIQ4gByAI/Q0AEAERAhIDEwQUBRUGFgcXIQ8gByAI/Q0IGAkZChoLGwwcDR0OHg8fIRAgCSAK/Q0AEAERAhIDEwQUBRUGFgcXIREgCSAK/Q0IGAkZChoLGwwcDR0OHg8fIRIgCyAM/Q0AEAERAhIDEwQUBRUGFgcXIRMgCyAM/Q0IGAkZChoLGwwcDR0OHg8fIRQgDSAP/Q0AARARAgMSEwQFFBUGBxYXIRUgDSAP/Q0ICRgZCgsaGwwNHB0ODx4fIRYgDiAQ/Q0AARARAgMSEwQFFBUGBxYXIRcgDiAQ/Q0ICRgZCgsaGwwNHB0ODx4fIRggESAT/Q0AARARAgMSEwQFFBUGBxYXIRkgESAT/Q0ICRgZCgsaGwwNHB0ODx4fIRogEiAU/Q0AARARAgMSEwQFFBUGBxYXIRsgEiAU/Q0ICRgZCgsaGwwNHB0ODx4fIRwgASAVIBn9DQABAgMQERITBAUGBxQVFhf9CwQAIAEgFSAZ/Q0ICQoLGBkaGwwNDg8cHR4f/QsEECABIBYgGv0NAAECAxAREhMEBQYHFBUWF/0LBCAgASAWIBr9DQgJCgsYGRobDA0ODxwdHh/9CwQwIAEgFyAb/Q0AAQIDEBESEwQFBgcUFRYX/QsEQCABIBcgG/0NCAkKCxgZGhsMDQ4PHB0eH/0LBFAgASAYIBz9DQABAgMQERITBAUGBxQVFhf9CwRgIAEgGCAc/Q0ICQoLGBkaGwwNDg8cHR4f/QsEcCAAQRBqIQAgAUGAAWohAQwACwsLPQEBewJAA0AgACABTw0BIAD9AAQAIQIgACACQQH9rQEgAkEf/asBQR/9rAH9Uf0LBAAgAEEQaiEADAALCws9AQF7AkADQCAAIAFPDQEgAP0ABAAhAiAAIAJBAf3NASACQT/9ywFBP/3MAf1R/QsEACAAQRBqIQAMAAsLC04BAn8CQANAIAYgBE8NAUEAIQcDQCAFIAYgAmwgB2pqIAAgByABbCADIAZqamotAAA6AAAgB0EBaiEHIAcgAkkNAAsgBkEBaiEGDAALCwtIAgF/An4gACACQQJ0aiEEAkADQCAAIARPDQEgADUCACEGIAUgBnwgBiADGyEFIAEgBbo5AwAgAEEEaiEAIAFBCGohAQwACwsLSAIBfwJ+IAAgAkEDdGohBAJAA0AgACAETw0BIAApAwAhBiAFIAZ8IAYgAxshBSABIAW6OQMAIABBCGohACABQQhqIQEMAAsLC14DAX8BfAF/IAAgAkEDdGohBQJAA0AgACAFTw0BIAArAwAhBiAHIAYgBGNyIQcgBiEEIAEgBiADoPwCNgIAIABBCGohACABQQRqIQEMAAsLRAAAAAAAAPC/IAQgBxsL';
 
 /** Pages larger than this are left to the JavaScript loop, so the module's memory stays small. */
 const MAX_SIMD_PAGE = 4 * 1024 * 1024;
@@ -23,6 +24,7 @@ interface Unsplit {
   tail(p: number, n: number, size: number, from: number, count: number, dst: number): void;
   index32(src: number, dst: number, count: number, delta: number): void;
   index64(src: number, dst: number, count: number, delta: number): void;
+  offsets(src: number, dst: number, count: number, add: number, prev: number): number;
 }
 
 // null without SIMD in this engine: the JavaScript loop does all the work
@@ -87,7 +89,9 @@ export function unsplitBlocks(
 
 /**
  * Elements [from, to) of a split index page of `n` elements of `size` (4 or 8) bytes, as numbers
- * (each the running sum from the page's start when `delta`) written into out[at ..]. Returns false
+ * (each the running sum from the page's start when `delta`) written into out[at ..]; into an
+ * Int32Array, as a chunk's offsets: each moved by `shift.add`, their order checked (see
+ * OffsetShift). Returns false
  * when it did nothing (no SIMD, or a page left to the JavaScript loop): the caller decodes them.
  * Summed in JavaScript, a float64 addition per element waiting on the one before, decoding the
  * offsets cost 3.4 ns per element; here the sum is an integer addition (about 1 ns).
@@ -99,8 +103,9 @@ export function indexPage(
   from: number,
   to: number,
   delta: boolean,
-  out: Float64Array,
+  out: Float64Array | Int32Array,
   at: number,
+  shift?: OffsetShift,
 ): boolean {
   const pageBytes = n * size;
   if (pageBytes > MAX_SIMD_PAGE || to > n) return false;
@@ -111,11 +116,20 @@ export function indexPage(
   const numbers = words + ((to * size + 15) & ~15);
   // as in unsplitBlocks: whether the page is in place already is asked before growing
   const inPlace = src.buffer === m.memory.buffer && src.byteOffset === 0;
-  grow(m, numbers + to * 8);
+  const ints = numbers + to * 8;
+  grow(m, ints + (out instanceof Int32Array ? (to - from) * 4 : 0));
   if (!inPlace) new Uint8Array(m.memory.buffer).set(src.subarray(0, pageBytes), 0);
   if (blocks) (size === 4 ? m.unsplit32 : m.unsplit64)(0, words, n, blocks);
   if (to > blocks * 16) m.tail(0, n, size, blocks * 16, to - blocks * 16, words + blocks * 16 * size);
   (size === 4 ? m.index32 : m.index64)(words, numbers, to, delta ? 1 : 0);
-  out.set(new Float64Array(m.memory.buffer, numbers + from * 8, to - from), at);
+  if (out instanceof Float64Array) {
+    out.set(new Float64Array(m.memory.buffer, numbers + from * 8, to - from), at);
+    return true;
+  }
+  if (!shift) throw new Error('offsets need a shift');
+  const last = m.offsets(numbers + from * 8, ints, to - from, shift.add, shift.prev);
+  if (last < 0) shift.backwards = true;
+  else shift.prev = last;
+  out.set(new Int32Array(m.memory.buffer, ints, to - from), at);
   return true;
 }

@@ -112,4 +112,21 @@
   (local.set $src (i32.add (local.get $src) (i32.const 8)))
   (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
   (br $l))))
+;; offsets(src, dst, count, add, prev): `count` float64 at src (collection offsets from index32 or
+;; index64) as int32 at dst, each moved by `add` (where the chunk's offsets start). Returns the last
+;; of them, or -1 when one is smaller than the one before it (`prev` before the first): offsets
+;; that go backwards. Past 2^31 a value saturates; the caller refuses such totals.
+(func (export "offsets") (param $src i32) (param $dst i32) (param $count i32) (param $add f64) (param $prev f64) (result f64)
+ (local $end i32) (local $v f64) (local $back i32)
+ (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 3))))
+ (block $done (loop $l
+  (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+  (local.set $v (f64.load (local.get $src)))
+  (local.set $back (i32.or (local.get $back) (f64.lt (local.get $v) (local.get $prev))))
+  (local.set $prev (local.get $v))
+  (i32.store (local.get $dst) (i32.trunc_sat_f64_s (f64.add (local.get $v) (local.get $add))))
+  (local.set $src (i32.add (local.get $src) (i32.const 8)))
+  (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+  (br $l)))
+ (select (f64.const -1) (local.get $prev) (local.get $back)))
 )

@@ -9,6 +9,8 @@ export class LocalSource implements ByteSource {
   readonly freshBuffers = true;
   private handle: Promise<FileHandle> | undefined;
   private stat: Promise<{ size: number; mtimeMs: number }> | undefined;
+  /** the file once open and its size once known, so a read is issued before `read` returns */
+  private opened: { fh: FileHandle; size: number } | undefined;
 
   constructor(readonly path: string) {
     this.name = path;
@@ -46,8 +48,15 @@ export class LocalSource implements ByteSource {
    * group: hundreds of small reads cost more in thread-pool round trips than the bytes themselves.
    */
   async read(ranges: readonly ByteRange[], alloc?: (bytes: number) => Uint8Array): Promise<Uint8Array[]> {
-    const fh = await this.file();
-    const size = await this.size();
+    // no await once the file is open: the positioned reads are then in the thread pool before
+    // the caller goes on (a reader asks for the next pages, then inflates for tens of ms; reads
+    // issued only at its next await were waited for)
+    let open = this.opened;
+    if (!open) {
+      open = { fh: await this.file(), size: await this.size() };
+      if (this.handle) this.opened = open; // unless closed meanwhile
+    }
+    const { fh, size } = open;
     checkRanges(this.name, ranges, size);
     const merged = coalesceRanges(ranges, 64 * 1024, 32 * 1024 * 1024);
     const bodies = await Promise.all(
@@ -70,6 +79,7 @@ export class LocalSource implements ByteSource {
     const h = this.handle;
     this.handle = undefined;
     this.stat = undefined;
+    this.opened = undefined;
     if (h) await (await h.catch(() => undefined))?.close();
   }
 }

@@ -42,7 +42,8 @@ export class Inflater {
         return undefined;
       }
       // a zlib error destroys the stream, which then emits 'error' (on the next tick): the caller
-      // learns of it from `destroyed` and inflates again with inflateSync to word it
+      // learns of it at once from the stream's handle, gone (`destroyed`, a stream getter, cost
+      // more than the check itself), and inflates again with inflateSync to word it
       z.on('error', () => {});
       this.z = z;
     } else this.z.reset();
@@ -57,13 +58,13 @@ export class Inflater {
     const state = z._writeState!;
     try {
       h.writeSync(constants.Z_FINISH, stream, 0, stream.length, out, 0, out.length);
-      if (z.destroyed || state[0] !== 0) return this.drop(z);
+      if (!z._handle || state[0] !== 0) return this.drop(z);
       // the output is full: what input is left must end the stream (its Adler-32) and inflate to
       // nothing. Asked even when no input is left, so a stream cut before its checksum is an error,
       // as with inflateSync ("unexpected end of file")
       const left = state[1];
       h.writeSync(constants.Z_FINISH, stream, stream.length - left, left, this.tail, 0, this.tail.length);
-      if (z.destroyed || state[0] !== this.tail.length || state[1] !== 0) return this.drop(z);
+      if (!z._handle || state[0] !== this.tail.length || state[1] !== 0) return this.drop(z);
     } catch {
       // internals that report errors by throwing (not those of the Node versions tested): the same
       return this.drop(z);

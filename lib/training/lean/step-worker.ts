@@ -8,14 +8,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend.js';
 import { LeanNet, type LeanNetSpec } from './net.js';
 import {
-  ABANDON,
-  ARRIVED,
-  GENERATION,
+  barrier,
   gatherBatch,
   type Pass,
   type PassResult,
   STOP_DECISION,
-  STOP_REQUEST,
   stepSeed,
 } from './steps.js';
 
@@ -40,20 +37,6 @@ const net = new LeanNet(init.spec, init.initial);
 const { control, grads, stats, workers: k, index: w } = init;
 const P = net.size;
 const width = init.spec.inputs;
-
-function barrier(): void {
-  const gen = Atomics.load(control, GENERATION);
-  if (Atomics.add(control, ARRIVED, 1) === k - 1) {
-    Atomics.store(control, ARRIVED, 0);
-    // the last to arrive decides for all whether this step is the last
-    Atomics.store(control, STOP_DECISION, Atomics.load(control, STOP_REQUEST));
-    Atomics.add(control, GENERATION, 1);
-    Atomics.notify(control, GENERATION);
-  } else
-    while (Atomics.wait(control, GENERATION, gen, 1000) === 'timed-out')
-      // a worker failed: the others would wait for it forever
-      if (Atomics.load(control, STOP_REQUEST) === ABANDON) throw new Error('another training worker failed');
-}
 
 function run(p: Pass): PassResult {
   net.learningRate = p.learningRate;
@@ -88,7 +71,7 @@ function run(p: Pass): PassResult {
       stats[st] = 0;
       stats[st + 1] = 0;
     }
-    barrier();
+    barrier(control, k);
     if (Atomics.load(control, STOP_DECISION)) return { lossSum, rows, steps, stopped: true };
     // every worker sums in the same order: identical updates, bit for bit
     avg.fill(0);

@@ -11,6 +11,31 @@ export const CONTROL_WORDS = 4;
 export const STOP = 1;
 export const ABANDON = 2;
 
+/**
+ * Waits until all `k` workers sharing `control` have arrived; the last to arrive decides for all
+ * whether this step is the last. Throws when another worker failed (it would never arrive).
+ */
+export function barrier(control: Int32Array, k: number): void {
+  const gen = Atomics.load(control, GENERATION);
+  if (Atomics.add(control, ARRIVED, 1) === k - 1) {
+    Atomics.store(control, ARRIVED, 0);
+    Atomics.store(control, STOP_DECISION, Atomics.load(control, STOP_REQUEST));
+    Atomics.add(control, GENERATION, 1);
+    Atomics.notify(control, GENERATION);
+    return;
+  }
+  // a wake-up alone does not open the barrier: the last worker of the barrier before may still be
+  // about to notify (this one saw the new generation and went on without waiting), and that late
+  // notify woke it here before the others arrived; its next arrival was then counted before the
+  // reset and lost, and every worker waited forever (test/unit/lean-barrier.test.ts)
+  while (Atomics.load(control, GENERATION) === gen)
+    if (
+      Atomics.wait(control, GENERATION, gen, 1000) === 'timed-out' &&
+      Atomics.load(control, STOP_REQUEST) === ABANDON
+    )
+      throw new Error('another training worker failed');
+}
+
 /** One pass over rows in a given order: the training data and how to walk it. */
 export interface Pass {
   /** rows of `width` features, and a class index per row (shared memory when workers read them) */

@@ -7,14 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend.js';
 import { LeanNet, type LeanNetSpec } from './net.js';
-import {
-  barrier,
-  gatherBatch,
-  type Pass,
-  type PassResult,
-  STOP_DECISION,
-  stepSeed,
-} from './steps.js';
+import { barrier, gatherBatch, type Pass, type PassResult, STOP_DECISION, stepSeed } from './steps.js';
 
 export interface WorkerInit {
   spec: LeanNetSpec;
